@@ -1,0 +1,328 @@
+// Kernel checks shared by the Node tests (test/kernels.test.ts) and the browser page (e2e/kernels.html):
+// each compares a kernel with the float64 reference in src/ref, with a tolerance from the float32 rounding
+// error bound of its reduction, |computed − exact| ≤ γ_K·Σ|terms| with γ_K = (K + 2)·2⁻²⁴. The bound holds
+// for any summation order, so it needs no tuning, and a missing or doubled term exceeds it.
+import { TILE_16x16_4x4, TILE_8x8_8x8, type TileConfig } from '../shaders/gemm-tiled.ts';
+import { Rng } from '../src/data/random.ts';
+import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
+import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
+import type { Matrix } from '../src/gpu/matrix.ts';
+import { activationBackward, biasActivation, gather, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
+
+export interface CheckResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface KernelCheck {
+  name: string;
+  run(gpu: Gpu): Promise<CheckResult>;
+}
+
+const U = 2 ** -24;
+const gamma = (k: number) => (k + 2) * U;
+
+/** Compares element by element; reports the worst ratio of error to tolerance. */
+function compare(got: ArrayLike<number>, want: ArrayLike<number>, tol: (i: number) => number): CheckResult {
+  if (got.length !== want.length) return { ok: false, detail: `length ${got.length}, expected ${want.length}` };
+  let worst = 0;
+  let worstAt = -1;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i])) {
+      if (!Number.isNaN(got[i])) return { ok: false, detail: `[${i}] = ${got[i]}, expected NaN` };
+      continue;
+    }
+    const err = Math.abs(got[i] - want[i]);
+    const ratio = err / (tol(i) + Number.MIN_VALUE);
+    if (!(ratio <= worst)) {
+      worst = ratio;
+      worstAt = i;
+    }
+  }
+  const detail = worstAt < 0 ? 'exact' : `worst error/tolerance ${worst.toExponential(2)} at [${worstAt}]: got ${got[worstAt]}, expected ${want[worstAt]}`;
+  return { ok: worst <= 1, detail };
+}
+
+interface GemmCase {
+  M: number;
+  N: number;
+  K: number;
+  variant: GemmVariant;
+  splits?: number;
+  tile?: TileConfig;
+}
+
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+];
+
+function gemmCases(): GemmCase[] {
+  const rng = new Rng(20231);
+  const cases: GemmCase[] = [];
+  // Edges: size 1 in every dimension, just under and over the 64×64 tile and the 16-deep slice.
+  const fixed: [number, number, number][] = [
+    [1, 1, 1],
+    [1, 9, 1],
+    [9, 1, 17],
+    [63, 65, 15],
+    [64, 64, 64],
+    [65, 127, 33],
+  ];
+  for (const [M, N, K] of fixed) {
+    cases.push({ M, N, K, variant: 'tiled' });
+    cases.push({ M, N, K, variant: 'tiled', tile: TILE_8x8_8x8 });
+  }
+  for (let i = 0; i < 3; i++) {
+    cases.push({ M: 1 + rng.int(150), N: 1 + rng.int(150), K: 1 + rng.int(300), variant: 'tiled' });
+  }
+  // Long inner dimension, small output: the reduction kernel and split-K.
+  cases.push({ M: 1, N: 1, K: 5003, variant: 'reduce' });
+  cases.push({ M: 5, N: 9, K: 3001, variant: 'reduce' });
+  cases.push({ M: 1 + rng.int(40), N: 1 + rng.int(40), K: 1000 + rng.int(3000), variant: 'reduce' });
+  cases.push({ M: 70, N: 33, K: 2500, variant: 'splitk', splits: 3 });
+  cases.push({ M: 3, N: 66, K: 40, variant: 'splitk', splits: 64 }); // more splits asked than K has slices
+  cases.push({ M: 1 + rng.int(100), N: 1 + rng.int(100), K: 500 + rng.int(3000), variant: 'splitk', tile: TILE_8x8_8x8 });
+  return cases;
+}
+
+async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean, seed: number) {
+  const rng = new Rng(seed);
+  const a = rng.uniformArray(c.M * c.K);
+  const b = rng.uniformArray(c.K * c.N);
+  const A = gpu.matrix('A', transA ? c.K : c.M, transA ? c.M : c.K, a);
+  const B = gpu.matrix('B', transB ? c.N : c.K, transB ? c.K : c.N, b);
+  const C = gpu.matrix('C', c.M, c.N);
+  const step = gpu.step('matmul check');
+  await matmul(step, A, B, C, { transA, transB, variant: c.variant, splits: c.splits, tile: c.tile });
+  gpu.submit(step);
+  const got = await gpu.read(C);
+  for (const m of [A, B, C]) m.buffer.destroy();
+  return { a, b, got };
+}
+
+const matmulChecks: KernelCheck[] = gemmCases().flatMap((c, ci) =>
+  TRANSPOSES.map(([transA, transB]) => ({
+    name: `matmul ${c.variant}${c.tile === TILE_8x8_8x8 ? ' 8x8' : ''} ${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
+    async run(gpu: Gpu) {
+      const { a, b, got } = await runMatmul(gpu, c, transA, transB, 1000 + ci);
+      const want = matmulRef(a, b, c.M, c.N, c.K, transA, transB);
+      const scale = absMatmulRef(a, b, c.M, c.N, c.K, transA, transB);
+      return compare(got, want, (i) => gamma(c.K) * scale[i]);
+    },
+  })),
+);
+
+const elementwiseShapes: [number, number][] = [
+  [1, 1],
+  [3, 1],
+  [1, 257],
+  [37, 129],
+];
+
+const elementwiseChecks: KernelCheck[] = (['relu', 'identity'] as const).flatMap((act) =>
+  elementwiseShapes.flatMap(([rows, cols], si) => [
+    ...[true, false].map((withBias) => ({
+      name: `bias+${act}${withBias ? '' : ' (no bias)'} ${rows}×${cols}`,
+      async run(gpu: Gpu) {
+        const rng = new Rng(77 + si);
+        const x = rng.uniformArray(rows * cols);
+        const bias = rng.uniformArray(cols);
+        const X = gpu.matrix('X', rows, cols, x);
+        const b = withBias ? gpu.matrix('bias', 1, cols, bias) : null;
+        const Y = gpu.matrix('Y', rows, cols);
+        const step = gpu.step('bias+act check');
+        await biasActivation(step, X, b, Y, act);
+        gpu.submit(step);
+        // One float32 rounding of the sum.
+        const want = biasActRef(x, withBias ? bias : null, rows, cols, act);
+        return compare(await gpu.read(Y), want, (i) => U * Math.abs(want[i]));
+      },
+    })),
+    {
+      name: `${act} backward ${rows}×${cols}`,
+      async run(gpu: Gpu) {
+        const rng = new Rng(91 + si);
+        const dy = rng.uniformArray(rows * cols);
+        const y = rng.uniformArray(rows * cols).map((v) => (act === 'relu' ? Math.max(v, 0) : v));
+        const dY = gpu.matrix('dY', rows, cols, dy);
+        const Y = gpu.matrix('Y', rows, cols, y);
+        const dX = gpu.matrix('dX', rows, cols);
+        const step = gpu.step('act backward check');
+        await activationBackward(step, dY, Y, dX, act);
+        gpu.submit(step);
+        return compare(await gpu.read(dX), actBackwardRef(dy, y, act), () => 0);
+      },
+    },
+  ]),
+);
+
+const largeElementwise: KernelCheck = {
+  // More elements than one grid dimension can cover (65535 workgroups of 256): the grid folds into y.
+  name: 'bias+identity over more than 65535 workgroups',
+  async run(gpu: Gpu) {
+    const rows = 257;
+    const cols = 65537;
+    if (flatGrid(Math.ceil((rows * cols) / 256))[1] < 2) return { ok: false, detail: 'shape no longer spans two grid rows' };
+    const x = new Float32Array(rows * cols).map((_, i) => (i % 1000) - 500);
+    const X = gpu.matrix('X', rows, cols, x);
+    const Y = gpu.matrix('Y', rows, cols);
+    const step = gpu.step('large elementwise check');
+    await biasActivation(step, X, null, Y, 'relu');
+    gpu.submit(step);
+    const got = await gpu.read(Y);
+    X.buffer.destroy();
+    Y.buffer.destroy();
+    return compare(got, biasActRef(x, null, rows, cols, 'relu'), () => 0);
+  },
+};
+
+const gatherChecks: KernelCheck[] = [
+  { srcRows: 1, cols: 1, index: [0, 0, 0] },
+  { srcRows: 50, cols: 33, index: [49, 0, 7, 7, 13, 2] },
+  { srcRows: 10, cols: 5, index: [3, 10, 4000000000] }, // past the end: NaN rows
+].map((c, ci) => ({
+  name: `gather ${c.index.length} of ${c.srcRows}×${c.cols}${c.index.some((i) => i >= c.srcRows) ? ' (bad index)' : ''}`,
+  async run(gpu: Gpu) {
+    const src = new Rng(5 + ci).uniformArray(c.srcRows * c.cols);
+    const S = gpu.matrix('src', c.srcRows, c.cols, src);
+    const idx = gpu.indices('index', c.index);
+    const out = gpu.matrix('out', c.index.length, c.cols);
+    const step = gpu.step('gather check');
+    await gather(step, S, idx, out);
+    gpu.submit(step);
+    return compare(await gpu.read(out), gatherRef(src, c.srcRows, c.cols, c.index), () => 0);
+  },
+}));
+
+const reduceLengths = [1, 255, 4096, 4097, 1_000_003];
+
+const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm'] as Reduction[]).flatMap((op) =>
+  reduceLengths.map((n, li) => ({
+    name: `reduce ${op} n=${n}`,
+    async run(gpu: Gpu) {
+      const rng = new Rng(300 + li);
+      const x = rng.uniformArray(n);
+      const y = rng.uniformArray(n);
+      const X = gpu.matrix('x', n, 1, x);
+      const Y = op === 'dot' ? gpu.matrix('y', n, 1, y) : null;
+      const out = gpu.matrix('out', 4, 1);
+      const step = gpu.step('reduce check');
+      await reduce(step, op, X, Y, out.buffer, 2); // into slot 2: the offset is honoured, the rest untouched
+      gpu.submit(step);
+      const got = await gpu.read(out);
+      if (got[0] !== 0 || got[1] !== 0 || got[3] !== 0) return { ok: false, detail: `wrote outside out[2]: ${Array.from(got)}` };
+      const exact = op === 'sum' ? sumRef(x) : op === 'dot' ? dotRef(x, y) : op === 'sumsq' ? sumsqRef(x) : normRef(x);
+      const terms = op === 'sum' ? sumAbsRef(x) : op === 'dot' ? sumAbsRef(x.map((v, i) => v * y[i])) : sumsqRef(x);
+      // ‖x‖ = sqrt(‖x‖²): relative error halves through the square root, plus its own rounding.
+      const tol = op === 'norm' ? (gamma(n) * terms) / (2 * exact) + U * exact : gamma(n) * terms;
+      return compare([got[2]], [exact], () => tol);
+    },
+  })),
+);
+
+async function bits(gpu: Gpu, M: Matrix): Promise<Uint32Array> {
+  return new Uint32Array((await gpu.read(M)).buffer);
+}
+
+const determinismCheck: KernelCheck = {
+  name: 'same inputs give the same bits twice (tiled, split-K, reduce, norm)',
+  async run(gpu: Gpu) {
+    const rng = new Rng(4242);
+    const M = 45;
+    const N = 77;
+    const K = 3000;
+    const A = gpu.matrix('A', M, K, rng.uniformArray(M * K));
+    const B = gpu.matrix('B', N, K, rng.uniformArray(N * K));
+    const outs: Uint32Array[][] = [];
+    for (let rep = 0; rep < 2; rep++) {
+      const results: Uint32Array[] = [];
+      for (const variant of ['tiled', 'splitk', 'reduce'] as const) {
+        const C = gpu.matrix('C', M, N);
+        const step = gpu.step('determinism');
+        await matmul(step, A, B, C, { transB: true, variant, splits: 7 });
+        const norm = gpu.matrix('norm', 1, 1);
+        await reduce(step, 'norm', C, null, norm.buffer);
+        gpu.submit(step);
+        results.push(await bits(gpu, C), await bits(gpu, norm));
+      }
+      outs.push(results);
+    }
+    for (let i = 0; i < outs[0].length; i++) {
+      const [x, y] = [outs[0][i], outs[1][i]];
+      for (let j = 0; j < x.length; j++) {
+        if (x[j] !== y[j]) return { ok: false, detail: `result ${i} differs at [${j}]: ${x[j]} vs ${y[j]}` };
+      }
+    }
+    return { ok: true, detail: `${outs[0].length} results identical bit for bit` };
+  },
+};
+
+const limitCheck: KernelCheck = {
+  name: 'buffers over the device limits fail before allocation, naming the limit',
+  async run(gpu: Gpu) {
+    const over = gpu.limits.maxStorageBufferBindingSize + 4;
+    const problems: string[] = [];
+    const expectLimit = (limit: string, f: () => unknown) => {
+      try {
+        f();
+        problems.push(`no error for a buffer over ${limit}`);
+      } catch (e) {
+        if (!(e instanceof BufferLimitError) || e.limit !== limit || !e.message.includes(limit) || !e.message.includes('to fit')) {
+          problems.push(`wrong error for ${limit}: ${(e as Error).message}`);
+        }
+      }
+    };
+    expectLimit('maxStorageBufferBindingSize', () =>
+      gpu.createBuffer({ label: 'too big', size: over, usage: GPUBufferUsage.STORAGE, shrink: 'reduce the batch size' }),
+    );
+    expectLimit('maxStorageBufferBindingSize', () => gpu.matrix('huge', over / 4, 1));
+    expectLimit('maxBufferSize', () =>
+      gpu.createBuffer({ label: 'too big', size: gpu.limits.maxBufferSize + 4, usage: GPUBufferUsage.COPY_DST }),
+    );
+    // A size within both limits is created.
+    gpu.createBuffer({ label: 'fits', size: 1024, usage: GPUBufferUsage.STORAGE }).destroy();
+    return { ok: problems.length === 0, detail: problems.join('; ') || 'limits enforced' };
+  },
+};
+
+const compileErrorCheck: KernelCheck = {
+  name: 'a kernel that does not compile reports its name and numbered WGSL',
+  async run(gpu: Gpu) {
+    const broken: KernelDef<null> = {
+      name: 'deliberately broken',
+      key: 'test:deliberately-broken',
+      source: '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  x[0] = undefined_name;\n}\n',
+      workgroupSize: [1, 1, 1],
+      bindings: ['write'],
+      grid: () => [1, 1, 1],
+      uniforms: () => new Uint32Array(0),
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await gpu.prepare([broken]);
+        return { ok: false, detail: 'compiled without error' };
+      } catch (e) {
+        const m = (e as Error).message;
+        const good = e instanceof KernelCompileError && m.includes('deliberately broken') && m.includes('4 |   x[0] = undefined_name;') && /line 4/.test(m);
+        // The second attempt must fail the same way: failures are not cached as successes.
+        if (!good) return { ok: false, detail: `attempt ${attempt + 1}: unexpected error: ${m}` };
+      }
+    }
+    return { ok: true, detail: 'reported twice with name and source' };
+  },
+};
+
+export const kernelChecks: KernelCheck[] = [
+  ...matmulChecks,
+  ...elementwiseChecks,
+  largeElementwise,
+  ...gatherChecks,
+  ...reduceChecks,
+  determinismCheck,
+  limitCheck,
+  compileErrorCheck,
+];
