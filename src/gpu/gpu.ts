@@ -1,5 +1,5 @@
 // The engine's handle on one WebGPU device: acquisition, buffers, compiled kernels, submission, readback.
-// Host-neutral: the browser passes navigator.gpu, Node passes the `webgpu` package's GPU (src/cli/node-gpu.ts).
+// Host-neutral: the browser passes its GPU entry point, Node passes the `webgpu` package's GPU (src/cli/node-gpu.ts).
 import { createCheckedBuffer, type BufferSpec } from './buffers.ts';
 import { DeviceLostError, GpuValidationError, NoAdapterError } from './errors.ts';
 import type { KernelDef } from './kernel.ts';
@@ -65,7 +65,7 @@ export async function requestGpu(entry: GPU, options: RequestOptions): Promise<G
   if (!adapter) {
     throw new NoAdapterError(
       options.host === 'browser'
-        ? 'navigator.gpu gave no adapter: use a browser with WebGPU enabled (Chrome 113+, or Chromium with --enable-unsafe-webgpu)'
+        ? 'the browser gave no WebGPU adapter: use a browser with WebGPU enabled (Chrome 113+, or Chromium with --enable-unsafe-webgpu)'
         : 'the webgpu package found no adapter: install a Vulkan driver, or Chromium for its SwiftShader driver (apt-get install chromium libvulkan1)',
     );
   }
@@ -189,6 +189,9 @@ export class Gpu implements StepHost {
    */
   async submitTimed(step: Step): Promise<number> {
     if (!this.timestamps) throw new Error('this adapter has no timestamp-query feature; time with wall clock instead');
+    if (!step.commands.some((c) => c.kind === 'dispatch')) {
+      throw new Error(`step "${step.label}" has no dispatch to time (were its operations awaited before submitting?)`);
+    }
     const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
     const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

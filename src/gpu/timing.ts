@@ -29,13 +29,13 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Times a step recorded by `record` (called once per repetition on a fresh Step). */
-export async function timeStep(gpu: Gpu, record: (step: Step) => void, options: TimingOptions = {}): Promise<Timing> {
+/** Times a step recorded by `record` (called, and awaited, once per repetition on a fresh Step). */
+export async function timeStep(gpu: Gpu, record: (step: Step) => void | Promise<void>, options: TimingOptions = {}): Promise<Timing> {
   const { warmup = 1, minReps = 3, minTotalMs = 0, maxReps = 50 } = options;
   const method: TimingMethod = options.method ?? (gpu.timestamps ? 'timestamp-query' : 'wall-clock');
   const once = async (): Promise<number> => {
     const step = gpu.step('timed');
-    record(step);
+    await record(step);
     if (method === 'timestamp-query') return (await gpu.submitTimed(step)) / 1e6;
     await gpu.done();
     const t0 = performance.now();

@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { biasAct } from '../shaders/bias-act.ts';
+import { gemmTiled } from '../shaders/gemm-tiled.ts';
+import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { DeviceLostError } from '../src/gpu/errors.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
+import { matmul } from '../src/gpu/ops.ts';
+import { timeStep } from '../src/gpu/timing.ts';
+import { testGpu } from './gpu.ts';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+afterAll(() => gpu?.destroy());
+
+describe('device', () => {
+  it('reports the adapter and raises the buffer limits to the adapter maximum', () => {
+    const a = gpu.adapter;
+    expect(a.host).toBe('node');
+    expect(a.vendor.length + a.architecture.length + a.description.length).toBeGreaterThan(0);
+    if (a.architecture === 'swiftshader') expect(a.isSoftware).toBe(true);
+    // WebGPU's default is 128 MiB; every adapter we run on offers more, and we must have asked for it.
+    expect(gpu.limits.maxStorageBufferBindingSize).toBeGreaterThan(128 * 1024 * 1024);
+  });
+
+  it('a lost device rejects pending and later work with DeviceLostError instead of hanging', async () => {
+    const doomed = await requestNodeGpu();
+    const m = doomed.matrix('m', 4, 4, new Float32Array(16));
+    doomed.destroy();
+    await expect(doomed.read(m)).rejects.toBeInstanceOf(DeviceLostError);
+    await expect(doomed.done()).rejects.toThrow(/device was lost/);
+    expect(doomed.isLost).toBe(true);
+  });
+});
+
+describe('pipeline cache', () => {
+  it('compiles a key once', async () => {
+    const def = biasAct({ act: 'relu', bias: true });
+    await gpu.prepare([def]);
+    const before = gpu.pipelines.size;
+    const again = await gpu.pipelines.get(biasAct({ act: 'relu', bias: true }));
+    expect(gpu.pipelines.size).toBe(before);
+    expect(again.key).toBe(def.key);
+  });
+
+  it('refuses one key with two sources (a builder that left an option out of its key)', async () => {
+    const def = gemmTiled({ transA: false, transB: false });
+    await gpu.prepare([def]);
+    expect(() => gpu.pipelines.get({ ...def, source: def.source + '\n// changed' })).toThrow(/two different WGSL sources/);
+  });
+});
+
+describe('steps', () => {
+  it('refuses to record a kernel that was not compiled first', () => {
+    const step = gpu.step('s');
+    const def = { ...biasAct({ act: 'identity', bias: false }), key: 'never-prepared' };
+    expect(() => step.dispatch(def, [], { rows: 1, cols: 1 })).toThrow(/not compiled yet/);
+  });
+
+  it('checks the number of buffers and the shapes of a product', async () => {
+    const def = biasAct({ act: 'identity', bias: false });
+    await gpu.prepare([def]);
+    const m = gpu.matrix('m', 2, 2);
+    expect(() => gpu.step('s').dispatch(def, [m.buffer], { rows: 2, cols: 2 })).toThrow(/takes 2 storage buffers, got 1/);
+    const A = gpu.matrix('A', 3, 4);
+    const B = gpu.matrix('B', 5, 6);
+    await expect(matmul(gpu.step('s'), A, B, gpu.matrix('C', 3, 6))).rejects.toThrow(/inner dimensions differ \(4 vs 5\)/);
+    await expect(matmul(gpu.step('s'), A, gpu.matrix('B2', 4, 6), gpu.matrix('C', 6, 3))).rejects.toThrow(/C must be 3×6/);
+    await expect(matmul(gpu.step('s'), A, gpu.matrix('B2', 4, 6), gpu.matrix('C', 3, 6), { variant: 'fast' as never })).rejects.toThrow(
+      /variant must be one of auto, tiled, reduce, splitk/,
+    );
+  });
+});
+
+describe('timing', () => {
+  const record = async () => {
+    const A = gpu.matrix('A', 64, 64, new Float32Array(64 * 64).fill(1));
+    const C = gpu.matrix('C', 64, 64);
+    await gpu.prepare([gemmTiled({ transA: false, transB: false })]);
+    return async (step: ReturnType<Gpu['step']>) => void (await matmul(step, A, A, C, { variant: 'tiled' }));
+  };
+
+  it('measures with timestamp queries where the adapter has them', async () => {
+    if (!gpu.timestamps) expect(() => gpu.submitTimed(gpu.step('s'))).rejects.toThrow(/no timestamp-query/);
+    else {
+      const t = await timeStep(gpu, await record(), { minReps: 3 });
+      expect(t.method).toBe('timestamp-query');
+      expect(t.samplesMs).toHaveLength(3);
+      expect(t.medianMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses to time a step with nothing in it', async () => {
+    if (gpu.timestamps) await expect(gpu.submitTimed(gpu.step('empty'))).rejects.toThrow(/no dispatch to time/);
+  });
+
+  it('measures with wall clock around onSubmittedWorkDone otherwise', async () => {
+    const t = await timeStep(gpu, await record(), { minReps: 3, method: 'wall-clock' });
+    expect(t.method).toBe('wall-clock');
+    expect(t.medianMs).toBeGreaterThan(0);
+  });
+});
+
+describe('layout', () => {
+  // The core runs in the browser and in Node alike: only src/app (DOM) and src/cli (Node) may use either.
+  const root = join(import.meta.dirname, '..');
+  const coreFiles = (dir: string): string[] =>
+    readdirSync(join(root, dir)).flatMap((name) => {
+      const rel = join(dir, name);
+      if (statSync(join(root, rel)).isDirectory()) return ['src/app', 'src/cli'].includes(rel) ? [] : coreFiles(rel);
+      return rel.endsWith('.ts') ? [rel] : [];
+    });
+
+  it('the core imports no Node module and touches no DOM global', () => {
+    const offenders = [...coreFiles('src'), ...coreFiles('shaders')].filter((f) => {
+      const text = readFileSync(join(root, f), 'utf8');
+      return /from ['"](node:|webgpu['"]|fs['"]|path['"])/.test(text) || /\b(document|window|navigator)\./.test(text) || /\bprocess\./.test(text);
+    });
+    expect(offenders).toEqual([]);
+  });
+});
