@@ -4,7 +4,7 @@
 // k = t, t+T, t+2T, ... in registers, then a tree in workgroup memory adds the T partial sums in a fixed order.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { ceilDiv, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
-import { opName, type GemmShape } from './gemm-tiled.ts';
+import { opName, unroll, type GemmShape } from './gemm-tiled.ts';
 
 export interface GemmReduceOptions {
   transA: boolean;
@@ -44,41 +44,18 @@ var<workgroup> partial: array<f32, ${rm * rn * threads}>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   let row0 = wid.y * RM;
   let col0 = wid.x * RN;
-  var acc: array<f32, ${rm * rn}>;
-  var av: array<f32, ${rm}>;
-  var bv: array<f32, ${rn}>;
-
+  // Registers as named scalars (a dynamically indexed array lives in memory on some drivers). Rows and
+  // columns past the edge are clamped onto the last one; the final store drops them.
+${unroll(rm, (i) => `  let ra${i} = min(row0 + ${i}u, p.M - 1u);`)}
+${unroll(rn, (j) => `  let cb${j} = min(col0 + ${j}u, p.N - 1u);`)}
+${unroll(rm * rn, (e) => `  var acc${e} = 0.0;`)}
   for (var k = tid; k < p.K; k += T) {
-    for (var i = 0u; i < RM; i++) {
-      let gi = row0 + i;
-      av[i] = 0.0;
-      if (gi < p.M) {
-#if ${transA}
-        av[i] = a[k * p.M + gi];
-#else
-        av[i] = a[gi * p.K + k];
-#endif
-      }
-    }
-    for (var j = 0u; j < RN; j++) {
-      let gj = col0 + j;
-      bv[j] = 0.0;
-      if (gj < p.N) {
-#if ${transB}
-        bv[j] = b[gj * p.K + k];
-#else
-        bv[j] = b[k * p.N + gj];
-#endif
-      }
-    }
-    for (var i = 0u; i < RM; i++) {
-      for (var j = 0u; j < RN; j++) {
-        acc[i * RN + j] = fma(av[i], bv[j], acc[i * RN + j]);
-      }
-    }
+${unroll(rm, (i) => `    let a${i} = a[${transA ? `k * p.M + ra${i}` : `ra${i} * p.K + k`}];`)}
+${unroll(rn, (j) => `    let b${j} = b[${transB ? `cb${j} * p.K + k` : `k * p.N + cb${j}`}];`)}
+${unroll(rm * rn, (e) => `    acc${e} += a${Math.floor(e / rn)} * b${e % rn};`)}
   }
 
-  for (var e = 0u; e < RM * RN; e++) { partial[e * T + tid] = acc[e]; }
+${unroll(rm * rn, (e) => `  partial[${e}u * T + tid] = acc${e};`)}
   for (var s = T / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (tid < s) {

@@ -22,8 +22,13 @@ export interface TileConfig {
   /** Outputs per invocation along rows and columns. */
   tm: number;
   tn: number;
-  /** Depth of the K slice staged in workgroup memory. */
+  /** Depth of the K slice staged in workgroup memory (and the granularity of split-K chunks). */
   bk: number;
+  /**
+   * Stage slices of A and B in workgroup memory (GPUs), or read them straight from storage (CPU drivers,
+   * where caches do that job and each workgroup barrier is a context switch). Default: staged.
+   */
+  direct?: boolean;
 }
 
 export interface GemmTiledOptions {
@@ -36,6 +41,8 @@ export interface GemmTiledOptions {
 export const TILE_16x16_4x4: TileConfig = { wx: 16, wy: 16, tm: 4, tn: 4, bk: 16 };
 /** 8×8 invocations of 8×8 outputs: fewer, longer invocations, which suits CPU drivers such as SwiftShader. */
 export const TILE_8x8_8x8: TileConfig = { wx: 8, wy: 8, tm: 8, tn: 8, bk: 16 };
+/** The same read straight from storage: the best scalar kernel on SwiftShader (bench/RESULTS.md). */
+export const TILE_8x8_8x8_DIRECT: TileConfig = { ...TILE_8x8_8x8, direct: true };
 
 export const tileRows = (t: TileConfig) => t.wy * t.tm;
 export const tileCols = (t: TileConfig) => t.wx * t.tn;
@@ -45,12 +52,15 @@ export function splitChunk(K: number, splits: number, bk: number): number {
   return Math.max(bk, ceilDiv(ceilDiv(K, Math.max(1, splits)), bk) * bk);
 }
 
+/** n lines of generated WGSL, one per index. */
+export const unroll = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('\n');
+
 export const opName = (transA: boolean, transB: boolean) => `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
 
 export const gemmTiled = memoByKey(
   (o: GemmTiledOptions) => {
     const t = o.tile ?? TILE_16x16_4x4;
-    return `gemm-tiled:${o.transA ? 't' : 'n'}${o.transB ? 't' : 'n'}:${t.wx}x${t.wy}:${t.tm}x${t.tn}:${t.bk}`;
+    return `gemm-tiled:${o.transA ? 't' : 'n'}${o.transB ? 't' : 'n'}:${t.wx}x${t.wy}:${t.tm}x${t.tn}:${t.bk}${t.direct ? ':direct' : ''}`;
   },
   (o, key): KernelDef<GemmShape> => {
     const t = o.tile ?? TILE_16x16_4x4;
@@ -74,9 +84,15 @@ const BM = ${bm}u;
 const BN = ${bn}u;
 const THREADS = WX * WY;
 
+#if ${!t.direct}
 // Staged slices, k-major so the inner loop reads a row of each.
 var<workgroup> tileA: array<f32, ${t.bk * bm}>;
 var<workgroup> tileB: array<f32, ${t.bk * bn}>;
+#endif
+
+fn store(slice: u32, i: u32, j: u32, v: f32) {
+  if (i < p.M && j < p.N) { c[slice + i * p.N + j] = v; }
+}
 
 @compute @workgroup_size(WX, WY, 1)
 fn main(@builtin(workgroup_id) wid: vec3u,
@@ -87,10 +103,21 @@ fn main(@builtin(workgroup_id) wid: vec3u,
   let kBegin = wid.z * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);
 
-  var acc: array<f32, ${t.tm * t.tn}>;
-  var av: array<f32, ${t.tm}>;
-  var bv: array<f32, ${t.tn}>;
+  // The register block as named scalars: SwiftShader (and some GPU compilers) keep a dynamically indexed
+  // array in memory, which made this kernel ten times slower on the CPU driver.
+${unroll(t.tm * t.tn, (e) => `  var acc${e} = 0.0;`)}
 
+#if ${!!t.direct}
+  // Rows and columns past the edge are clamped onto the last one: the loop needs no branch, and the store
+  // below drops those results.
+${unroll(t.tm, (i) => `  let ra${i} = min(row0 + lid.y + ${i}u * WY, p.M - 1u);`)}
+${unroll(t.tn, (j) => `  let cb${j} = min(col0 + lid.x + ${j}u * WX, p.N - 1u);`)}
+  for (var k = kBegin; k < kEnd; k++) {
+${unroll(t.tm, (i) => `    let a${i} = a[${transA ? `k * p.M + ra${i}` : `ra${i} * p.K + k`}];`)}
+${unroll(t.tn, (j) => `    let b${j} = b[${transB ? `cb${j} * p.K + k` : `k * p.N + cb${j}`}];`)}
+${unroll(t.tm * t.tn, (e) => `    acc${e} += a${Math.floor(e / t.tn)} * b${e % t.tn};`)}
+  }
+#else
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     // Stage A[row0.., k0..] and B[k0.., col0..], zero outside the matrix or the chunk. The linear index
     // walks the dimension that is contiguous in memory, so neighbouring invocations read neighbouring words.
@@ -137,28 +164,22 @@ fn main(@builtin(workgroup_id) wid: vec3u,
     workgroupBarrier();
 
     for (var kk = 0u; kk < BK; kk++) {
-      for (var i = 0u; i < TM; i++) { av[i] = tileA[kk * BM + lid.y + i * WY]; }
-      for (var j = 0u; j < TN; j++) { bv[j] = tileB[kk * BN + lid.x + j * WX]; }
-      for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) {
-          acc[i * TN + j] = fma(av[i], bv[j], acc[i * TN + j]);
-        }
-      }
+${unroll(t.tm, (i) => `      let a${i} = tileA[kk * BM + lid.y + ${i}u * WY];`)}
+${unroll(t.tn, (j) => `      let b${j} = tileB[kk * BN + lid.x + ${j}u * WX];`)}
+${unroll(t.tm * t.tn, (e) => `      acc${e} += a${Math.floor(e / t.tn)} * b${e % t.tn};`)}
     }
     workgroupBarrier();
   }
+#endif
 
   // Invocation (x, y) owns rows y, y+WY, ... and columns x, x+WX, ...: each row of a tile is written by
   // neighbouring invocations.
   let slice = wid.z * p.M * p.N;
-  for (var i = 0u; i < TM; i++) {
-    let gi = row0 + lid.y + i * WY;
-    if (gi >= p.M) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let gj = col0 + lid.x + j * WX;
-      if (gj < p.N) { c[slice + gi * p.N + gj] = acc[i * TN + j]; }
-    }
-  }
+${unroll(t.tm * t.tn, (e) => {
+  const i = Math.floor(e / t.tn);
+  const j = e % t.tn;
+  return `  store(slice, row0 + lid.y + ${i}u * WY, col0 + lid.x + ${j}u * WX, acc${e});`;
+})}
 }
 `;
     return {

@@ -70,7 +70,11 @@ describe('steps', () => {
     await expect(matmul(gpu.step('s'), A, B, gpu.matrix('C', 3, 6))).rejects.toThrow(/inner dimensions differ \(4 vs 5\)/);
     await expect(matmul(gpu.step('s'), A, gpu.matrix('B2', 4, 6), gpu.matrix('C', 6, 3))).rejects.toThrow(/C must be 3×6/);
     await expect(matmul(gpu.step('s'), A, gpu.matrix('B2', 4, 6), gpu.matrix('C', 3, 6), { variant: 'fast' as never })).rejects.toThrow(
-      /variant must be one of auto, tiled, reduce, splitk/,
+      /variant must be one of auto, tiled, vec4, reduce, splitk/,
+    );
+    // vec4 on a shape whose rows are not whole float4s says which dimensions must be multiples of 4.
+    await expect(matmul(gpu.step('s'), gpu.matrix('A3', 3, 5), gpu.matrix('B3', 5, 4), gpu.matrix('C3', 3, 4), { variant: 'vec4' })).rejects.toThrow(
+      /vec4 needs K, N to be multiples of 4; got M=3 N=4 K=5/,
     );
   });
 });

@@ -2,7 +2,8 @@
 // each compares a kernel with the float64 reference in src/ref, with a tolerance from the float32 rounding
 // error bound of its reduction, |computed − exact| ≤ γ_K·Σ|terms| with γ_K = (K + 2)·2⁻²⁴. The bound holds
 // for any summation order, so it needs no tuning, and a missing or doubled term exceeds it.
-import { TILE_16x16_4x4, TILE_8x8_8x8, type TileConfig } from '../shaders/gemm-tiled.ts';
+import { TILE_16x16_4x4, TILE_8x8_8x8, TILE_8x8_8x8_DIRECT, type TileConfig } from '../shaders/gemm-tiled.ts';
+import { vec4Fits } from '../shaders/gemm-vec4.ts';
 import { Rng } from '../src/data/random.ts';
 import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
@@ -52,12 +53,20 @@ interface GemmCase {
   variant: GemmVariant;
   splits?: number;
   tile?: TileConfig;
+  /** Which of A·B, A·Bᵀ, Aᵀ·B to run (vec4 cases keep only those whose layout is float4-aligned). */
+  transposes?: [boolean, boolean][];
 }
 
 const TRANSPOSES: [boolean, boolean][] = [
   [false, false],
   [false, true],
   [true, false],
+];
+
+const TILES: [string, TileConfig][] = [
+  ['staged 16x16', TILE_16x16_4x4],
+  ['staged 8x8', TILE_8x8_8x8],
+  ['direct 8x8', TILE_8x8_8x8_DIRECT],
 ];
 
 function gemmCases(): GemmCase[] {
@@ -72,22 +81,37 @@ function gemmCases(): GemmCase[] {
     [64, 64, 64],
     [65, 127, 33],
   ];
-  for (const [M, N, K] of fixed) {
-    cases.push({ M, N, K, variant: 'tiled' });
-    cases.push({ M, N, K, variant: 'tiled', tile: TILE_8x8_8x8 });
+  for (const [, tile] of TILES) {
+    for (const [M, N, K] of fixed) cases.push({ M, N, K, variant: 'tiled', tile });
+    cases.push({ M: 1 + rng.int(150), N: 1 + rng.int(150), K: 1 + rng.int(300), variant: 'tiled', tile });
   }
-  for (let i = 0; i < 3; i++) {
-    cases.push({ M: 1 + rng.int(150), N: 1 + rng.int(150), K: 1 + rng.int(300), variant: 'tiled' });
+  // float4 loads: aligned shapes, and shapes where only the dimensions a layout reads as float4 are aligned.
+  const vec4: [number, number, number][] = [
+    [4, 4, 4],
+    [1, 4, 4],
+    [4, 1, 8],
+    [68, 36, 20],
+    [64, 64, 64],
+    [131, 129, 100],
+    [4 * (1 + rng.int(40)), 4 * (1 + rng.int(40)), 4 * (1 + rng.int(80))],
+  ];
+  for (const [M, N, K] of vec4) {
+    const transposes = TRANSPOSES.filter(([ta, tb]) => vec4Fits({ M, N, K }, ta, tb));
+    if (transposes.length > 0) cases.push({ M, N, K, variant: 'vec4', transposes });
   }
-  // Long inner dimension, small output: the reduction kernel and split-K.
+  // Long inner dimension, small output: the reduction kernel and split-K (through the vec4 kernel where
+  // the shape is aligned, the tiled one where not).
   cases.push({ M: 1, N: 1, K: 5003, variant: 'reduce' });
   cases.push({ M: 5, N: 9, K: 3001, variant: 'reduce' });
   cases.push({ M: 1 + rng.int(40), N: 1 + rng.int(40), K: 1000 + rng.int(3000), variant: 'reduce' });
-  cases.push({ M: 70, N: 33, K: 2500, variant: 'splitk', splits: 3 });
+  cases.push({ M: 70, N: 33, K: 2501, variant: 'splitk', splits: 3 });
+  cases.push({ M: 72, N: 36, K: 2500, variant: 'splitk', splits: 3 });
   cases.push({ M: 3, N: 66, K: 40, variant: 'splitk', splits: 64 }); // more splits asked than K has slices
   cases.push({ M: 1 + rng.int(100), N: 1 + rng.int(100), K: 500 + rng.int(3000), variant: 'splitk', tile: TILE_8x8_8x8 });
   return cases;
 }
+
+const tileName = (t?: TileConfig) => TILES.find(([, c]) => c === t)?.[0];
 
 async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean, seed: number) {
   const rng = new Rng(seed);
@@ -105,8 +129,8 @@ async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean
 }
 
 const matmulChecks: KernelCheck[] = gemmCases().flatMap((c, ci) =>
-  TRANSPOSES.map(([transA, transB]) => ({
-    name: `matmul ${c.variant}${c.tile === TILE_8x8_8x8 ? ' 8x8' : ''} ${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
+  (c.transposes ?? TRANSPOSES).map(([transA, transB]) => ({
+    name: `matmul ${c.variant}${c.tile ? ` ${tileName(c.tile)}` : ''} ${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
     async run(gpu: Gpu) {
       const { a, b, got } = await runMatmul(gpu, c, transA, transB, 1000 + ci);
       const want = matmulRef(a, b, c.M, c.N, c.K, transA, transB);
@@ -229,18 +253,18 @@ async function bits(gpu: Gpu, M: Matrix): Promise<Uint32Array> {
 }
 
 const determinismCheck: KernelCheck = {
-  name: 'same inputs give the same bits twice (tiled, split-K, reduce, norm)',
+  name: 'same inputs give the same bits twice (tiled, vec4, split-K, reduce, norm)',
   async run(gpu: Gpu) {
     const rng = new Rng(4242);
     const M = 45;
     const N = 77;
-    const K = 3000;
+    const K = 3000; // A·Bᵀ with K % 4 = 0: split-K runs through the vec4 kernel
     const A = gpu.matrix('A', M, K, rng.uniformArray(M * K));
     const B = gpu.matrix('B', N, K, rng.uniformArray(N * K));
     const outs: Uint32Array[][] = [];
     for (let rep = 0; rep < 2; rep++) {
       const results: Uint32Array[] = [];
-      for (const variant of ['tiled', 'splitk', 'reduce'] as const) {
+      for (const variant of ['tiled', 'vec4', 'splitk', 'reduce'] as const) {
         const C = gpu.matrix('C', M, N);
         const step = gpu.step('determinism');
         await matmul(step, A, B, C, { transB: true, variant, splits: 7 });

@@ -4,23 +4,28 @@
 import { actBackward, biasAct, type Activation } from '../../shaders/bias-act.ts';
 import { gatherRows } from '../../shaders/gather.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
-import { TILE_16x16_4x4, gemmTiled, splitChunk, tileCols, tileRows, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
+import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
+import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
 import type { Step } from './step.ts';
 
-export type GemmVariant = 'tiled' | 'reduce' | 'splitk';
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'reduce', 'splitk'];
+export type GemmVariant = 'tiled' | 'vec4' | 'reduce' | 'splitk';
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'vec4', 'reduce', 'splitk'];
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
-  /** Kernel variant; 'auto' picks by shape (see chooseGemmVariant). */
+  /**
+   * 'tiled': register-tiled, any shape; 'vec4': float4 loads, when K (and M for Aᵀ, N for B) are multiples
+   * of 4; 'reduce': invocations split K, for small outputs; 'splitk': K in chunks by the vec4 kernel where
+   * it fits (tiled elsewhere), then a fixed-order sum pass. 'auto' (default) picks by shape and adapter.
+   */
   variant?: GemmVariant | 'auto';
-  /** Number of K chunks for 'splitk'; by default enough to give the GPU about 256 workgroups. */
+  /** Number of K chunks for 'splitk'; by default enough for about 256 workgroups. */
   splits?: number;
-  /** Tile of the tiled and split-K variants. */
+  /** Tile of the tiled kernel (and of split-K where it uses it); by default one suited to the adapter. */
   tile?: TileConfig;
 }
 
@@ -43,47 +48,62 @@ export function gemmShape(A: Matrix, B: Matrix, C: Matrix, transA = false, trans
   return { M, N, K };
 }
 
-/** Work items the auto choice aims for: enough workgroups to fill a large GPU. */
+/** Workgroups the auto choice aims for: enough to fill a large GPU, or every core of a CPU. */
 const TARGET_WORKGROUPS = 256;
 
 /**
- * Tiled for outputs with enough tiles to fill the device; for few output tiles and a long K, split-K when
- * the output is still tile-sized, the reduction kernel when it is small.
+ * The tiled kernel suited to the adapter: staged in workgroup memory on GPUs, read straight from storage on
+ * CPU drivers, where barriers are context switches and caches already do the staging (bench/RESULTS.md).
  */
-export function chooseGemmVariant(s: GemmShape, tile: TileConfig = TILE_16x16_4x4): GemmVariant {
-  const tiles = ceilDiv(s.M, tileRows(tile)) * ceilDiv(s.N, tileCols(tile));
-  if (tiles >= TARGET_WORKGROUPS / 4 || s.K < 4 * Math.max(s.M, s.N)) return 'tiled';
-  return s.M * s.N <= 64 * 64 ? 'reduce' : 'splitk';
+export const defaultTile = (software: boolean): TileConfig => (software ? TILE_8x8_8x8_DIRECT : TILE_16x16_4x4);
+
+/**
+ * Split-K when the output has too few 64×64 tiles to fill the device and K is long; otherwise the vec4
+ * kernel where the shape is float4-aligned on a CPU driver, and the tiled kernel elsewhere.
+ */
+export function chooseGemmVariant(s: GemmShape, transA: boolean, transB: boolean, software: boolean): GemmVariant {
+  const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
+  if (tiles < TARGET_WORKGROUPS / 4 && s.K >= 8 * Math.max(s.M, s.N) && s.K >= 1024) return 'splitk';
+  return software && vec4Fits(s, transA, transB) ? 'vec4' : 'tiled';
 }
 
-export function defaultSplits(s: GemmShape, tile: TileConfig = TILE_16x16_4x4): number {
-  const tiles = ceilDiv(s.M, tileRows(tile)) * ceilDiv(s.N, tileCols(tile));
-  const maxSplits = Math.max(1, ceilDiv(s.K, tile.bk * 8)); // at least 8 K-slices of work per chunk
+export function defaultSplits(s: GemmShape): number {
+  const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
+  const maxSplits = Math.max(1, ceilDiv(s.K, 128)); // at least 128 of K per chunk
   return Math.max(1, Math.min(maxSplits, ceilDiv(TARGET_WORKGROUPS, tiles)));
 }
 
-/** C = op(A)·op(B) for row-major float32 matrices; op is identity or transpose. */
+/** C = op(A)·op(B) for row-major float32 matrices; op is identity or transpose. Returns the variant used. */
 export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, options: MatmulOptions = {}): Promise<GemmVariant> {
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
-  const tile = options.tile ?? TILE_16x16_4x4;
+  const software = step.host.adapter.isSoftware;
+  const tile = options.tile ?? defaultTile(software);
   const shape = gemmShape(A, B, C, transA, transB);
-  const variant = !options.variant || options.variant === 'auto' ? chooseGemmVariant(shape, tile) : options.variant;
+  const variant = !options.variant || options.variant === 'auto' ? chooseGemmVariant(shape, transA, transB, software) : options.variant;
   if (!GEMM_VARIANTS.includes(variant)) {
     throw new RangeError(`matmul variant must be one of auto, ${GEMM_VARIANTS.join(', ')}; got "${variant}"`);
+  }
+  const aligned = vec4Fits(shape, transA, transB);
+  if (variant === 'vec4' && !aligned) {
+    throw new RangeError(`matmul variant vec4 needs K${transA ? ', M' : ''}${transB ? '' : ', N'} to be multiples of 4; got M=${shape.M} N=${shape.N} K=${shape.K}`);
   }
   const buffers = [A.buffer, B.buffer, C.buffer];
   if (variant === 'reduce') {
     await record(step, gemmReduce({ transA, transB }), buffers, shape);
+  } else if (variant === 'vec4') {
+    await record(step, gemmVec4({ transA, transB }), buffers, shape);
   } else if (variant === 'tiled' || shape.K === 0) {
     await record(step, gemmTiled({ transA, transB, tile }), buffers, shape);
   } else {
-    const requested = options.splits ?? defaultSplits(shape, tile);
+    const requested = options.splits ?? defaultSplits(shape);
     if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`matmul splits must be an integer >= 1, got ${requested}`);
-    // Only as many chunks as K fills: the chunk is rounded up to whole tile slices.
-    const splits = ceilDiv(shape.K, splitChunk(shape.K, requested, tile.bk));
+    // Only as many chunks as K fills: chunks are whole float4 groups or tile slices.
+    const chunk = aligned ? vec4Chunk(shape.K, requested) : splitChunk(shape.K, requested, tile.bk);
+    const splits = ceilDiv(shape.K, chunk);
     const slices = step.scratch(splits * shape.M * shape.N * 4);
-    await record(step, gemmTiled({ transA, transB, tile }), [A.buffer, B.buffer, slices], { ...shape, splits });
+    const partial = aligned ? gemmVec4({ transA, transB }) : gemmTiled({ transA, transB, tile });
+    await record(step, partial, [A.buffer, B.buffer, slices], { ...shape, splits });
     await record(step, sumSlices, [slices, C.buffer], { length: shape.M * shape.N, slices: splits });
   }
   return variant;

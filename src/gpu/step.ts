@@ -24,6 +24,8 @@ export type Command = DispatchCommand | CopyCommand;
 
 /** What a step needs from its device; satisfied by Gpu. */
 export interface StepHost {
+  /** Kernels pick their defaults by it: CPU drivers and GPUs favour different kernel shapes. */
+  readonly adapter: { isSoftware: boolean };
   compiled(key: string): CompiledKernel | undefined;
   prepare(defs: readonly KernelDef<any>[]): Promise<void>;
   acquireScratch(bytes: number): GPUBuffer;
