@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { biasAct } from '../shaders/bias-act.ts';
 import { gemmTiled } from '../shaders/gemm-tiled.ts';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
@@ -8,13 +8,14 @@ import { DeviceLostError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { matmul } from '../src/gpu/ops.ts';
 import { timeStep } from '../src/gpu/timing.ts';
-import { testGpu } from './gpu.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
 
 let gpu: Gpu;
-beforeAll(async () => {
+// beforeEach, not beforeAll: a missing adapter then fails each test instead of marking them skipped.
+beforeEach(async () => {
   gpu = await testGpu();
 });
-afterAll(() => gpu?.destroy());
+afterAll(releaseTestGpu);
 
 describe('device', () => {
   it('reports the adapter and raises the buffer limits to the adapter maximum', () => {

@@ -4,10 +4,21 @@ import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
 
 let shared: Promise<Gpu> | null = null;
 
+/**
+ * The shared device. Tests await it themselves (not in beforeAll, where a failure reports the tests as
+ * skipped): without an adapter every test fails with NoAdapterError.
+ */
 export function testGpu(): Promise<Gpu> {
   shared ??= requestNodeGpu().then((gpu) => {
     console.log(`adapter: ${describeAdapter(gpu.adapter)}${gpu.adapter.note ? ` — ${gpu.adapter.note}` : ''}`);
     return gpu;
   });
   return shared;
+}
+
+/** Destroys the shared device if one was acquired (for afterAll). */
+export async function releaseTestGpu(): Promise<void> {
+  const gpu = await shared?.catch(() => null);
+  gpu?.destroy();
+  shared = null;
 }

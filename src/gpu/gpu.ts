@@ -226,10 +226,6 @@ export class Gpu implements StepHost {
     return new Float32Array(await this.readBytes(src, byteOffset, byteLength));
   }
 
-  async readU32(src: GPUBuffer, byteOffset = 0, byteLength?: number): Promise<Uint32Array> {
-    return new Uint32Array(await this.readBytes(src, byteOffset, byteLength));
-  }
-
   /** Gives the device back. The Gpu is unusable afterwards. */
   destroy(): void {
     this.uniformArena?.destroy();
