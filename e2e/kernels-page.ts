@@ -2,6 +2,7 @@
 // Chromium runs exactly the assertions the Node tests run.
 import { requestBrowserGpu } from '../src/app/browser-gpu.ts';
 import { Rng } from '../src/data/random.ts';
+import { splitSample } from './kernels-page-sample.ts';
 import { describeAdapter, type AdapterSummary } from '../src/gpu/gpu.ts';
 import { kernelChecks, type CheckResult } from '../test/kernel-checks.ts';
 
@@ -11,6 +12,7 @@ export interface CheckPage {
   run(name: string): Promise<CheckResult>;
   runAll(): Promise<Record<string, CheckResult>>;
   rngSample(seed: number, n: number): number[];
+  splitSample(seed: number): number[][];
 }
 
 declare global {
@@ -53,4 +55,6 @@ window.catapultChecks = {
     const rng = new Rng(seed);
     return Array.from({ length: n }, () => rng.normal());
   },
+  splitSample,
+
 };

@@ -3,6 +3,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { Rng } from '../src/data/random.ts';
 import { kernelChecks } from '../test/kernel-checks.ts';
+import { splitSample } from './kernels-page-sample.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -32,6 +33,10 @@ test('the seeded generator gives the same stream as in Node', async () => {
   const rng = new Rng(12345);
   const node = Array.from({ length: 64 }, () => rng.normal());
   expect(await page.evaluate(() => window.catapultChecks.rngSample(12345, 64))).toEqual(node);
+});
+
+test('seeded splits and batch orders are the same as in Node', async () => {
+  expect(await page.evaluate(() => window.catapultChecks.splitSample(77))).toEqual(splitSample(77));
 });
 
 for (const check of kernelChecks) {
