@@ -1,10 +1,10 @@
 // Elementwise bias and activation for a row-major rows×cols batch (one row per example), and its derivative.
-//   forward:  Y[r, c] = act(X[r, c] + bias[c])
+//   forward:  Y[r, c] = act(scale·X[r, c] + biasScale·bias[c])   (the NTK layer's c and β; 1 by default)
 //   backward: dX[r, c] = dY[r, c] · act'(Y[r, c])
 // The derivative reads the activation's output Y: for ReLU, 1[z > 0] = 1[y > 0], so the pre-activation
 // need not be kept.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_WORKGROUP_INDEX, ceilDiv, flatGrid, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
+import { FLAT_WORKGROUP_INDEX, ceilDiv, f32Bits, flatGrid, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 
 export type Activation = 'relu' | 'identity';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'identity'];
@@ -12,11 +12,13 @@ export const ACTIVATIONS: readonly Activation[] = ['relu', 'identity'];
 export interface ElementwiseShape {
   rows: number;
   cols: number;
+  scale?: number;
+  biasScale?: number;
 }
 
 const WG = 256;
 
-const uniforms = (s: ElementwiseShape) => Uint32Array.of(s.rows * s.cols, s.cols, 0, 0);
+const uniforms = (s: ElementwiseShape) => Uint32Array.of(s.rows * s.cols, s.cols, f32Bits(s.scale ?? 1), f32Bits(s.biasScale ?? 1));
 const grid = (s: ElementwiseShape) => flatGrid(ceilDiv(s.rows * s.cols, WG));
 
 function checkActivation(act: string): asserts act is Activation {
@@ -36,7 +38,7 @@ export const biasAct = memoByKey(
   (o, key): KernelDef<ElementwiseShape> => {
     checkActivation(o.act);
     const source = wgsl`
-struct Params { count: u32, cols: u32, pad0: u32, pad1: u32 }
+struct Params { count: u32, cols: u32, scale: f32, biasScale: f32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 #if ${o.bias}
@@ -53,9 +55,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
   if (e >= p.count) { return; }
 #if ${o.bias}
-  let z = x[e] + bias[e % p.cols];
+  let z = p.scale * x[e] + p.biasScale * bias[e % p.cols];
 #else
-  let z = x[e];
+  let z = p.scale * x[e];
 #endif
 #if ${o.act === 'relu'}
   y[e] = max(z, 0.0);
@@ -81,7 +83,7 @@ export const actBackward = memoByKey(
   (act, key): KernelDef<ElementwiseShape> => {
     checkActivation(act);
     const source = wgsl`
-struct Params { count: u32, cols: u32, pad0: u32, pad1: u32 }
+struct Params { count: u32, cols: u32, unused0: f32, unused1: f32 }
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;

@@ -3,7 +3,7 @@
 // workgroup owns an RM×RN block of C and its invocations split K between them: invocation t accumulates
 // k = t, t+T, t+2T, ... in registers, then a tree in workgroup memory adds the T partial sums in a fixed order.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { ceilDiv, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
+import { ceilDiv, f32Bits, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 import { opName, unroll, type GemmShape } from './gemm-tiled.ts';
 
 export interface GemmReduceOptions {
@@ -26,7 +26,7 @@ export const gemmReduce = memoByKey(
     if (rm * rn > threads) throw new RangeError(`gemm-reduce: the ${rm}×${rn} block needs at least ${rm * rn} threads`);
     const { transA, transB } = o;
     const source = wgsl`
-struct Params { M: u32, N: u32, K: u32, pad: u32 }
+struct Params { M: u32, N: u32, K: u32, alpha: f32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -66,7 +66,7 @@ ${unroll(rm * rn, (e) => `  partial[${e}u * T + tid] = acc${e};`)}
   if (tid < RM * RN) {
     let gi = row0 + tid / RN;
     let gj = col0 + tid % RN;
-    if (gi < p.M && gj < p.N) { c[gi * p.N + gj] = partial[tid * T]; }
+    if (gi < p.M && gj < p.N) { c[gi * p.N + gj] = p.alpha * partial[tid * T]; }
   }
 }
 `;
@@ -77,7 +77,7 @@ ${unroll(rm * rn, (e) => `  partial[${e}u * T + tid] = acc${e};`)}
       workgroupSize: [threads, 1, 1],
       bindings: ['read', 'read', 'write', 'uniform'],
       grid: (s) => [ceilDiv(s.N, rn), ceilDiv(s.M, rm), 1],
-      uniforms: (s) => Uint32Array.of(s.M, s.N, s.K, 0),
+      uniforms: (s) => Uint32Array.of(s.M, s.N, s.K, f32Bits(s.alpha ?? 1)),
     };
   },
 );

@@ -4,7 +4,7 @@
 // than one chunk, slice z of the output buffer (z·M·N onward) receives the partial product over chunk z,
 // and a fixed-order pass (reduce.ts, sumSlices) adds the slices, so split-K stays deterministic.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { ceilDiv, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
+import { ceilDiv, f32Bits, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 
 export interface GemmShape {
   /** op(A) is M×K, op(B) is K×N, C is M×N. */
@@ -13,6 +13,8 @@ export interface GemmShape {
   K: number;
   /** Number of K chunks (split-K); 1 writes C directly. */
   splits?: number;
+  /** C = alpha·op(A)·op(B); 1 by default. */
+  alpha?: number;
 }
 
 export interface TileConfig {
@@ -68,7 +70,8 @@ export const gemmTiled = memoByKey(
     const bm = tileRows(t);
     const bn = tileCols(t);
     const source = wgsl`
-struct Params { M: u32, N: u32, K: u32, kChunk: u32 }
+// alpha scales the product (C = α·op(A)·op(B)): the 1/sqrt(fan_in) of NTK layers costs no extra pass.
+struct Params { M: u32, N: u32, K: u32, kChunk: u32, alpha: f32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
@@ -91,7 +94,7 @@ var<workgroup> tileB: array<f32, ${t.bk * bn}>;
 #endif
 
 fn store(slice: u32, i: u32, j: u32, v: f32) {
-  if (i < p.M && j < p.N) { c[slice + i * p.N + j] = v; }
+  if (i < p.M && j < p.N) { c[slice + i * p.N + j] = p.alpha * v; }
 }
 
 @compute @workgroup_size(WX, WY, 1)
@@ -189,7 +192,7 @@ ${unroll(t.tm * t.tn, (e) => {
       workgroupSize: [t.wx, t.wy, 1],
       bindings: ['read', 'read', 'write', 'uniform'],
       grid: (s) => [ceilDiv(s.N, bn), ceilDiv(s.M, bm), Math.max(1, s.splits ?? 1)],
-      uniforms: (s) => Uint32Array.of(s.M, s.N, s.K, splitChunk(s.K, s.splits ?? 1, t.bk)),
+      uniforms: (s) => Uint32Array.of(s.M, s.N, s.K, splitChunk(s.K, s.splits ?? 1, t.bk), f32Bits(s.alpha ?? 1), 0, 0, 0),
     };
   },
 );

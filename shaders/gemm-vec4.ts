@@ -5,7 +5,7 @@
 // On GPUs it is a reasonable kernel too, but the staged one in gemm-tiled.ts reuses data across the
 // workgroup. Split-K works as in gemm-tiled.ts: slice z of the output takes chunk z of K.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { ceilDiv, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
+import { ceilDiv, f32Bits, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 import { opName, splitChunk, unroll, type GemmShape } from './gemm-tiled.ts';
 
 export interface Vec4Tile {
@@ -53,7 +53,8 @@ export const gemmVec4 = memoByKey(
     const bQuad = (kk: number, q: number) =>
       transB ? `vec4(${unroll(4, (c) => `b${4 * q + c}[${kk}]`).split('\n').join(', ')})` : `b${kk}_${q}`;
     const source = wgsl`
-struct Params { M: u32, N: u32, K: u32, kChunk: u32 }
+// alpha scales the product (C = α·op(A)·op(B)): the 1/sqrt(fan_in) of NTK layers costs no extra pass.
+struct Params { M: u32, N: u32, K: u32, kChunk: u32, alpha: f32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -61,7 +62,7 @@ struct Params { M: u32, N: u32, K: u32, kChunk: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 
 fn store(slice: u32, i: u32, j: u32, v: f32) {
-  if (i < p.M && j < p.N) { c[slice + i * p.N + j] = v; }
+  if (i < p.M && j < p.N) { c[slice + i * p.N + j] = p.alpha * v; }
 }
 
 @compute @workgroup_size(${t.wx}, ${t.wy}, 1)
@@ -118,7 +119,7 @@ ${unroll(rows * quads, (e) => {
         if (!vec4Fits(s, transA, transB)) {
           throw new RangeError(`gemm vec4 ${opName(transA, transB)}: shape M=${s.M} N=${s.N} K=${s.K} is not float4-aligned; use the tiled variant`);
         }
-        return Uint32Array.of(s.M, s.N, s.K, vec4Chunk(s.K, s.splits ?? 1));
+        return Uint32Array.of(s.M, s.N, s.K, vec4Chunk(s.K, s.splits ?? 1), f32Bits(s.alpha ?? 1), 0, 0, 0);
       },
     };
   },

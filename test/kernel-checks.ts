@@ -9,7 +9,7 @@ import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
-import { activationBackward, biasActivation, gather, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { activationBackward, biasActivation, gather, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
 import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
 export interface CheckResult {
@@ -55,6 +55,8 @@ interface GemmCase {
   tile?: TileConfig;
   /** Which of A·B, A·Bᵀ, Aᵀ·B to run (vec4 cases keep only those whose layout is float4-aligned). */
   transposes?: [boolean, boolean][];
+  /** C = alpha·op(A)·op(B). */
+  alpha?: number;
 }
 
 const TRANSPOSES: [boolean, boolean][] = [
@@ -83,7 +85,7 @@ function gemmCases(): GemmCase[] {
   ];
   for (const [, tile] of TILES) {
     for (const [M, N, K] of fixed) cases.push({ M, N, K, variant: 'tiled', tile });
-    cases.push({ M: 1 + rng.int(150), N: 1 + rng.int(150), K: 1 + rng.int(300), variant: 'tiled', tile });
+    cases.push({ M: 1 + rng.int(150), N: 1 + rng.int(150), K: 1 + rng.int(300), variant: 'tiled', tile, alpha: -0.75 });
   }
   // float4 loads: aligned shapes, and shapes where only the dimensions a layout reads as float4 are aligned.
   const vec4: [number, number, number][] = [
@@ -97,15 +99,15 @@ function gemmCases(): GemmCase[] {
   ];
   for (const [M, N, K] of vec4) {
     const transposes = TRANSPOSES.filter(([ta, tb]) => vec4Fits({ M, N, K }, ta, tb));
-    if (transposes.length > 0) cases.push({ M, N, K, variant: 'vec4', transposes });
+    if (transposes.length > 0) cases.push({ M, N, K, variant: 'vec4', transposes, alpha: M === 68 ? 0.125 : undefined });
   }
   // Long inner dimension, small output: the reduction kernel and split-K (through the vec4 kernel where
   // the shape is aligned, the tiled one where not).
   cases.push({ M: 1, N: 1, K: 5003, variant: 'reduce' });
-  cases.push({ M: 5, N: 9, K: 3001, variant: 'reduce' });
+  cases.push({ M: 5, N: 9, K: 3001, variant: 'reduce', alpha: 3 });
   cases.push({ M: 1 + rng.int(40), N: 1 + rng.int(40), K: 1000 + rng.int(3000), variant: 'reduce' });
   cases.push({ M: 70, N: 33, K: 2501, variant: 'splitk', splits: 3 });
-  cases.push({ M: 72, N: 36, K: 2500, variant: 'splitk', splits: 3 });
+  cases.push({ M: 72, N: 36, K: 2500, variant: 'splitk', splits: 3, alpha: -2 });
   cases.push({ M: 3, N: 66, K: 40, variant: 'splitk', splits: 64 }); // more splits asked than K has slices
   cases.push({ M: 1 + rng.int(100), N: 1 + rng.int(100), K: 500 + rng.int(3000), variant: 'splitk', tile: TILE_8x8_8x8 });
   return cases;
@@ -121,7 +123,7 @@ async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean
   const B = gpu.matrix('B', transB ? c.N : c.K, transB ? c.K : c.N, b);
   const C = gpu.matrix('C', c.M, c.N);
   const step = gpu.step('matmul check');
-  await matmul(step, A, B, C, { transA, transB, variant: c.variant, splits: c.splits, tile: c.tile });
+  await matmul(step, A, B, C, { transA, transB, variant: c.variant, splits: c.splits, tile: c.tile, alpha: c.alpha });
   gpu.submit(step);
   const got = await gpu.read(C);
   for (const m of [A, B, C]) m.buffer.destroy();
@@ -130,12 +132,14 @@ async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean
 
 const matmulChecks: KernelCheck[] = gemmCases().flatMap((c, ci) =>
   (c.transposes ?? TRANSPOSES).map(([transA, transB]) => ({
-    name: `matmul ${c.variant}${c.tile ? ` ${tileName(c.tile)}` : ''} ${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
+    name: `matmul ${c.variant}${c.tile ? ` ${tileName(c.tile)}` : ''} ${c.alpha !== undefined ? `${c.alpha}·` : ''}${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
     async run(gpu: Gpu) {
       const { a, b, got } = await runMatmul(gpu, c, transA, transB, 1000 + ci);
-      const want = matmulRef(a, b, c.M, c.N, c.K, transA, transB);
+      const alpha = c.alpha ?? 1;
+      const want = matmulRef(a, b, c.M, c.N, c.K, transA, transB).map((v) => alpha * v);
       const scale = absMatmulRef(a, b, c.M, c.N, c.K, transA, transB);
-      return compare(got, want, (i) => gamma(c.K) * scale[i]);
+      // One more rounding for the product with alpha.
+      return compare(got, want, (i) => Math.abs(alpha) * gamma(c.K + 1) * scale[i]);
     },
   })),
 );
@@ -150,7 +154,7 @@ const elementwiseShapes: [number, number][] = [
 const elementwiseChecks: KernelCheck[] = (['relu', 'identity'] as const).flatMap((act) =>
   elementwiseShapes.flatMap(([rows, cols], si) => [
     ...[true, false].map((withBias) => ({
-      name: `bias+${act}${withBias ? '' : ' (no bias)'} ${rows}×${cols}`,
+      name: `bias+${act}${withBias ? '' : ' (no bias)'} ${rows}×${cols}${si === 3 ? ' scaled' : ''}`,
       async run(gpu: Gpu) {
         const rng = new Rng(77 + si);
         const x = rng.uniformArray(rows * cols);
@@ -159,11 +163,15 @@ const elementwiseChecks: KernelCheck[] = (['relu', 'identity'] as const).flatMap
         const b = withBias ? gpu.matrix('bias', 1, cols, bias) : null;
         const Y = gpu.matrix('Y', rows, cols);
         const step = gpu.step('bias+act check');
-        await biasActivation(step, X, b, Y, act);
+        // The last shape also checks the NTK scales: Y = act(c·X + β·b).
+        const [scale, biasScale] = si === 3 ? [0.3, 2] : [1, 1];
+        await biasActivation(step, X, b, Y, act, { scale, biasScale });
         gpu.submit(step);
-        // One float32 rounding of the sum.
-        const want = biasActRef(x, withBias ? bias : null, rows, cols, act);
-        return compare(await gpu.read(Y), want, (i) => U * Math.abs(want[i]));
+        const xs = x.map((v) => scale * v);
+        const bs = bias.map((v) => biasScale * v);
+        const want = biasActRef(xs, withBias ? bs : null, rows, cols, act);
+        // Rounding of the two products and the sum: at most 3 units of the larger term.
+        return compare(await gpu.read(Y), want, (i) => 3 * U * (Math.abs(xs[i]) + (withBias ? Math.abs(bs[i % cols]) : 0)));
       },
     })),
     {
@@ -201,6 +209,58 @@ const largeElementwise: KernelCheck = {
     X.buffer.destroy();
     Y.buffer.destroy();
     return compare(got, biasActRef(x, null, rows, cols, 'relu'), () => 0);
+  },
+};
+
+const lincombCheck: KernelCheck = {
+  name: 'linear combination a·X + b·Y',
+  async run(gpu: Gpu) {
+    const rng = new Rng(61);
+    const n = 1037;
+    const x = rng.uniformArray(n);
+    const y = rng.uniformArray(n);
+    const X = gpu.matrix('X', n, 1, x);
+    const Y = gpu.matrix('Y', n, 1, y);
+    const Z = gpu.matrix('Z', n, 1);
+    const step = gpu.step('lincomb check');
+    await linearCombination(step, 0.7, X, -1.3, Y, Z);
+    gpu.submit(step);
+    return compare(await gpu.read(Z), Array.from(x, (v, i) => 0.7 * v - 1.3 * y[i]), (i) => 3 * U * (0.7 * Math.abs(x[i]) + 1.3 * Math.abs(y[i])));
+  },
+};
+
+const viewCheck: KernelCheck = {
+  name: 'products on views at offsets inside one buffer leave the rest of it alone',
+  async run(gpu: Gpu) {
+    const align = gpu.limits.minStorageBufferOffsetAlignment / 4; // in floats
+    const rng = new Rng(62);
+    const [M, N, K] = [7, 5, 9];
+    const a = rng.uniformArray(M * K);
+    const b = rng.uniformArray(K * N);
+    // A and B at aligned offsets of one buffer, C at an offset of another (WebGPU forbids binding one buffer
+    // both read-only and writable in a dispatch, even at disjoint ranges); a sentinel fills the rest.
+    const total = 3 * align;
+    const init = new Float32Array(total).fill(-7);
+    init.set(a, align);
+    init.set(b, 2 * align);
+    const inputs = gpu.matrix('inputs', total, 1, init);
+    const outputs = gpu.matrix('outputs', total, 1, new Float32Array(total).fill(-7));
+    const A = gpu.view(inputs.buffer, align * 4, M, K);
+    const B = gpu.view(inputs.buffer, 2 * align * 4, K, N);
+    const C = gpu.view(outputs.buffer, align * 4, M, N);
+    const step = gpu.step('view check');
+    await matmul(step, A, B, C, { variant: 'tiled' });
+    gpu.submit(step);
+    const gotIn = await gpu.read(inputs);
+    if (gotIn.some((v, i) => v !== init[i])) return { ok: false, detail: 'the input buffer changed' };
+    const got = await gpu.read(outputs);
+    const want = new Float64Array(total).fill(-7);
+    want.set(matmulRef(a, b, M, N, K), align);
+    const scale = new Float64Array(total);
+    scale.set(absMatmulRef(a, b, M, N, K), align);
+    const viewRead = await gpu.read(C);
+    if (viewRead.length !== M * N || viewRead[0] !== got[align]) return { ok: false, detail: 'reading a view does not read its own bytes' };
+    return compare(got, want, (i) => gamma(K) * scale[i]);
   },
 };
 
@@ -344,6 +404,8 @@ export const kernelChecks: KernelCheck[] = [
   ...matmulChecks,
   ...elementwiseChecks,
   largeElementwise,
+  lincombCheck,
+  viewCheck,
   ...gatherChecks,
   ...reduceChecks,
   determinismCheck,

@@ -153,6 +153,20 @@ export class Gpu implements StepHost {
     return new Matrix(buffer, rows, cols);
   }
 
+  /**
+   * A rows×cols view of `parent` from `byteOffset` on, which must be a multiple of the device's
+   * minStorageBufferOffsetAlignment (256 bytes on most adapters). WebGPU validates usage per buffer, not per
+   * range: one dispatch may read several views of a buffer, or write one, but not read one and write another.
+   */
+  view(parent: GPUBuffer, byteOffset: number, rows: number, cols: number): Matrix {
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    if (byteOffset % align !== 0) throw new RangeError(`view of "${parent.label}": offset ${byteOffset} is not a multiple of ${align} bytes`);
+    if (byteOffset + rows * cols * 4 > parent.size) {
+      throw new RangeError(`view of "${parent.label}": ${rows}×${cols} from byte ${byteOffset} passes its end (${parent.size} bytes)`);
+    }
+    return new Matrix(parent, rows, cols, byteOffset);
+  }
+
   /** A storage buffer of u32 values (index lists). */
   indices(label: string, values: ArrayLike<number>): GPUBuffer {
     const buffer = this.createBuffer({
@@ -240,6 +254,7 @@ export class Gpu implements StepHost {
   private async readBytes(src: GPUBuffer | Matrix, byteOffset: number, byteLength?: number): Promise<ArrayBuffer> {
     this.throwIfLost();
     const buffer = src instanceof Matrix ? src.buffer : src;
+    const base = src instanceof Matrix ? src.offset : 0;
     const size = byteLength ?? (src instanceof Matrix ? src.length * 4 : buffer.size - byteOffset);
     if (size === 0) return new ArrayBuffer(0);
     const staging = this.createBuffer({
@@ -250,7 +265,7 @@ export class Gpu implements StepHost {
     });
     try {
       const encoder = this.device.createCommandEncoder({ label: staging.label });
-      encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, staging.size);
+      encoder.copyBufferToBuffer(buffer, base + byteOffset, staging, 0, staging.size);
       this.device.queue.submit([encoder.finish()]);
       await this.untilLost(staging.mapAsync(GPUMapMode.READ));
       const bytes = staging.getMappedRange().slice(0, size);
@@ -294,7 +309,7 @@ export class Gpu implements StepHost {
           : undefined;
       const pass = encoder.beginComputePass({ label: step.label, ...(timestampWrites ? { timestampWrites } : {}) });
       for (const d of seg) {
-        const entries: GPUBindGroupEntry[] = d.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+        const entries: GPUBindGroupEntry[] = d.buffers.map((resource, binding) => ({ binding, resource }));
         const offset = uniformOffsets[dispatchIndex++];
         if (d.uniforms) {
           entries.push({

@@ -3,13 +3,14 @@
 // calls find them ready, so recording a step does not wait on the compiler).
 import { actBackward, biasAct, type Activation } from '../../shaders/bias-act.ts';
 import { gatherRows } from '../../shaders/gather.ts';
+import { lincomb } from '../../shaders/lincomb.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
 import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
-import type { Step } from './step.ts';
+import type { Bindable, Step } from './step.ts';
 
 export type GemmVariant = 'tiled' | 'vec4' | 'reduce' | 'splitk';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'vec4', 'reduce', 'splitk'];
@@ -27,9 +28,11 @@ export interface MatmulOptions {
   splits?: number;
   /** Tile of the tiled kernel (and of split-K where it uses it); by default one suited to the adapter. */
   tile?: TileConfig;
+  /** C = alpha·op(A)·op(B); 1 by default. */
+  alpha?: number;
 }
 
-async function record<S>(step: Step, def: KernelDef<S>, buffers: GPUBuffer[], shape: S): Promise<void> {
+async function record<S>(step: Step, def: KernelDef<S>, buffers: Bindable[], shape: S): Promise<void> {
   await step.host.prepare([def]);
   step.dispatch(def, buffers, shape);
 }
@@ -79,7 +82,7 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
   const transB = options.transB ?? false;
   const software = step.host.adapter.isSoftware;
   const tile = options.tile ?? defaultTile(software);
-  const shape = gemmShape(A, B, C, transA, transB);
+  const shape = { ...gemmShape(A, B, C, transA, transB), alpha: options.alpha ?? 1 };
   const variant = !options.variant || options.variant === 'auto' ? chooseGemmVariant(shape, transA, transB, software) : options.variant;
   if (!GEMM_VARIANTS.includes(variant)) {
     throw new RangeError(`matmul variant must be one of auto, ${GEMM_VARIANTS.join(', ')}; got "${variant}"`);
@@ -88,7 +91,7 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
   if (variant === 'vec4' && !aligned) {
     throw new RangeError(`matmul variant vec4 needs K${transA ? ', M' : ''}${transB ? '' : ', N'} to be multiples of 4; got M=${shape.M} N=${shape.N} K=${shape.K}`);
   }
-  const buffers = [A.buffer, B.buffer, C.buffer];
+  const buffers = [A, B, C];
   if (variant === 'reduce') {
     await record(step, gemmReduce({ transA, transB }), buffers, shape);
   } else if (variant === 'vec4') {
@@ -103,8 +106,8 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
     const splits = ceilDiv(shape.K, chunk);
     const slices = step.scratch(splits * shape.M * shape.N * 4);
     const partial = aligned ? gemmVec4({ transA, transB }) : gemmTiled({ transA, transB, tile });
-    await record(step, partial, [A.buffer, B.buffer, slices], { ...shape, splits });
-    await record(step, sumSlices, [slices, C.buffer], { length: shape.M * shape.N, slices: splits });
+    await record(step, partial, [A, B, slices], { ...shape, splits });
+    await record(step, sumSlices, [slices, C], { length: shape.M * shape.N, slices: splits });
   }
   return variant;
 }
@@ -115,28 +118,35 @@ function sameShape(op: string, a: Matrix, b: Matrix, aName: string, bName: strin
   }
 }
 
-/** Y = act(X + bias), bias (1×cols or cols×1) added to every row; no bias when `bias` is null. */
-export async function biasActivation(step: Step, X: Matrix, bias: Matrix | null, Y: Matrix, act: Activation): Promise<void> {
+/** Y = act(scale·X + biasScale·bias), bias (1×cols or cols×1) added to every row; no bias when `bias` is null. */
+export async function biasActivation(
+  step: Step,
+  X: Matrix,
+  bias: Matrix | null,
+  Y: Matrix,
+  act: Activation,
+  scales: { scale?: number; biasScale?: number } = {},
+): Promise<void> {
   sameShape('bias+activation', X, Y, 'X', 'Y');
   if (bias && bias.length !== X.cols) {
     throw new RangeError(`bias+activation: bias has ${bias.length} values, X has ${X.cols} columns`);
   }
-  const buffers = bias ? [X.buffer, bias.buffer, Y.buffer] : [X.buffer, Y.buffer];
-  await record(step, biasAct({ act, bias: bias !== null }), buffers, { rows: X.rows, cols: X.cols });
+  const buffers = bias ? [X, bias, Y] : [X, Y];
+  await record(step, biasAct({ act, bias: bias !== null }), buffers, { rows: X.rows, cols: X.cols, scale: scales.scale, biasScale: scales.biasScale });
 }
 
 /** dX = dY ⊙ act'(·), from the activation's output Y. */
 export async function activationBackward(step: Step, dY: Matrix, Y: Matrix, dX: Matrix, act: Activation): Promise<void> {
   sameShape('activation backward', dY, Y, 'dY', 'Y');
   sameShape('activation backward', dY, dX, 'dY', 'dX');
-  await record(step, actBackward(act), [dY.buffer, Y.buffer, dX.buffer], { rows: dY.rows, cols: dY.cols });
+  await record(step, actBackward(act), [dY, Y, dX], { rows: dY.rows, cols: dY.cols });
 }
 
 /** out[i, :] = src[index[i], :]; `index` holds out.rows u32 row numbers. */
 export async function gather(step: Step, src: Matrix, index: GPUBuffer, out: Matrix): Promise<void> {
   if (out.cols !== src.cols) throw new RangeError(`gather: out has ${out.cols} columns, src ${src.cols}`);
   if (index.size < out.rows * 4) throw new RangeError(`gather: ${out.rows} rows asked, index buffer holds ${index.size / 4}`);
-  await record(step, gatherRows, [src.buffer, index, out.buffer], { rows: out.rows, cols: out.cols, srcRows: src.rows });
+  await record(step, gatherRows, [src, index, out], { rows: out.rows, cols: out.cols, srcRows: src.rows });
 }
 
 export type Reduction = ReduceOp | 'norm';
@@ -150,7 +160,7 @@ export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | n
   if (y) sameShape('dot', x, y, 'x', 'y');
   if (out.size < (outOffset + 1) * 4) throw new RangeError(`reduce: out[${outOffset}] is past the end of "${out.label}"`);
   let count = x.length;
-  let src = x.buffer;
+  let src: Bindable = x;
   let first = true;
   for (;;) {
     const parts = Math.max(1, ceilDiv(count, REDUCE_CHUNK));
@@ -158,11 +168,18 @@ export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | n
     const passOp: ReduceOp = first ? (op === 'norm' ? 'sumsq' : op) : 'sum';
     const def = reduceChunks({ op: passOp, sqrt: last && op === 'norm' });
     const dst = last ? out : step.scratch(parts * 4);
-    const inputs = first && y ? [src, y.buffer] : [src];
+    const inputs: Bindable[] = first && y ? [src, y] : [src];
     await record(step, def, [...inputs, dst], { count, outOffset: last ? outOffset : 0 });
     if (last) return;
     src = dst;
     count = parts;
     first = false;
   }
+}
+
+/** Z = a·X + b·Y, elementwise (X, Y, Z of one shape; Z may not alias X or Y). */
+export async function linearCombination(step: Step, a: number, X: Matrix, b: number, Y: Matrix, Z: Matrix): Promise<void> {
+  sameShape('linear combination', X, Y, 'X', 'Y');
+  sameShape('linear combination', X, Z, 'X', 'Z');
+  await record(step, lincomb, [X, Y, Z], { count: X.length, a, b });
 }

@@ -1,12 +1,16 @@
 // A logical step: an ordered list of dispatches and copies, encoded into one command encoder at submit.
 // Consecutive dispatches share one compute pass; a copy closes the pass it interrupts.
 import type { KernelDef } from './kernel.ts';
+import { Matrix } from './matrix.ts';
 import type { CompiledKernel } from './pipelines.ts';
+
+/** A storage binding: a whole buffer, or a matrix (bound to exactly its bytes, views included). */
+export type Bindable = GPUBuffer | Matrix;
 
 export interface DispatchCommand {
   kind: 'dispatch';
   kernel: CompiledKernel;
-  buffers: GPUBuffer[];
+  buffers: GPUBufferBinding[];
   uniforms: Uint32Array | null;
   grid: [number, number, number];
 }
@@ -52,7 +56,7 @@ export class Step {
    * Records one dispatch of a kernel that was compiled beforehand (Gpu.prepare), so that recording a step
    * never waits on pipeline creation. `buffers` are the storage bindings in order; the uniform is appended.
    */
-  dispatch<S>(def: KernelDef<S>, buffers: GPUBuffer[], shape: S): void {
+  dispatch<S>(def: KernelDef<S>, buffers: Bindable[], shape: S): void {
     const kernel = this.host.compiled(def.key);
     if (!kernel) {
       throw new Error(`kernel "${def.name}" is not compiled yet: await gpu.prepare(...) before recording step "${this.label}"`);
@@ -69,7 +73,7 @@ export class Step {
     this.commands.push({
       kind: 'dispatch',
       kernel,
-      buffers,
+      buffers: buffers.map((b) => (b instanceof Matrix ? b.binding : { buffer: b })),
       uniforms: def.bindings.includes('uniform') ? def.uniforms(shape) : null,
       grid,
     });
