@@ -1,0 +1,182 @@
+// A fully connected ReLU network on the GPU: the flat parameter and gradient buffers, and the forward and
+// backward passes as kernel launches recorded into a caller's step (so a training step is one encoder).
+//
+//   forward, layer l:  A_l = act(c_l · A_{l-1} · W_lᵀ + β_l · b_l)            (A_0 = X, b rows)
+//   backward, seed S = ∂(Σ S ⊙ f)/∂f:  δ_L = S,
+//     ∇W_l = c_l · δ_lᵀ · A_{l-1},  ∇b_l = β_l · 1ᵀ δ_l,
+//     δ_{l-1} = (c_l · δ_l · W_l) ⊙ 1[A_{l-1} > 0],  and ∇X = c_1 · δ_1 · W_1 for the input layer.
+// With S = (2/b)(f − y) the gradients are those of the MSE loss L = (1/b)‖f − y‖²; with S = e_j they are
+// the per-example Jacobian rows that the AGOP needs.
+import type { Gpu } from '../gpu/gpu.ts';
+import { Matrix } from '../gpu/matrix.ts';
+import { activationBackward, biasActivation, linearCombination, matmul, reduce } from '../gpu/ops.ts';
+import type { Step } from '../gpu/step.ts';
+import { initParams, mlpLayout, type LayerLayout, type MlpConfig, type ParamLayout } from './layout.ts';
+
+/** Buffers for one batch size: activations, sensitivities and the loss's residual. */
+interface Workspace {
+  b: number;
+  /** pre[l]: c·A_{l-1}·W_lᵀ before bias and activation. */
+  pre: Matrix[];
+  /** acts[l]: the output of layer l. */
+  acts: Matrix[];
+  /** delta[l]: ∂/∂(layer l's pre-activation), b×fanOut. */
+  delta: Matrix[];
+  /** back[l]: c_l · δ_l · W_l, b×fanIn, before the previous layer's activation derivative (none for l = 0). */
+  back: (Matrix | null)[];
+  ones: Matrix;
+  residual: Matrix;
+}
+
+export class Mlp {
+  readonly layout: ParamLayout;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  private readonly workspaces = new Map<number, Workspace>();
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: MlpConfig,
+    initial?: Float32Array,
+  ) {
+    this.layout = mlpLayout(config);
+    const size = this.layout.size * 4;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const shrink = 'use narrower or fewer layers';
+    this.params = gpu.createBuffer({ label: 'parameters', size, usage, shrink });
+    this.grads = gpu.createBuffer({ label: 'gradients', size, usage, shrink });
+    const p = initial ?? initParams(config, this.layout);
+    if (p.length !== this.layout.size) throw new RangeError(`parameters: ${p.length} values for a layout of ${this.layout.size}`);
+    gpu.write(this.params, p);
+  }
+
+  get depth(): number {
+    return this.layout.layers.length;
+  }
+
+  weight(l: number): Matrix {
+    const L = this.layout.layers[l];
+    return new Matrix(this.params, L.fanOut, L.fanIn, L.weightOffset * 4);
+  }
+
+  bias(l: number): Matrix | null {
+    const L = this.layout.layers[l];
+    return L.biasOffset < 0 ? null : new Matrix(this.params, 1, L.fanOut, L.biasOffset * 4);
+  }
+
+  gradWeight(l: number): Matrix {
+    const L = this.layout.layers[l];
+    return new Matrix(this.grads, L.fanOut, L.fanIn, L.weightOffset * 4);
+  }
+
+  gradBias(l: number): Matrix | null {
+    const L = this.layout.layers[l];
+    return L.biasOffset < 0 ? null : new Matrix(this.grads, 1, L.fanOut, L.biasOffset * 4);
+  }
+
+  /** The network's output for the last forward pass at batch size b (b×k). */
+  output(b: number): Matrix {
+    return this.workspace(b).acts[this.depth - 1];
+  }
+
+  /** Records the forward pass of a b×d batch; returns the b×k output. */
+  async forward(step: Step, X: Matrix): Promise<Matrix> {
+    this.checkInput(X);
+    const ws = this.workspace(X.rows);
+    let A = X;
+    for (const L of this.layout.layers) {
+      await matmul(step, A, this.weight(L.index), ws.pre[L.index], { transB: true, alpha: L.weightScale });
+      await biasActivation(step, ws.pre[L.index], this.bias(L.index), ws.acts[L.index], L.activation, { biasScale: L.biasScale });
+      A = ws.acts[L.index];
+    }
+    return A;
+  }
+
+  /**
+   * Records the backward pass for the batch X of the last forward pass and an output seed S (b×k): writes
+   * ∂(Σ S ⊙ f)/∂θ into the gradient buffer (frozen layers are left at zero) and, when `inputGrad` is
+   * given, ∂(Σ S ⊙ f)/∂X into it (b×d).
+   */
+  async backward(step: Step, X: Matrix, seed: Matrix, inputGrad?: Matrix): Promise<void> {
+    this.checkInput(X);
+    const ws = this.workspace(X.rows);
+    const k = this.config.outputs;
+    if (seed.rows !== X.rows || seed.cols !== k) throw new RangeError(`backward: seed must be ${X.rows}×${k}, got ${seed.rows}×${seed.cols}`);
+    if (inputGrad && (inputGrad.rows !== X.rows || inputGrad.cols !== X.cols)) {
+      throw new RangeError(`backward: inputGrad must be ${X.rows}×${X.cols}, got ${inputGrad.rows}×${inputGrad.cols}`);
+    }
+    let delta = seed;
+    for (let l = this.depth - 1; l >= 0; l--) {
+      const L: LayerLayout = this.layout.layers[l];
+      const A = l === 0 ? X : ws.acts[l - 1];
+      if (!L.frozen) {
+        await matmul(step, delta, A, this.gradWeight(l), { transA: true, alpha: L.weightScale });
+        const gb = this.gradBias(l);
+        if (gb) await matmul(step, ws.ones, delta, gb, { alpha: L.biasScale });
+      }
+      if (l === 0) {
+        if (inputGrad) await matmul(step, delta, this.weight(0), inputGrad, { alpha: L.weightScale });
+        break;
+      }
+      const back = ws.back[l]!;
+      await matmul(step, delta, this.weight(l), back, { alpha: L.weightScale });
+      await activationBackward(step, back, ws.acts[l - 1], ws.delta[l - 1], 'relu');
+      delta = ws.delta[l - 1];
+    }
+  }
+
+  /**
+   * Records the MSE loss of the last forward pass against targets Y (b×k): writes ‖f − y‖² (not yet divided
+   * by b) to out[slot] and returns the seed (2/b)(f − y) whose backward pass gives ∇L.
+   */
+  async mse(step: Step, Y: Matrix, out: GPUBuffer, slot: number): Promise<Matrix> {
+    const ws = this.workspace(Y.rows);
+    const F = ws.acts[this.depth - 1];
+    await linearCombination(step, 1, F, -1, Y, ws.residual);
+    await reduce(step, 'sumsq', ws.residual, null, out, slot);
+    const seed = ws.delta[this.depth - 1];
+    await linearCombination(step, 2 / Y.rows, ws.residual, 0, ws.residual, seed);
+    return seed;
+  }
+
+  async readParams(): Promise<Float32Array> {
+    return this.gpu.read(this.params);
+  }
+
+  async readGrads(): Promise<Float32Array> {
+    return this.gpu.read(this.grads);
+  }
+
+  destroy(): void {
+    this.params.destroy();
+    this.grads.destroy();
+    for (const ws of this.workspaces.values()) {
+      for (const m of [...ws.pre, ...ws.acts, ...ws.delta, ...ws.back, ws.ones, ws.residual]) m?.buffer.destroy();
+    }
+    this.workspaces.clear();
+  }
+
+  private checkInput(X: Matrix): void {
+    if (X.cols !== this.config.inputDim) throw new RangeError(`the network takes ${this.config.inputDim} inputs per example, X has ${X.cols} columns`);
+    if (X.rows < 1) throw new RangeError('the batch is empty');
+  }
+
+  private workspace(b: number): Workspace {
+    let ws = this.workspaces.get(b);
+    if (ws) return ws;
+    const shrink = 'use a smaller batch or narrower layers';
+    const m = (label: string, rows: number, cols: number, data?: Float32Array) => this.gpu.matrix(`${label} (batch ${b})`, rows, cols, data, shrink);
+    const layers = this.layout.layers;
+    ws = {
+      b,
+      pre: layers.map((L) => m(`pre-activation ${L.index}`, b, L.fanOut)),
+      acts: layers.map((L) => m(`activation ${L.index}`, b, L.fanOut)),
+      delta: layers.map((L) => m(`delta ${L.index}`, b, L.fanOut)),
+      back: layers.map((L) => (L.index === 0 ? null : m(`back ${L.index}`, b, L.fanIn))),
+      ones: m('ones', 1, b, new Float32Array(b).fill(1)),
+      residual: m('residual', b, this.config.outputs),
+    };
+    this.workspaces.set(b, ws);
+    return ws;
+  }
+}
