@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
 import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
 import { Mlp } from '../src/nn/mlp.ts';
-import { mlpBackwardRef, mlpForwardRef, mseRef } from '../src/ref/mlp.ts';
+import { mlpBackwardRef, mlpForwardRef, mseRef, softmaxCrossEntropyRef } from '../src/ref/mlp.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
 afterAll(releaseTestGpu);
@@ -142,6 +142,36 @@ describe('network on the GPU', () => {
       net.destroy();
     });
   }
+
+  it('computes softmax cross-entropy, accuracy and its gradient like the float64 reference', async () => {
+    const gpu = await testGpu();
+    const c = config({ inputDim: 20, hidden: [30], outputs: 10, outputBias: 1 });
+    const net = new Mlp(gpu, c);
+    const rng = new Rng(31);
+    const b = 70;
+    const x = rng.uniformArray(b * 20, -3, 3);
+    const y = new Float32Array(b * 10);
+    for (let r = 0; r < b; r++) y[r * 10 + rng.int(10)] = 1;
+    const X = gpu.matrix('X', b, 20, x);
+    const Y = gpu.matrix('Y', b, 10, y);
+    const out = gpu.matrix('out', 4, 1);
+    const step = gpu.step('xent');
+    await net.forward(step, X);
+    const seed = await net.crossEntropy(step, Y, out.buffer, 1, 3);
+    await net.backward(step, X, seed);
+    gpu.submit(step);
+    const params = await net.readParams();
+    const fwd = mlpForwardRef(net.layout, params, x, b);
+    const ref = softmaxCrossEntropyRef(fwd.acts[net.depth], y, b, 10);
+    const [, lossSum, , correct] = await gpu.read(out);
+    const tol = tolerance(c, b);
+    expect(Math.abs(lossSum / b - ref.loss) / ref.loss).toBeLessThan(tol);
+    expect(correct / b).toBe(ref.accuracy);
+    expect(relErr(await gpu.read(seed), ref.seed)).toBeLessThan(tol);
+    const grads = mlpBackwardRef(net.layout, params, fwd, ref.seed).grads;
+    expect(relErr(await net.readGrads(), grads)).toBeLessThan(tol);
+    net.destroy();
+  });
 
   it('gives the same bits for the same seed twice', async () => {
     const gpu = await testGpu();

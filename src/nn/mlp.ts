@@ -7,6 +7,7 @@
 //     δ_{l-1} = (c_l · δ_l · W_l) ⊙ 1[A_{l-1} > 0],  and ∇X = c_1 · δ_1 · W_1 for the input layer.
 // With S = (2/b)(f − y) the gradients are those of the MSE loss L = (1/b)‖f − y‖²; with S = e_j they are
 // the per-example Jacobian rows that the AGOP needs.
+import { softmaxCrossEntropy } from '../../shaders/softmax-xent.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
 import { activationBackward, biasActivation, linearCombination, matmul, reduce } from '../gpu/ops.ts';
@@ -26,6 +27,9 @@ interface Workspace {
   back: (Matrix | null)[];
   ones: Matrix;
   residual: Matrix;
+  /** Per-example cross-entropy and correctness (b×1). */
+  rowLoss: Matrix;
+  rowCorrect: Matrix;
 }
 
 export class Mlp {
@@ -139,6 +143,23 @@ export class Mlp {
     return seed;
   }
 
+  /**
+   * Records the softmax cross-entropy of the last forward pass against one-hot targets Y (b×k): writes the
+   * summed loss to out[lossSlot] and the number of correct predictions to out[correctSlot] (divide both by
+   * b), and returns the seed ∂L/∂f = (softmax(f) − y)/b of the mean loss.
+   */
+  async crossEntropy(step: Step, Y: Matrix, out: GPUBuffer, lossSlot: number, correctSlot: number): Promise<Matrix> {
+    const ws = this.workspace(Y.rows);
+    const k = this.config.outputs;
+    if (Y.cols !== k) throw new RangeError(`cross-entropy: targets have ${Y.cols} columns, the network ${k} outputs`);
+    const seed = ws.delta[this.depth - 1];
+    await step.host.prepare([softmaxCrossEntropy]);
+    step.dispatch(softmaxCrossEntropy, [ws.acts[this.depth - 1], Y, ws.rowLoss, ws.rowCorrect, seed], { rows: Y.rows, classes: k });
+    await reduce(step, 'sum', ws.rowLoss, null, out, lossSlot);
+    await reduce(step, 'sum', ws.rowCorrect, null, out, correctSlot);
+    return seed;
+  }
+
   async readParams(): Promise<Float32Array> {
     return this.gpu.read(this.params);
   }
@@ -151,7 +172,7 @@ export class Mlp {
     this.params.destroy();
     this.grads.destroy();
     for (const ws of this.workspaces.values()) {
-      for (const m of [...ws.pre, ...ws.acts, ...ws.delta, ...ws.back, ws.ones, ws.residual]) m?.buffer.destroy();
+      for (const m of [...ws.pre, ...ws.acts, ...ws.delta, ...ws.back, ws.ones, ws.residual, ws.rowLoss, ws.rowCorrect]) m?.buffer.destroy();
     }
     this.workspaces.clear();
   }
@@ -175,6 +196,8 @@ export class Mlp {
       back: layers.map((L) => (L.index === 0 ? null : m(`back ${L.index}`, b, L.fanIn))),
       ones: m('ones', 1, b, new Float32Array(b).fill(1)),
       residual: m('residual', b, this.config.outputs),
+      rowLoss: m('per-example loss', b, 1),
+      rowCorrect: m('per-example correct', b, 1),
     };
     this.workspaces.set(b, ws);
     return ws;

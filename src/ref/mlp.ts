@@ -66,3 +66,20 @@ export function mlpBackwardRef(layout: ParamLayout, params: ArrayLike<number>, f
   }
   return { grads, inputGrad };
 }
+
+/** Mean softmax cross-entropy, accuracy (first maximum on ties) and ∂L/∂f, in float64. */
+export function softmaxCrossEntropyRef(f: ArrayLike<number>, y: ArrayLike<number>, b: number, k: number) {
+  let loss = 0;
+  let correct = 0;
+  const seed = new Float64Array(b * k);
+  for (let r = 0; r < b; r++) {
+    const row = Array.from({ length: k }, (_, j) => f[r * k + j]);
+    const target = Array.from({ length: k }, (_, j) => y[r * k + j]);
+    const max = Math.max(...row);
+    const total = row.reduce((s, v) => s + Math.exp(v - max), 0);
+    loss += max + Math.log(total) - row.reduce((s, v, j) => s + v * target[j], 0);
+    if (row.indexOf(max) === target.indexOf(Math.max(...target))) correct++;
+    for (let j = 0; j < k; j++) seed[r * k + j] = (Math.exp(row[j] - max) / total - target[j]) / b;
+  }
+  return { loss: loss / b, accuracy: correct / b, seed };
+}
