@@ -1,0 +1,100 @@
+// A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or MNIST (bundled or a
+// user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
+import { classificationDataset, type TargetCoding } from '../data/classification.ts';
+import { subset, type Dataset } from '../data/dataset.ts';
+import { readIdxImages, readIdxLabels } from '../data/idx.ts';
+import { BUNDLED_MNIST } from '../data/mnist.ts';
+import { split } from '../data/splits.ts';
+import { TASKS, sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
+
+export type DataConfig =
+  | { kind: 'synthetic'; task: TaskName; d: number; train: number; val?: number; test?: number; noise?: number }
+  | { kind: 'sphere'; n: number; d: number; scaledIndex?: number; scale?: number }
+  | {
+      kind: 'mnist';
+      train: number;
+      val?: number;
+      test?: number;
+      classes?: number[];
+      targets?: TargetCoding;
+      /** IDX image and label files (path or URL, gzip or raw); the bundled 10,000 digits by default. */
+      images?: string;
+      labels?: string;
+    };
+
+export interface RunData {
+  train: Dataset;
+  val?: Dataset;
+  test?: Dataset;
+  /** The true EGOP of a synthetic task (d×d), for AGOP alignment. */
+  egop?: Float64Array;
+}
+
+export type ReadFile = (pathOrUrl: string) => Promise<Uint8Array>;
+
+const count = (path: string, v: unknown, min: number) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+};
+
+export function validateData(c: DataConfig): void {
+  switch (c?.kind) {
+    case 'synthetic':
+      if (!TASKS.includes(c.task)) throw new RangeError(`data.task must be one of ${TASKS.join(', ')}; got ${JSON.stringify(c.task)}`);
+      count('data.d', c.d, 1);
+      count('data.train', c.train, 1);
+      count('data.val', c.val ?? 0, 0);
+      count('data.test', c.test ?? 0, 0);
+      if (!((c.noise ?? 0) >= 0)) throw new RangeError(`data.noise must be >= 0, got ${c.noise}`);
+      return;
+    case 'sphere':
+      count('data.n', c.n, 1);
+      count('data.d', c.d, 1);
+      return;
+    case 'mnist':
+      count('data.train', c.train, 1);
+      count('data.val', c.val ?? 0, 0);
+      count('data.test', c.test ?? 0, 0);
+      return;
+    default:
+      throw new RangeError(`data.kind must be one of synthetic, sphere, mnist; got ${JSON.stringify((c as { kind?: unknown })?.kind)}`);
+  }
+}
+
+/** Builds the data of a run; `seed` draws the synthetic inputs, the noise and the splits. */
+export async function buildData(c: DataConfig, seed: number, readFile: ReadFile): Promise<RunData> {
+  validateData(c);
+  switch (c.kind) {
+    case 'synthetic': {
+      const val = c.val ?? 0;
+      const test = c.test ?? 0;
+      const all = syntheticDataset({ task: c.task, n: c.train + val + test, d: c.d, noise: c.noise ?? 0.1, seed });
+      const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+      return {
+        train: subset(all, rows(0, c.train), `${all.name} train`),
+        ...(val ? { val: subset(all, rows(c.train, val), `${all.name} val`) } : {}),
+        ...(test ? { test: subset(all, rows(c.train + val, test), `${all.name} test`) } : {}),
+        egop: trueEgop(c.task, c.d, 100_000, seed),
+      };
+    }
+    case 'sphere':
+      return { train: sphereDataset({ n: c.n, d: c.d, scaledIndex: c.scaledIndex ?? 0, scale: c.scale ?? 2, seed }) };
+    case 'mnist': {
+      const [imgBytes, labBytes] = await Promise.all([readFile(c.images ?? BUNDLED_MNIST.images), readFile(c.labels ?? BUNDLED_MNIST.labels)]);
+      const images = await readIdxImages(imgBytes, c.images ?? 'bundled MNIST images');
+      const labels = await readIdxLabels(labBytes, c.labels ?? 'bundled MNIST labels');
+      if (images.count !== labels.length) throw new RangeError(`MNIST: ${images.count} images but ${labels.length} labels`);
+      const all = classificationDataset(images.pixels, labels, {
+        name: 'MNIST',
+        d: images.rows * images.cols,
+        ...(c.classes ? { classes: c.classes } : {}),
+        ...(c.targets ? { targets: c.targets } : {}),
+      });
+      const s = split(all.n, { train: c.train, val: c.val ?? 0, test: c.test ?? 0 }, seed);
+      return {
+        train: subset(all, s.train, `${all.name} train`),
+        ...(s.val.length ? { val: subset(all, s.val, `${all.name} val`) } : {}),
+        ...(s.test.length ? { test: subset(all, s.test, `${all.name} test`) } : {}),
+      };
+    }
+  }
+}

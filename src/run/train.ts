@@ -1,0 +1,358 @@
+// The training loop: a config in, per-step and evaluation metrics out. Each step is one command encoder
+// (gather the batch on the GPU, forward, loss, backward, optimizer update); the step's loss goes into a
+// metrics buffer on the GPU, read back every `readbackEvery` steps, when the run checks divergence and
+// its stopping rule. Nothing else is read back on the way.
+import { Rng } from '../data/random.ts';
+import { BatchOrder } from '../data/splits.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { DeviceLostError } from '../gpu/errors.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Matrix } from '../gpu/matrix.ts';
+import { gather } from '../gpu/ops.ts';
+import { MLP_DEFAULTS, type MlpConfig } from '../nn/layout.ts';
+import { Mlp } from '../nn/mlp.ts';
+import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
+import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
+import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
+
+export type LossName = 'mse' | 'cross-entropy';
+
+export type ModelConfig = Partial<Omit<MlpConfig, 'inputDim' | 'outputs' | 'seed'>> & { hidden: number[] };
+
+export interface TrainConfig {
+  data: DataConfig;
+  model: ModelConfig;
+  /** 'mse': L = (1/b)‖f − y‖² (the paper's); 'cross-entropy': mean softmax cross-entropy. */
+  loss: LossName;
+  optimizer: OptimizerConfig;
+  schedule: Schedule;
+  /** Examples per step; 'full' (or the training set's size) is gradient descent. */
+  batchSize: number | 'full';
+  steps: number;
+  /** Stop once the training loss falls below this (full-set loss at evaluations, batch loss for GD). */
+  stopAtLoss?: number;
+  /** A loss above this (or NaN, ±Inf) ends the run as diverged. Default 1e8. */
+  divergeAbove?: number;
+  /** Evaluate on the whole training set and the val/test sets every this many steps (0: at the end only). */
+  evalEvery?: number;
+  /** Read the per-step metrics back every this many steps. Default 25. */
+  readbackEvery?: number;
+  seed: number;
+}
+
+export interface StepRecord {
+  step: number;
+  lr: number;
+  /** Mean loss of the step's batch, before the update. */
+  loss: number;
+  /** Share of the batch classified correctly (cross-entropy only). */
+  accuracy?: number;
+}
+
+export interface EvalRecord {
+  /** Parameters after this many updates. */
+  step: number;
+  trainLoss: number;
+  trainAccuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+}
+
+export type RunStatus = 'completed' | 'converged' | 'diverged' | 'lost' | 'stopped';
+
+export interface RunResult {
+  status: RunStatus;
+  /** Updates made. */
+  steps: number;
+  records: StepRecord[];
+  evals: EvalRecord[];
+  /** Why the run ended early, if it did. */
+  message?: string;
+}
+
+export interface RunCallbacks {
+  /** After each readback: the new step records and evaluations. */
+  onMetrics?(records: StepRecord[], evals: EvalRecord[]): void;
+  /** Checked between steps; true ends the run as 'stopped' with every metric so far. */
+  shouldStop?(): boolean;
+}
+
+const countAtLeast = (path: string, v: unknown, min: number) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+};
+
+export function validateTrainConfig(c: TrainConfig): void {
+  validateData(c.data);
+  if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
+  resolveOptimizer(c.optimizer);
+  validateSchedule(c.schedule);
+  if (c.batchSize !== 'full') countAtLeast('batchSize', c.batchSize, 1);
+  countAtLeast('steps', c.steps, 0);
+  countAtLeast('seed', c.seed, 0);
+  if (c.seed > 0xffffffff) throw new RangeError(`seed must be < 2^32, got ${c.seed}`);
+  if (c.evalEvery !== undefined) countAtLeast('evalEvery', c.evalEvery, 0);
+  if (c.readbackEvery !== undefined) countAtLeast('readbackEvery', c.readbackEvery, 1);
+  if (c.stopAtLoss !== undefined && !(c.stopAtLoss > 0)) throw new RangeError(`stopAtLoss must be > 0, got ${c.stopAtLoss}`);
+  if (c.divergeAbove !== undefined && !(c.divergeAbove > 0)) throw new RangeError(`divergeAbove must be > 0, got ${c.divergeAbove}`);
+}
+
+/** Seeds of a run's parts, derived from its one seed: data, initialization, batch order. */
+export function partSeeds(seed: number): { data: number; init: number; batches: number } {
+  const r = new Rng(seed);
+  return { data: r.nextU32(), init: r.nextU32(), batches: r.nextU32() };
+}
+
+/** Rows evaluated per forward pass, so a 10,000-example evaluation does not need 10,000-row buffers. */
+const EVAL_CHUNK = 2048;
+
+interface GpuSet {
+  data: Dataset;
+  X: Matrix;
+  Y: Matrix;
+}
+
+export class Trainer {
+  readonly net: Mlp;
+  readonly optimizer: Optimizer;
+  readonly batchSize: number;
+  private readonly order: BatchOrder | null;
+  private readonly metrics: GPUBuffer;
+  private readonly evalOut: GPUBuffer;
+  private readonly batchIndex: GPUBuffer;
+  private readonly batches = new Map<number, { X: Matrix; Y: Matrix }>();
+  private readonly sets: { train: GpuSet; val?: GpuSet; test?: GpuSet };
+  /** Updates made so far. */
+  step = 0;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: TrainConfig,
+    readonly data: RunData,
+  ) {
+    const seeds = partSeeds(config.seed);
+    const train = data.train;
+    this.net = new Mlp(gpu, { ...MLP_DEFAULTS, ...config.model, inputDim: train.d, outputs: train.k, seed: seeds.init });
+    this.optimizer = new Optimizer(gpu, this.parameterSet(), config.optimizer);
+    this.batchSize = config.batchSize === 'full' ? train.n : config.batchSize;
+    if (this.batchSize > train.n) throw new RangeError(`batchSize ${this.batchSize} is larger than the training set (${train.n})`);
+    this.order = this.batchSize === train.n ? null : new BatchOrder(train.n, this.batchSize, seeds.batches);
+    const upload = (d: Dataset, name: string): GpuSet => ({
+      data: d,
+      X: gpu.matrix(`${name} inputs`, d.n, d.d, d.x, 'use fewer examples'),
+      Y: gpu.matrix(`${name} targets`, d.n, d.k, d.y, 'use fewer examples'),
+    });
+    this.sets = {
+      train: upload(train, 'train'),
+      ...(data.val ? { val: upload(data.val, 'val') } : {}),
+      ...(data.test ? { test: upload(data.test, 'test') } : {}),
+    };
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.metrics = gpu.createBuffer({ label: 'step metrics', size: this.readbackEvery * 2 * 4, usage });
+    const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / EVAL_CHUNK) : 0)));
+    this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
+    this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
+  }
+
+  static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<Trainer> {
+    validateTrainConfig(config);
+    const data = await buildData(config.data, partSeeds(config.seed).data, readFile);
+    if (config.loss === 'cross-entropy' && data.train.k < 2) {
+      throw new RangeError('loss "cross-entropy" needs one-hot targets with k >= 2 classes; use "mse" for ±1 or scalar targets');
+    }
+    return new Trainer(gpu, config, data);
+  }
+
+  get readbackEvery(): number {
+    return this.config.readbackEvery ?? 25;
+  }
+
+  /** Trains until the step budget, the stopping rule, divergence, a lost device or shouldStop. */
+  async run(callbacks: RunCallbacks = {}): Promise<RunResult> {
+    const records: StepRecord[] = [];
+    const evals: EvalRecord[] = [];
+    const c = this.config;
+    const divergeAbove = c.divergeAbove ?? 1e8;
+    const evalEvery = c.evalEvery ?? 0;
+    const end = (status: RunStatus, message?: string): RunResult => ({ status, steps: this.step, records, evals, ...(message ? { message } : {}) });
+    try {
+      let pending = 0;
+      const flush = async (): Promise<RunStatus | null> => {
+        if (pending === 0) return null;
+        const values = await this.gpu.read(this.metrics, 0, pending * 2 * 4);
+        const fresh: StepRecord[] = [];
+        for (let i = 0; i < pending; i++) {
+          const t = this.step - pending + i;
+          const b = this.batchRows(t);
+          const r: StepRecord = { step: t, lr: learningRate(c.schedule, t), loss: values[2 * i] / b };
+          if (c.loss === 'cross-entropy') r.accuracy = values[2 * i + 1] / b;
+          fresh.push(r);
+        }
+        pending = 0;
+        records.push(...fresh);
+        callbacks.onMetrics?.(fresh, []);
+        const bad = fresh.find((r) => !Number.isFinite(r.loss) || r.loss > divergeAbove);
+        if (bad) return 'diverged';
+        if (c.stopAtLoss !== undefined && this.order === null && fresh.some((r) => r.loss < c.stopAtLoss!)) return 'converged';
+        return null;
+      };
+      const evaluate = async (): Promise<RunStatus | null> => {
+        const e = await this.evaluate();
+        evals.push(e);
+        callbacks.onMetrics?.([], [e]);
+        if (!Number.isFinite(e.trainLoss) || e.trainLoss > divergeAbove) return 'diverged';
+        if (c.stopAtLoss !== undefined && e.trainLoss < c.stopAtLoss) return 'converged';
+        return null;
+      };
+
+      while (this.step < c.steps) {
+        if (callbacks.shouldStop?.()) {
+          await flush();
+          return end('stopped', `stopped after ${this.step} steps`);
+        }
+        if (evalEvery > 0 && this.step % evalEvery === 0) {
+          const status = (await flush()) ?? (await evaluate());
+          if (status) return end(status, this.why(status, records, evals));
+        }
+        await this.trainStep(pending);
+        pending++;
+        if (pending === this.readbackEvery || this.step === c.steps) {
+          const status = await flush();
+          if (status) return end(status, this.why(status, records, evals));
+        }
+      }
+      const status = await evaluate();
+      return end(status ?? 'completed', status ? this.why(status, records, evals) : undefined);
+    } catch (e) {
+      if (e instanceof DeviceLostError) return end('lost', e.message);
+      throw e;
+    }
+  }
+
+  /** Records and submits one training step; its loss goes to row `row` of the metrics buffer. */
+  private async trainStep(row: number): Promise<void> {
+    const t = this.step;
+    const step = this.gpu.step(`train step ${t}`);
+    let X = this.sets.train.X;
+    let Y = this.sets.train.Y;
+    if (this.order) {
+      const index = this.order.next();
+      const batch = this.batchMatrices(index.length);
+      this.gpu.write(this.batchIndex, index);
+      await gather(step, this.sets.train.X, this.batchIndex, batch.X);
+      await gather(step, this.sets.train.Y, this.batchIndex, batch.Y);
+      ({ X, Y } = batch);
+    }
+    await this.net.forward(step, X);
+    const seed =
+      this.config.loss === 'mse' ? await this.net.mse(step, Y, this.metrics, 2 * row) : await this.net.crossEntropy(step, Y, this.metrics, 2 * row, 2 * row + 1);
+    await this.net.backward(step, X, seed);
+    await this.optimizer.record(step, learningRate(this.config.schedule, t));
+    this.gpu.submit(step);
+    this.step++;
+  }
+
+  /** Rows in the batch of step t (the last batch of an epoch can be smaller). */
+  private batchRows(t: number): number {
+    if (!this.order) return this.batchSize;
+    const n = this.sets.train.data.n;
+    const perEpoch = Math.ceil(n / this.batchSize);
+    const k = t % perEpoch;
+    return k === perEpoch - 1 ? n - k * this.batchSize : this.batchSize;
+  }
+
+  private batchMatrices(rows: number): { X: Matrix; Y: Matrix } {
+    let m = this.batches.get(rows);
+    if (!m) {
+      const d = this.sets.train.data;
+      m = { X: this.gpu.matrix(`batch inputs (${rows})`, rows, d.d), Y: this.gpu.matrix(`batch targets (${rows})`, rows, d.k) };
+      this.batches.set(rows, m);
+    }
+    return m;
+  }
+
+  /** Loss (and accuracy) of the current parameters on each data set. */
+  async evaluate(): Promise<EvalRecord> {
+    const out: EvalRecord = { step: this.step, trainLoss: NaN };
+    for (const name of ['train', 'val', 'test'] as const) {
+      const set = this.sets[name];
+      if (!set) continue;
+      const { loss, accuracy } = await this.evaluateSet(set);
+      out[`${name}Loss`] = loss;
+      if (accuracy !== undefined) out[`${name}Accuracy`] = accuracy;
+    }
+    return out;
+  }
+
+  private async evaluateSet(set: GpuSet): Promise<{ loss: number; accuracy?: number }> {
+    const n = set.data.n;
+    const chunks = Math.ceil(n / EVAL_CHUNK);
+    const step = this.gpu.step('evaluate');
+    for (let ci = 0; ci < chunks; ci++) {
+      const from = ci * EVAL_CHUNK;
+      const rows = Math.min(EVAL_CHUNK, n - from);
+      // Chunks are copied out (a view at an arbitrary row would break the 256-byte binding alignment).
+      const X = this.rowsOf(step, set.X, from, rows, 'X');
+      const Y = this.rowsOf(step, set.Y, from, rows, 'Y');
+      await this.net.forward(step, X);
+      if (this.config.loss === 'mse') await this.net.mse(step, Y, this.evalOut, 2 * ci);
+      else await this.net.crossEntropy(step, Y, this.evalOut, 2 * ci, 2 * ci + 1);
+    }
+    this.gpu.submit(step);
+    const v = await this.gpu.read(this.evalOut, 0, chunks * 2 * 4);
+    let loss = 0;
+    let correct = 0;
+    for (let ci = 0; ci < chunks; ci++) {
+      loss += v[2 * ci];
+      correct += v[2 * ci + 1];
+    }
+    return this.config.loss === 'mse' ? { loss: loss / n } : { loss: loss / n, accuracy: correct / n };
+  }
+
+  private readonly chunkCopies = new Map<string, Matrix>();
+
+  private rowsOf(step: ReturnType<Gpu['step']>, M: Matrix, from: number, rows: number, tag: string): Matrix {
+    if (from === 0 && rows === M.rows) return M;
+    const key = `${M.label}:${rows}:${tag}`;
+    let copy = this.chunkCopies.get(key);
+    if (!copy) this.chunkCopies.set(key, (copy = this.gpu.matrix(`${M.label} rows (${rows})`, rows, M.cols)));
+    step.copy(M.buffer, copy.buffer, rows * M.cols * 4, M.offset + from * M.cols * 4, 0);
+    return copy;
+  }
+
+  private why(status: RunStatus, records: StepRecord[], evals: EvalRecord[]): string {
+    if (status === 'diverged') {
+      const bad = records.find((r) => !Number.isFinite(r.loss) || r.loss > (this.config.divergeAbove ?? 1e8));
+      return bad ? `loss ${bad.loss} at step ${bad.step} (lr ${bad.lr})` : `training loss ${evals[evals.length - 1]?.trainLoss} at evaluation`;
+    }
+    if (status === 'converged') return `training loss below ${this.config.stopAtLoss} after ${this.step} steps`;
+    return '';
+  }
+
+  private parameterSet() {
+    const layout = this.net.layout;
+    const tensors = layout.layers
+      .filter((l) => !l.frozen)
+      .flatMap((l) => [
+        { offset: l.weightOffset, count: l.fanIn * l.fanOut },
+        ...(l.biasOffset >= 0 ? [{ offset: l.biasOffset, count: l.fanOut }] : []),
+      ]);
+    return { params: this.net.params, grads: this.net.grads, size: layout.size, tensors };
+  }
+
+  destroy(): void {
+    this.net.destroy();
+    this.optimizer.destroy();
+    for (const b of [this.metrics, this.evalOut, this.batchIndex]) b.destroy();
+    for (const s of Object.values(this.sets)) {
+      s.X.buffer.destroy();
+      s.Y.buffer.destroy();
+    }
+    for (const m of this.batches.values()) {
+      m.X.buffer.destroy();
+      m.Y.buffer.destroy();
+    }
+    for (const m of this.chunkCopies.values()) m.buffer.destroy();
+  }
+}
