@@ -1,7 +1,6 @@
 // Matrix-product benchmark: every variant at square sizes 64..2048 and at the skinny NTK-block shape
 // (n = 128 rows of p = 100,000 features, C = A·Bᵀ), with median time, GFLOP/s and the speed-up over the
 // float64 reference. Usage: npm run bench [-- --quick] [-- --out FILE]
-import { execSync } from 'node:child_process';
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, tileCols, tileRows, type TileConfig } from '../shaders/gemm-tiled.ts';
 import { vec4Fits } from '../shaders/gemm-vec4.ts';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
@@ -10,7 +9,7 @@ import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
 import { matmul, type GemmVariant } from '../src/gpu/ops.ts';
 import { timeStep } from '../src/gpu/timing.ts';
 import { matmulRef } from '../src/ref/kernels.ts';
-import { markdownTable, writeSection } from './results-file.ts';
+import { codeVersion, markdownTable, writeSection } from './results-file.ts';
 
 interface Case {
   label: string;
@@ -49,14 +48,6 @@ function cases(quick: boolean): Case[] {
     { label: '512³ Aᵀ·B', M: 512, N: 512, K: 512, transA: true, transB: false },
     { label: `128×128 from 128×${quick ? '20,000' : '100,000'} (A·Bᵀ)`, M: 128, N: 128, K: quick ? 20_000 : 100_000, transA: false, transB: true },
   ];
-}
-
-function codeVersion(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 async function timeCase(gpu: Gpu, c: Case, v: Variant, budgetMs: number) {

@@ -1,5 +1,6 @@
 // bench/RESULTS.md keeps one section per benchmark and adapter, so figures from a CPU adapter and from a GPU
 // stand side by side and a rerun replaces only its own section.
+import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AdapterSummary } from '../src/gpu/gpu.ts';
 
@@ -29,4 +30,15 @@ export function writeSection(path: string, bench: string, adapter: AdapterSummar
 export function markdownTable(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** The commit the benchmark ran on, marked when the tree had uncommitted changes. */
+export function codeVersion(): string {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+    return dirty ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -46,6 +46,13 @@ export const TILE_8x8_8x8: TileConfig = { wx: 8, wy: 8, tm: 8, tn: 8, bk: 16 };
 /** The same read straight from storage: the best scalar kernel on SwiftShader (bench/RESULTS.md). */
 export const TILE_8x8_8x8_DIRECT: TileConfig = { ...TILE_8x8_8x8, direct: true };
 
+/**
+ * Tiles for outputs with one or a few columns (matrix-vector products such as f = A·w of a scalar output
+ * layer) and one or a few rows (∇w = δᵀA, bias gradients 1ᵀδ): a 64×64 tile would waste 63/64 of its work.
+ */
+export const TILE_COLUMN: TileConfig = { wx: 1, wy: 64, tm: 4, tn: 1, bk: 8 };
+export const TILE_ROW: TileConfig = { wx: 64, wy: 1, tm: 1, tn: 4, bk: 8 };
+
 export const tileRows = (t: TileConfig) => t.wy * t.tm;
 export const tileCols = (t: TileConfig) => t.wx * t.tn;
 

@@ -2,7 +2,7 @@
 // each compares a kernel with the float64 reference in src/ref, with a tolerance from the float32 rounding
 // error bound of its reduction, |computed − exact| ≤ γ_K·Σ|terms| with γ_K = (K + 2)·2⁻²⁴. The bound holds
 // for any summation order, so it needs no tuning, and a missing or doubled term exceeds it.
-import { TILE_16x16_4x4, TILE_8x8_8x8, TILE_8x8_8x8_DIRECT, type TileConfig } from '../shaders/gemm-tiled.ts';
+import { TILE_16x16_4x4, TILE_8x8_8x8, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, type TileConfig } from '../shaders/gemm-tiled.ts';
 import { vec4Fits } from '../shaders/gemm-vec4.ts';
 import { Rng } from '../src/data/random.ts';
 import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
@@ -50,7 +50,7 @@ interface GemmCase {
   M: number;
   N: number;
   K: number;
-  variant: GemmVariant;
+  variant: GemmVariant | 'auto';
   splits?: number;
   tile?: TileConfig;
   /** Which of A·B, A·Bᵀ, Aᵀ·B to run (vec4 cases keep only those whose layout is float4-aligned). */
@@ -69,6 +69,8 @@ const TILES: [string, TileConfig][] = [
   ['staged 16x16', TILE_16x16_4x4],
   ['staged 8x8', TILE_8x8_8x8],
   ['direct 8x8', TILE_8x8_8x8_DIRECT],
+  ['staged column', TILE_COLUMN],
+  ['direct row', { ...TILE_ROW, direct: true }],
 ];
 
 function gemmCases(): GemmCase[] {
@@ -110,6 +112,10 @@ function gemmCases(): GemmCase[] {
   cases.push({ M: 72, N: 36, K: 2500, variant: 'splitk', splits: 3, alpha: -2 });
   cases.push({ M: 3, N: 66, K: 40, variant: 'splitk', splits: 64 }); // more splits asked than K has slices
   cases.push({ M: 1 + rng.int(100), N: 1 + rng.int(100), K: 500 + rng.int(3000), variant: 'splitk', tile: TILE_8x8_8x8 });
+  // What 'auto' picks for matrix-vector shapes: thin tiles, split along K when K is long.
+  cases.push({ M: 300, N: 1, K: 40, variant: 'auto' });
+  cases.push({ M: 1, N: 257, K: 2000, variant: 'auto', alpha: 0.5 });
+  cases.push({ M: 3, N: 70, K: 1500, variant: 'auto' });
   return cases;
 }
 

@@ -6,7 +6,7 @@ import { gatherRows } from '../../shaders/gather.ts';
 import { lincomb } from '../../shaders/lincomb.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
 import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
-import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
+import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
@@ -60,18 +60,29 @@ const TARGET_WORKGROUPS = 256;
  */
 export const defaultTile = (software: boolean): TileConfig => (software ? TILE_8x8_8x8_DIRECT : TILE_16x16_4x4);
 
+/** Outputs this thin get a tile of their shape (matrix-vector products); read directly on CPU drivers. */
+const THIN = 4;
+
+export function tileFor(s: GemmShape, software: boolean): TileConfig {
+  const thin = s.N <= THIN ? TILE_COLUMN : s.M <= THIN ? TILE_ROW : null;
+  if (!thin) return defaultTile(software);
+  return software ? { ...thin, direct: true } : thin;
+}
+
 /**
  * Split-K when the output has too few 64×64 tiles to fill the device and K is long; otherwise the vec4
  * kernel where the shape is float4-aligned on a CPU driver, and the tiled kernel elsewhere.
  */
 export function chooseGemmVariant(s: GemmShape, transA: boolean, transB: boolean, software: boolean): GemmVariant {
+  if (s.M <= THIN || s.N <= THIN) return s.K >= 1024 && s.M * s.N < TARGET_WORKGROUPS * 64 ? 'splitk' : 'tiled';
   const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
   if (tiles < TARGET_WORKGROUPS / 4 && s.K >= 8 * Math.max(s.M, s.N) && s.K >= 1024) return 'splitk';
   return software && vec4Fits(s, transA, transB) ? 'vec4' : 'tiled';
 }
 
 export function defaultSplits(s: GemmShape): number {
-  const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
+  const thin = s.M <= THIN || s.N <= THIN;
+  const tiles = thin ? ceilDiv(Math.max(s.M, s.N), 256) : ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
   const maxSplits = Math.max(1, ceilDiv(s.K, 128)); // at least 128 of K per chunk
   return Math.max(1, Math.min(maxSplits, ceilDiv(TARGET_WORKGROUPS, tiles)));
 }
@@ -81,12 +92,13 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
   const software = step.host.adapter.isSoftware;
-  const tile = options.tile ?? defaultTile(software);
   const shape = { ...gemmShape(A, B, C, transA, transB), alpha: options.alpha ?? 1 };
+  const tile = options.tile ?? tileFor(shape, software);
   const variant = !options.variant || options.variant === 'auto' ? chooseGemmVariant(shape, transA, transB, software) : options.variant;
   if (!GEMM_VARIANTS.includes(variant)) {
     throw new RangeError(`matmul variant must be one of auto, ${GEMM_VARIANTS.join(', ')}; got "${variant}"`);
   }
+  const thin = shape.M <= THIN || shape.N <= THIN;
   const aligned = vec4Fits(shape, transA, transB);
   if (variant === 'vec4' && !aligned) {
     throw new RangeError(`matmul variant vec4 needs K${transA ? ', M' : ''}${transB ? '' : ', N'} to be multiples of 4; got M=${shape.M} N=${shape.N} K=${shape.K}`);
@@ -102,10 +114,11 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
     const requested = options.splits ?? defaultSplits(shape);
     if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`matmul splits must be an integer >= 1, got ${requested}`);
     // Only as many chunks as K fills: chunks are whole float4 groups or tile slices.
-    const chunk = aligned ? vec4Chunk(shape.K, requested) : splitChunk(shape.K, requested, tile.bk);
+    const useVec4 = aligned && !thin && !options.tile;
+    const chunk = useVec4 ? vec4Chunk(shape.K, requested) : splitChunk(shape.K, requested, tile.bk);
     const splits = ceilDiv(shape.K, chunk);
     const slices = step.scratch(splits * shape.M * shape.N * 4);
-    const partial = aligned ? gemmVec4({ transA, transB }) : gemmTiled({ transA, transB, tile });
+    const partial = useVec4 ? gemmVec4({ transA, transB }) : gemmTiled({ transA, transB, tile });
     await record(step, partial, [A, B, slices], { ...shape, splits });
     await record(step, sumSlices, [slices, C], { length: shape.M * shape.N, slices: splits });
   }

@@ -230,8 +230,12 @@ export class Trainer {
     }
   }
 
-  /** Records and submits one training step; its loss goes to row `row` of the metrics buffer. */
-  private async trainStep(row: number): Promise<void> {
+  /**
+   * Records and submits one training step without reading anything back; its loss goes to row `row`
+   * (< readbackEvery) of the metrics buffer. run() drives it; benchmarks call it to time bare steps.
+   */
+  async trainStep(row: number): Promise<void> {
+    if (!(row >= 0 && row < this.readbackEvery)) throw new RangeError(`metrics row must be in 0..${this.readbackEvery - 1}, got ${row}`);
     const t = this.step;
     const step = this.gpu.step(`train step ${t}`);
     let X = this.sets.train.X;

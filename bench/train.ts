@@ -1,0 +1,124 @@
+// Training-step benchmark: steps per second and achieved GFLOP/s of whole training steps (gather, forward,
+// loss, backward, optimizer update, as the runner records them) beside the float64 reference's time for the
+// same step. Usage: npm run bench:train [-- --out FILE]
+import { readDataFile } from '../src/cli/data-files.ts';
+import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { Rng } from '../src/data/random.ts';
+import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
+import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
+import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
+import { Trainer, type TrainConfig } from '../src/run/train.ts';
+import { codeVersion, markdownTable, writeSection } from './results-file.ts';
+
+interface Case {
+  label: string;
+  config: TrainConfig;
+  /** Examples per step and input width, for the FLOP count and the reference. */
+  b: number;
+  d: number;
+  steps: number;
+}
+
+const CASES: Case[] = [
+  {
+    label: '(a) 2-layer, width 1024, rank-2, d = 100, GD on n = 2000',
+    config: {
+      data: { kind: 'synthetic', task: 'rank-2', d: 100, train: 2000 },
+      model: { hidden: [1024] },
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'constant', lr: 1 },
+      batchSize: 'full',
+      steps: 0,
+      seed: 0,
+    },
+    b: 2000,
+    d: 100,
+    steps: 5,
+  },
+  {
+    label: '(b) 5-layer, width 1024, d = 784 (MNIST), SGD batch 128',
+    config: {
+      data: { kind: 'mnist', train: 8192 },
+      model: { hidden: [1024, 1024, 1024, 1024] },
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 0.1 },
+      batchSize: 128,
+      steps: 0,
+      seed: 0,
+    },
+    b: 128,
+    d: 784,
+    steps: 5,
+  },
+];
+
+/** Multiply-adds ×2 of one step: forward, weight gradients, and the backward products but the first layer's. */
+function stepFlops(model: MlpConfig, b: number): number {
+  return mlpLayout(model).layers.reduce((s, l) => s + 2 * b * l.fanIn * l.fanOut * (l.index === 0 ? 2 : 3), 0);
+}
+
+async function timeTraining(gpu: Gpu, c: Case): Promise<{ msPerStep: number }> {
+  // A first, one-step run compiles every pipeline; the timed run then finds them in the cache.
+  const warm = await Trainer.create(gpu, { ...c.config, steps: 1, evalEvery: 0 }, readDataFile);
+  await warm.run();
+  warm.destroy();
+  const trainer = await Trainer.create(gpu, { ...c.config, steps: c.steps, readbackEvery: c.steps, evalEvery: 0, divergeAbove: Infinity }, readDataFile);
+  // Data upload and the final evaluation are outside the loop we time: steps only, read back once at the end.
+  await gpu.done();
+  const t0 = performance.now();
+  for (let i = 0; i < c.steps; i++) await trainer.trainStep(i);
+  await gpu.read(trainer.net.params, 0, 4);
+  const ms = (performance.now() - t0) / c.steps;
+  trainer.destroy();
+  return { msPerStep: ms };
+}
+
+function referenceStepMs(model: MlpConfig, b: number): number {
+  const layout = mlpLayout(model);
+  const params = initParams(model, layout);
+  const rng = new Rng(1);
+  const x = rng.uniformArray(b * model.inputDim);
+  const t0 = performance.now();
+  const fwd = mlpForwardRef(layout, params, x, b);
+  mlpBackwardRef(layout, params, fwd, new Float64Array(b * model.outputs).fill(1 / b));
+  return performance.now() - t0;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const outIdx = args.indexOf('--out');
+  const out = outIdx >= 0 ? args[outIdx + 1] : 'bench/RESULTS.md';
+  const gpu = await requestNodeGpu();
+  const adapter = describeAdapter(gpu.adapter);
+  console.log(`adapter: ${adapter}${gpu.adapter.note ? `\n  ${gpu.adapter.note}` : ''}\n`);
+  const rows: (string | number)[][] = [];
+  for (const c of CASES) {
+    const k = c.config.data.kind === 'mnist' ? 10 : 1;
+    const model: MlpConfig = { ...MLP_DEFAULTS, ...c.config.model, inputDim: c.d, outputs: k, seed: 0 };
+    const flops = stepFlops(model, c.b);
+    const { msPerStep } = await timeTraining(gpu, c);
+    const ref = referenceStepMs(model, c.b);
+    const row = [c.label, msPerStep.toFixed(1), (1000 / msPerStep).toFixed(2), (flops / (msPerStep * 1e6)).toFixed(2), ref.toFixed(0), `${(ref / msPerStep).toFixed(1)}×`];
+    rows.push(row);
+    console.log(row.join('  |  '));
+  }
+  const table = markdownTable(['case', 'ms / step', 'steps / s', 'GFLOP/s', 'float64 ref ms / step', 'speed-up'], rows);
+  const body = [
+    `## Training steps on ${adapter}`,
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)}, code ${codeVersion()}, Node ${process.version}. Wall time of ${CASES[0].steps} consecutive steps ` +
+      '(batch gather, forward, loss, backward, optimizer update; each step one command encoder) with one readback at the end, ' +
+      'after a warm-up run that compiles the pipelines. GFLOP/s counts the products: forward, weight gradients and the ' +
+      'backward products (2·b·fan_in·fan_out each). The float64 reference is src/ref/mlp.ts on the CPU, forward and backward only.' +
+      (gpu.adapter.note ? ` ${gpu.adapter.note}.` : ''),
+    '',
+    table,
+  ].join('\n');
+  writeSection(out, 'train', gpu.adapter, body);
+  console.log(`written to ${out}`);
+  gpu.destroy();
+}
+
+await main();
