@@ -1,5 +1,10 @@
 // The catapult command line. Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no WebGPU adapter.
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { describeAdapter } from '../gpu/gpu.ts';
+import { Trainer, validateTrainConfig, type TrainConfig } from '../run/train.ts';
+import { readDataFile } from './data-files.ts';
 import { NoAdapterError } from '../gpu/errors.ts';
 import { runDemo } from '../run/kernel-demo.ts';
 import { requestNodeGpu } from './node-gpu.ts';
@@ -10,6 +15,8 @@ commands:
   demo      run the kernels once on this machine's adapter and print what ran where
             --seed N (default 0)  --n N (128)  --d N (784)  --width N (1024)
             --adapter auto|hardware|swiftshader (default auto: hardware, else SwiftShader on the CPU)
+  train     train a network from a JSON config (README: "Training configs") and print its metrics
+            catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]
   help      this text
 `;
 
@@ -53,12 +60,65 @@ async function demo(argv: string[]): Promise<void> {
   }
 }
 
+async function train(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('train takes one config file: catapult train CONFIG.json');
+  let config: TrainConfig;
+  try {
+    config = JSON.parse(await readFile(positionals[0], 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read config ${positionals[0]}: ${(e as Error).message}`);
+  }
+  if (values.steps !== undefined) config.steps = positiveInt('steps', values.steps, 0, 0);
+  if (values.seed !== undefined) config.seed = positiveInt('seed', values.seed, 0, 0);
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    throw new UsageError(`config ${positionals[0]}: ${(e as Error).message}`);
+  }
+  const gpu = await requestNodeGpu({ adapter: (values.adapter ?? 'auto') as 'auto' });
+  const sink = values.out ? createWriteStream(values.out) : null;
+  try {
+    console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
+    const trainer = await Trainer.create(gpu, config, readDataFile);
+    const d = trainer.data.train;
+    console.log(`data: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; model: ${trainer.net.layout.count} parameters; seed ${config.seed}`);
+    const result = await trainer.run({
+      onMetrics(records, evals) {
+        for (const r of records) sink?.write(`${JSON.stringify({ type: 'step', ...r })}\n`);
+        for (const e of evals) sink?.write(`${JSON.stringify({ type: 'eval', ...e })}\n`);
+        const last = records[records.length - 1];
+        if (last) console.log(`step ${last.step}  lr ${last.lr}  loss ${last.loss.toPrecision(5)}${last.accuracy !== undefined ? `  acc ${last.accuracy.toFixed(3)}` : ''}`);
+        for (const e of evals) {
+          const parts = Object.entries(e)
+            .filter(([k]) => k !== 'step')
+            .map(([k, v]) => `${k} ${(v as number).toPrecision(4)}`);
+          console.log(`eval at step ${e.step}: ${parts.join('  ')}`);
+        }
+      },
+    });
+    console.log(`status: ${result.status} after ${result.steps} steps${result.message ? ` (${result.message})` : ''}`);
+    trainer.destroy();
+  } finally {
+    sink?.end();
+    gpu.destroy();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'demo':
         await demo(rest);
+        return 0;
+      case 'train':
+        await train(rest);
         return 0;
       case 'help':
       case '--help':

@@ -1,0 +1,34 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const catapult = (...args: string[]) => spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('command line', () => {
+  it('trains from a config file and writes its metrics as JSON Lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
+    const out = join(dir, 'metrics.jsonl');
+    const r = catapult('train', 'examples/rank2-gd.json', '--steps', '3', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/adapter: /);
+    expect(r.stdout).toMatch(/status: completed after 3 steps/);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual([0, 1, 2]);
+    expect(lines.filter((l) => l.type === 'eval').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('exits 2 with the field and what is allowed for a bad config or argument', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync('examples/rank2-gd.json', 'utf8')), batchSize: -3 }));
+    const r = catapult('train', bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/batchSize must be an integer >= 1, got -3/);
+    const s = catapult('demo', '--width', 'wide');
+    expect(s.status).toBe(2);
+    expect(s.stderr).toMatch(/--width must be an integer >= 1, got "wide"/);
+    expect(catapult('frobnicate').status).toBe(2);
+  });
+});
