@@ -1,6 +1,8 @@
 // The kernel checks of test/kernel-checks.ts, exposed to Playwright as window.catapultChecks so that headless
 // Chromium runs exactly the assertions the Node tests run.
 import { requestBrowserGpu } from '../src/app/browser-gpu.ts';
+import { fetchDataFile } from '../src/app/browser-files.ts';
+import { Trainer, type RunResult, type TrainConfig } from '../src/run/train.ts';
 import { Rng } from '../src/data/random.ts';
 import { splitSample } from './kernels-page-sample.ts';
 import { describeAdapter, type AdapterSummary } from '../src/gpu/gpu.ts';
@@ -13,6 +15,7 @@ export interface CheckPage {
   runAll(): Promise<Record<string, CheckResult>>;
   rngSample(seed: number, n: number): number[];
   splitSample(seed: number): number[][];
+  train(config: TrainConfig): Promise<RunResult>;
 }
 
 declare global {
@@ -56,5 +59,12 @@ window.catapultChecks = {
     return Array.from({ length: n }, () => rng.normal());
   },
   splitSample,
+  async train(config) {
+    // Data paths resolve against the site root (the page lives in e2e/).
+    const trainer = await Trainer.create(await gpu, config, (path) => fetchDataFile(`/${path}`));
+    const result = await trainer.run();
+    trainer.destroy();
+    return result;
+  },
 
 };
