@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { buildData } from '../src/run/data.ts';
 import { describe, expect, it } from 'vitest';
 import { convertMnistPackage } from '../scripts/bundle-mnist.ts';
 import { loadBundledMnist, readDataFile } from '../src/cli/data-files.ts';
@@ -54,6 +58,29 @@ describe('CIFAR-10 reader', () => {
     const bad = records.slice();
     bad[CIFAR_RECORD] = 10;
     await expect(readCifar10(bad)).rejects.toThrow(/record 1 has label 10/);
+  });
+});
+
+describe('a run\'s data', () => {
+  it('reads CIFAR-10 batches the user names, keeps two classes as CIFAR-2 and splits them by seed', async () => {
+    const record = (label: number, value: number) => {
+      const r = new Uint8Array(CIFAR_RECORD).fill(value);
+      r[0] = label;
+      return r;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'cifar-'));
+    const files = [0, 1].map((f) => {
+      const path = join(dir, `data_batch_${f + 1}.bin`);
+      const recs = Array.from({ length: 20 }, (_, i) => record([7, 9, 3][i % 3], f * 100 + i));
+      writeFileSync(path, Buffer.concat(recs.map((r) => Buffer.from(r))));
+      return path;
+    });
+    const data = await buildData({ kind: 'cifar10', files, train: 20, test: 6, classes: [7, 9], targets: 'pm1' }, 1, readDataFile);
+    // 40 records, 28 of them of classes 7 and 9 (14 per file); 20 + 6 are drawn.
+    expect([data.train.n, data.test!.n, data.train.d, data.train.k]).toEqual([20, 6, 3072, 1]);
+    expect(new Set(data.train.y)).toEqual(new Set([1, -1]));
+    await expect(buildData({ kind: 'cifar10', files: [], train: 1 }, 1, readDataFile)).rejects.toThrow(/data.files must list the CIFAR-10 binary batch files/);
+    await expect(buildData({ kind: 'cifar10', files: [join(dir, 'missing.bin')], train: 1 }, 1, readDataFile)).rejects.toThrow(/cannot read data file .*missing.bin/);
   });
 });
 

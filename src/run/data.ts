@@ -2,7 +2,7 @@
 // user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
-import { readIdxImages, readIdxLabels } from '../data/idx.ts';
+import { readCifar10, readIdxImages, readIdxLabels } from '../data/idx.ts';
 import { BUNDLED_MNIST } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
 import { TASKS, sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
@@ -20,6 +20,17 @@ export type DataConfig =
       /** IDX image and label files (path or URL, gzip or raw); the bundled 10,000 digits by default. */
       images?: string;
       labels?: string;
+    }
+  | {
+      kind: 'cifar10';
+      /** CIFAR-10 binary batches (data_batch_1.bin ..., test_batch.bin): paths or URLs; not bundled. */
+      files: string[];
+      train: number;
+      val?: number;
+      test?: number;
+      /** Two classes for the paper's CIFAR-2 (e.g. [7, 9] with targets "pm1"). */
+      classes?: number[];
+      targets?: TargetCoding;
     };
 
 export interface RunData {
@@ -51,12 +62,16 @@ export function validateData(c: DataConfig): void {
       count('data.d', c.d, 1);
       return;
     case 'mnist':
+    case 'cifar10':
       count('data.train', c.train, 1);
       count('data.val', c.val ?? 0, 0);
       count('data.test', c.test ?? 0, 0);
+      if (c.kind === 'cifar10' && (!Array.isArray(c.files) || c.files.length === 0 || c.files.some((f) => typeof f !== 'string'))) {
+        throw new RangeError('data.files must list the CIFAR-10 binary batch files (paths or URLs), e.g. ["cifar-10-batches-bin/data_batch_1.bin"]');
+      }
       return;
     default:
-      throw new RangeError(`data.kind must be one of synthetic, sphere, mnist; got ${JSON.stringify((c as { kind?: unknown })?.kind)}`);
+      throw new RangeError(`data.kind must be one of synthetic, sphere, mnist, cifar10; got ${JSON.stringify((c as { kind?: unknown })?.kind)}`);
   }
 }
 
@@ -89,12 +104,34 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
         ...(c.classes ? { classes: c.classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });
-      const s = split(all.n, { train: c.train, val: c.val ?? 0, test: c.test ?? 0 }, seed);
-      return {
-        train: subset(all, s.train, `${all.name} train`),
-        ...(s.val.length ? { val: subset(all, s.val, `${all.name} val`) } : {}),
-        ...(s.test.length ? { test: subset(all, s.test, `${all.name} test`) } : {}),
-      };
+      return splitData(all, c, seed);
+    }
+    case 'cifar10': {
+      const batches = await Promise.all(c.files.map(async (f) => readCifar10(await readFile(f), f)));
+      const labels = new Uint8Array(batches.reduce((s, b) => s + b.count, 0));
+      const pixels = new Uint8Array(labels.length * 3072);
+      let at = 0;
+      for (const b of batches) {
+        labels.set(b.labels, at);
+        pixels.set(b.pixels, at * 3072);
+        at += b.count;
+      }
+      const all = classificationDataset(pixels, labels, {
+        name: 'CIFAR-10',
+        d: 3072,
+        ...(c.classes ? { classes: c.classes } : {}),
+        ...(c.targets ? { targets: c.targets } : {}),
+      });
+      return splitData(all, c, seed);
     }
   }
+}
+
+function splitData(all: Dataset, c: { train: number; val?: number; test?: number }, seed: number): RunData {
+  const s = split(all.n, { train: c.train, val: c.val ?? 0, test: c.test ?? 0 }, seed);
+  return {
+    train: subset(all, s.train, `${all.name} train`),
+    ...(s.val.length ? { val: subset(all, s.val, `${all.name} val`) } : {}),
+    ...(s.test.length ? { test: subset(all, s.test, `${all.name} test`) } : {}),
+  };
 }
