@@ -74,28 +74,33 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 
   // Indices past the edge are clamped onto the last row or column: loads need no branch, and store() drops
   // what they produce.
+  // Row strides in float4s, hoisted: the CPU driver's JIT does not move loop-invariant arithmetic itself.
+  let m4 = p.M / 4u;
+  let n4 = p.N / 4u;
 #if ${transA}
-${unroll(rows / 4, (u) => `  let ra${u} = min(row / 4u + ${u}u, p.M / 4u - 1u);`)}
+${unroll(rows / 4, (u) => `  let ra${u} = min(row / 4u + ${u}u, m4 - 1u);`)}
 #else
 ${unroll(rows, (i) => `  let ra${i} = min(row + ${i}u, p.M - 1u) * (p.K / 4u);`)}
 #endif
 #if ${transB}
 ${unroll(t.tn, (j) => `  let cb${j} = min(col + ${j}u, p.N - 1u) * (p.K / 4u);`)}
 #else
-${unroll(quads, (q) => `  let cb${q} = min(col / 4u + ${q}u, p.N / 4u - 1u);`)}
+${unroll(quads, (q) => `  let cb${q} = min(col / 4u + ${q}u, n4 - 1u);`)}
 #endif
 
 ${unroll(rows * quads, (e) => `  var acc${e} = vec4(0.0);`)}
   for (var g = g0; g < g1; g++) {
 #if ${transA}
-${unroll(4 * (rows / 4), (e) => `    let a${e % 4}_${Math.floor(e / 4)} = a[(4u * g + ${e % 4}u) * (p.M / 4u) + ra${Math.floor(e / 4)}];`)}
+${unroll(4, (kk) => `    let ka${kk} = (4u * g + ${kk}u) * m4;`)}
+${unroll(4 * (rows / 4), (e) => `    let a${e % 4}_${Math.floor(e / 4)} = a[ka${e % 4} + ra${Math.floor(e / 4)}];`)}
 #else
 ${unroll(rows, (i) => `    let a${i} = a[ra${i} + g];`)}
 #endif
 #if ${transB}
 ${unroll(t.tn, (j) => `    let b${j} = b[cb${j} + g];`)}
 #else
-${unroll(4 * quads, (e) => `    let b${e % 4}_${Math.floor(e / 4)} = b[(4u * g + ${e % 4}u) * (p.N / 4u) + cb${Math.floor(e / 4)}];`)}
+${unroll(4, (kk) => `    let kb${kk} = (4u * g + ${kk}u) * n4;`)}
+${unroll(4 * quads, (e) => `    let b${e % 4}_${Math.floor(e / 4)} = b[kb${e % 4} + cb${Math.floor(e / 4)}];`)}
 #endif
 ${unroll(4, (kk) => unroll(rows * quads, (e) => `    acc${e} += ${aValue(Math.floor(e / quads), kk)} * ${bQuad(kk, e % quads)};`))}
   }

@@ -92,6 +92,7 @@ describe('training loop', () => {
     expect(() => validateTrainConfig(rank2({ loss: 'hinge' as never }))).toThrow(/loss must be "mse" or "cross-entropy"/);
     expect(() => validateTrainConfig(rank2({ data: { kind: 'synthetic', task: 'rank-9' as never, d: 10, train: 5 } }))).toThrow(/data.task must be one of rank-2/);
     expect(() => validateTrainConfig(rank2({ optimizer: { name: 'adam', betas: [1, 1] } }))).toThrow(/optimizer.betas/);
+    expect(() => validateTrainConfig(rank2({ stopAtLoss: 1e-3, evalEvery: 0 }))).toThrow(/stopAtLoss with a minibatch needs evalEvery > 0/);
     await expect(Trainer.create(await testGpu(), rank2({ batchSize: 500 }), readDataFile)).rejects.toThrow(/batchSize 500 is larger than the training set \(128\)/);
     await expect(Trainer.create(await testGpu(), rank2({ loss: 'cross-entropy' }), readDataFile)).rejects.toThrow(/needs one-hot targets with k >= 2/);
   });

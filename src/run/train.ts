@@ -95,6 +95,10 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.evalEvery !== undefined) countAtLeast('evalEvery', c.evalEvery, 0);
   if (c.readbackEvery !== undefined) countAtLeast('readbackEvery', c.readbackEvery, 1);
   if (c.stopAtLoss !== undefined && !(c.stopAtLoss > 0)) throw new RangeError(`stopAtLoss must be > 0, got ${c.stopAtLoss}`);
+  if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
+    // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
+    throw new RangeError('stopAtLoss with a minibatch needs evalEvery > 0: the full training loss is measured at evaluations');
+  }
   if (c.divergeAbove !== undefined && !(c.divergeAbove > 0)) throw new RangeError(`divergeAbove must be > 0, got ${c.divergeAbove}`);
 }
 
