@@ -78,6 +78,20 @@ export class Mlp {
     return L.biasOffset < 0 ? null : new Matrix(this.grads, 1, L.fanOut, L.biasOffset * 4);
   }
 
+  /**
+   * δ_l = ∂(Σ S ⊙ f)/∂h_l of the last backward pass at batch size b (b×fanOut), for l below the output
+   * layer; the output layer's δ is the seed itself.
+   */
+  sensitivity(b: number, l: number): Matrix {
+    if (l < 0 || l >= this.depth - 1) throw new RangeError(`sensitivity: layer ${l} is not a hidden layer (0..${this.depth - 2})`);
+    return this.workspace(b).delta[l];
+  }
+
+  /** The output of layer l for the last forward pass at batch size b (b×fanOut). */
+  activation(b: number, l: number): Matrix {
+    return this.workspace(b).acts[l];
+  }
+
   /** The network's output for the last forward pass at batch size b (b×k). */
   output(b: number): Matrix {
     return this.workspace(b).acts[this.depth - 1];
@@ -98,10 +112,11 @@ export class Mlp {
 
   /**
    * Records the backward pass for the batch X of the last forward pass and an output seed S (b×k): writes
-   * ∂(Σ S ⊙ f)/∂θ into the gradient buffer (frozen layers are left at zero) and, when `inputGrad` is
-   * given, ∂(Σ S ⊙ f)/∂X into it (b×d).
+   * ∂(Σ S ⊙ f)/∂θ into the gradient buffer (frozen layers are left at zero; none with paramGrads: false,
+   * for callers that want only the sensitivities) and, when `inputGrad` is given, ∂(Σ S ⊙ f)/∂X (b×d).
    */
-  async backward(step: Step, X: Matrix, seed: Matrix, inputGrad?: Matrix): Promise<void> {
+  async backward(step: Step, X: Matrix, seed: Matrix, inputGrad?: Matrix, options: { paramGrads?: boolean } = {}): Promise<void> {
+    const paramGrads = options.paramGrads ?? true;
     this.checkInput(X);
     const ws = this.workspace(X.rows);
     const k = this.config.outputs;
@@ -113,7 +128,7 @@ export class Mlp {
     for (let l = this.depth - 1; l >= 0; l--) {
       const L: LayerLayout = this.layout.layers[l];
       const A = l === 0 ? X : ws.acts[l - 1];
-      if (!L.frozen) {
+      if (!L.frozen && paramGrads) {
         await matmul(step, delta, A, this.gradWeight(l), { transA: true, alpha: L.weightScale });
         const gb = this.gradBias(l);
         if (gb) await matmul(step, ws.ones, delta, gb, { alpha: L.biasScale });
