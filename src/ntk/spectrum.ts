@@ -1,0 +1,234 @@
+// Extreme eigenpairs of a symmetric positive semidefinite matrix K (an NTK) on the GPU.
+//   power iteration: λ_max, warm-started from the previous call's vector, so tracking K along training
+//     takes few iterations per step; scalars are read back every `checkEvery` iterations to test
+//     convergence, nothing in between.
+//   Lanczos with full reorthogonalization (Gram–Schmidt twice against every Lanczos vector): the top s
+//     eigenpairs, and the smallest eigenvalue. Only the small tridiagonal matrix T comes back; its float64
+//     eigen-decomposition gives Ritz values, and Ritz vectors are formed on the GPU.
+import { divideByScalar } from '../../shaders/scale.ts';
+import { Rng } from '../data/random.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import { Matrix } from '../gpu/matrix.ts';
+import { linearCombination, matmul, reduce } from '../gpu/ops.ts';
+import type { Step } from '../gpu/step.ts';
+import { symmetricEigen } from './eigen.ts';
+
+export interface PowerResult {
+  lambda: number;
+  iterations: number;
+  /** ‖K v − λ v‖ / λ of the returned vector. */
+  residual: number;
+}
+
+export interface PowerOptions {
+  maxIterations?: number;
+  /** Stop when λ changes by less than this, relatively, between two checks. */
+  tolerance?: number;
+  checkEvery?: number;
+}
+
+const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+function checkSquare(K: Matrix, dim: number, what: string): void {
+  if (K.rows !== dim || K.cols !== dim) throw new RangeError(`${what} works on ${dim}×${dim} matrices, got ${K.rows}×${K.cols}`);
+}
+
+async function divide(step: Step, x: Matrix, scalars: GPUBuffer, index: number, y: Matrix): Promise<void> {
+  await step.host.prepare([divideByScalar]);
+  step.dispatch(divideByScalar, [x, scalars, y], { count: x.length, index });
+}
+
+export class PowerIteration {
+  /** The current eigenvector estimate (unit norm), kept between calls as the warm start. */
+  readonly v: Matrix;
+  private readonly w: Matrix;
+  private readonly scalars: GPUBuffer;
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly dim: number,
+    seed = 0,
+  ) {
+    const rng = new Rng(seed);
+    const v0 = Float32Array.from({ length: dim }, () => rng.normal());
+    const norm = Math.hypot(...v0);
+    this.v = gpu.matrix('power vector', dim, 1, v0.map((x) => x / norm));
+    this.w = gpu.matrix('power product', dim, 1);
+    this.scalars = gpu.createBuffer({ label: 'power scalars', size: 256 * 4, usage: usage() });
+  }
+
+  async run(K: Matrix, options: PowerOptions = {}): Promise<PowerResult> {
+    checkSquare(K, this.dim, 'power iteration');
+    const maxIterations = options.maxIterations ?? 500;
+    const tolerance = options.tolerance ?? 1e-6;
+    const checkEvery = Math.min(options.checkEvery ?? 10, 255);
+    let iterations = 0;
+    let previous = NaN;
+    let lambda = NaN;
+    while (iterations < maxIterations) {
+      const batch = Math.min(checkEvery, maxIterations - iterations);
+      const step = this.gpu.step('power iteration');
+      for (let i = 0; i < batch; i++) {
+        await matmul(step, K, this.v, this.w);
+        await reduce(step, 'norm', this.w, null, this.scalars, i);
+        await divide(step, this.w, this.scalars, i, this.v);
+      }
+      this.gpu.submit(step);
+      const norms = await this.gpu.read(this.scalars, 0, batch * 4);
+      iterations += batch;
+      previous = batch > 1 ? norms[batch - 2] : lambda;
+      lambda = norms[batch - 1];
+      if (!Number.isFinite(lambda) || lambda === 0) break;
+      if (Math.abs(lambda - previous) <= tolerance * lambda) break;
+    }
+    return { lambda, iterations, residual: await this.residual(K, lambda) };
+  }
+
+  /** ‖K v − λ v‖ / λ for the current vector. */
+  private async residual(K: Matrix, lambda: number): Promise<number> {
+    if (!(lambda > 0)) return NaN;
+    const step = this.gpu.step('power residual');
+    await matmul(step, K, this.v, this.w);
+    await linearCombination(step, 1, this.w, -lambda, this.v, this.w2());
+    await reduce(step, 'norm', this.w2(), null, this.scalars, 255);
+    this.gpu.submit(step);
+    const [r] = await this.gpu.read(this.scalars, 255 * 4, 4);
+    return r / lambda;
+  }
+
+  private w2Matrix: Matrix | null = null;
+  private w2(): Matrix {
+    this.w2Matrix ??= this.gpu.matrix('power residual vector', this.dim, 1);
+    return this.w2Matrix;
+  }
+
+  destroy(): void {
+    for (const m of [this.v, this.w, this.w2Matrix]) m?.buffer.destroy();
+    this.scalars.destroy();
+  }
+}
+
+export interface LanczosResult {
+  /** The top s eigenvalues, largest first. */
+  values: number[];
+  /** Their eigenvectors as columns of a dim×s matrix on the GPU. */
+  vectors: Matrix;
+  /** The smallest Ritz value: λ_min when the iterations span enough of the spectrum (all of it at m = dim). */
+  smallest: number;
+  iterations: number;
+  /** Per returned pair, the Lanczos estimate of ‖K u − θ u‖: |β_m · y_m|. */
+  residuals: number[];
+}
+
+export interface LanczosOptions {
+  /** Eigenpairs wanted (at most 10). */
+  count: number;
+  /** Lanczos steps; by default max(2·count + 20, 40), at most dim. */
+  iterations?: number;
+  seed?: number;
+}
+
+export class Lanczos {
+  private readonly V: GPUBuffer;
+  private readonly w: Matrix;
+  private readonly w2: Matrix;
+  private readonly t: Matrix;
+  private readonly cur: Matrix;
+  private readonly h: Matrix;
+  private readonly scalars: GPUBuffer;
+  readonly maxSteps: number;
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly dim: number,
+    maxSteps = 60,
+  ) {
+    this.maxSteps = Math.min(maxSteps, dim);
+    this.V = gpu.createBuffer({ label: 'Lanczos vectors', size: (this.maxSteps + 1) * dim * 4, usage: usage(), shrink: 'ask for fewer Lanczos steps' });
+    this.w = gpu.matrix('Lanczos w', dim, 1);
+    this.w2 = gpu.matrix('Lanczos w2', dim, 1);
+    this.t = gpu.matrix('Lanczos projection', dim, 1);
+    this.cur = gpu.matrix('Lanczos current', dim, 1);
+    this.h = gpu.matrix('Lanczos coefficients', this.maxSteps + 1, 1);
+    // alphas in [0, maxSteps), betas in [maxSteps, 2·maxSteps)
+    this.scalars = gpu.createBuffer({ label: 'Lanczos scalars', size: 2 * this.maxSteps * 4, usage: usage() });
+  }
+
+  /** The first `rows` Lanczos vectors as a rows×dim matrix (row j is v_j). */
+  private basis(rows: number): Matrix {
+    return new Matrix(this.V, rows, this.dim);
+  }
+
+  async run(K: Matrix, options: LanczosOptions): Promise<LanczosResult> {
+    checkSquare(K, this.dim, 'Lanczos');
+    const s = options.count;
+    if (!Number.isInteger(s) || s < 1 || s > 10 || s > this.dim) throw new RangeError(`Lanczos count must be an integer in 1..${Math.min(10, this.dim)}, got ${s}`);
+    const m = Math.min(this.maxSteps, options.iterations ?? Math.max(2 * s + 20, 40));
+    const rng = new Rng(options.seed ?? 0);
+    const v0 = Float32Array.from({ length: this.dim }, () => rng.normal());
+    const n0 = Math.hypot(...v0);
+    this.gpu.write(this.cur.buffer, v0.map((x) => x / n0));
+    const step = this.gpu.step('Lanczos');
+    step.copy(this.cur.buffer, this.V, this.dim * 4, 0, 0);
+    for (let j = 0; j < m; j++) {
+      const Vj = this.basis(j + 1);
+      const hj = new Matrix(this.h.buffer, j + 1, 1);
+      await matmul(step, K, this.cur, this.w);
+      // Gram–Schmidt against v_0..v_j, twice; α_j = v_jᵀ K v_j is the first pass's last coefficient.
+      await matmul(step, Vj, this.w, hj);
+      step.copy(this.h.buffer, this.scalars, 4, j * 4, j * 4);
+      await matmul(step, Vj, hj, this.t, { transA: true });
+      await linearCombination(step, 1, this.w, -1, this.t, this.w2);
+      await matmul(step, Vj, this.w2, hj);
+      await matmul(step, Vj, hj, this.t, { transA: true });
+      await linearCombination(step, 1, this.w2, -1, this.t, this.w);
+      await reduce(step, 'norm', this.w, null, this.scalars, this.maxSteps + j);
+      await divide(step, this.w, this.scalars, this.maxSteps + j, this.cur);
+      step.copy(this.cur.buffer, this.V, this.dim * 4, 0, (j + 1) * this.dim * 4);
+    }
+    this.gpu.submit(step);
+    const sc = await this.gpu.read(this.scalars);
+    const alphas = Array.from(sc.subarray(0, m));
+    const betas = Array.from(sc.subarray(this.maxSteps, this.maxSteps + m));
+    // An invariant subspace ends the recurrence early: keep T up to the first vanishing β.
+    // (Past a breakdown the recurrence divides by ~0: later α, β may be NaN and must not set the scale.)
+    const scale = Math.max(...alphas.filter(Number.isFinite).map(Math.abs), 1e-30);
+    let size = m;
+    for (let j = 0; j < m - 1; j++) {
+      if (!(betas[j] > 1e-6 * scale)) {
+        size = j + 1;
+        break;
+      }
+    }
+    const T = new Float64Array(size * size);
+    for (let j = 0; j < size; j++) {
+      T[j * size + j] = alphas[j];
+      if (j + 1 < size) T[j * size + j + 1] = T[(j + 1) * size + j] = betas[j];
+    }
+    const eig = symmetricEigen(T, size);
+    const count = Math.min(s, size);
+    const Y = new Float32Array(size * count);
+    for (let i = 0; i < count; i++) for (let j = 0; j < size; j++) Y[j * count + i] = eig.vectors[i][j];
+    const Ym = this.gpu.matrix('Ritz coefficients', size, count, Y);
+    const vectors = this.gpu.matrix('Ritz vectors', this.dim, count);
+    const ritz = this.gpu.step('Ritz vectors');
+    await matmul(ritz, this.basis(size), Ym, vectors, { transA: true });
+    this.gpu.submit(ritz);
+    await this.gpu.done();
+    Ym.buffer.destroy();
+    const lastBeta = size < m ? 0 : betas[size - 1];
+    return {
+      values: Array.from(eig.values.subarray(0, count)),
+      vectors,
+      smallest: eig.values[size - 1],
+      iterations: size,
+      residuals: Array.from({ length: count }, (_, i) => Math.abs(lastBeta * eig.vectors[i][size - 1])),
+    };
+  }
+
+  destroy(): void {
+    for (const m of [this.w, this.w2, this.t, this.cur, this.h]) m.buffer.destroy();
+    this.V.destroy();
+    this.scalars.destroy();
+  }
+}

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/data/random.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
+import { MLP_DEFAULTS } from '../src/nn/layout.ts';
+import { Mlp } from '../src/nn/mlp.ts';
+import { symmetricEigen } from '../src/ntk/eigen.ts';
+import { NtkGram } from '../src/ntk/gram.ts';
+import { Lanczos, PowerIteration } from '../src/ntk/spectrum.ts';
+import { ntkRef } from '../src/ref/ntk.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
+
+afterAll(releaseTestGpu);
+
+/** A symmetric PSD matrix Q·diag(spectrum)·Qᵀ with a random orthogonal Q, and Q's columns. */
+function withSpectrum(spectrum: number[], seed: number) {
+  const n = spectrum.length;
+  const rng = new Rng(seed);
+  const S = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) S[i * n + j] = S[j * n + i] = rng.normal();
+  const Q = symmetricEigen(S, n).vectors; // orthonormal rows
+  const K = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) K[i * n + j] = spectrum.reduce((s, l, t) => s + l * Q[t][i] * Q[t][j], 0);
+  return { K, Q };
+}
+
+const spectrum = [50, 20, 10, 5, 4, ...Array.from({ length: 35 }, (_, i) => 3 * 0.85 ** i)];
+
+async function columns(gpu: Gpu, M: { buffer: GPUBuffer; rows: number; cols: number }): Promise<Float32Array[]> {
+  const data = await gpu.read(M as never);
+  return Array.from({ length: M.cols }, (_, c) => Float32Array.from({ length: M.rows }, (_, r) => data[r * M.cols + c]));
+}
+
+const absDot = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.abs(Array.from(a).reduce((s, v, i) => s + v * b[i], 0));
+
+describe('power iteration', () => {
+  it('finds λ_max with its iteration count and residual, and a warm start needs fewer iterations', async () => {
+    const gpu = await testGpu();
+    const { K, Q } = withSpectrum(spectrum, 1);
+    const Km = gpu.matrix('K', 40, 40, K);
+    const power = new PowerIteration(gpu, 40, 3);
+    const cold = await power.run(Km, { tolerance: 1e-7 });
+    expect(Math.abs(cold.lambda - 50) / 50).toBeLessThan(1e-5);
+    expect(cold.residual).toBeLessThan(1e-2);
+    expect(cold.iterations).toBeGreaterThan(10);
+    expect(absDot((await columns(gpu, power.v))[0], Q[0])).toBeGreaterThan(0.9999);
+    const warm = await power.run(Km, { tolerance: 1e-7 });
+    expect(warm.iterations).toBeLessThan(cold.iterations);
+    expect(Math.abs(warm.lambda - 50) / 50).toBeLessThan(1e-5);
+    power.destroy();
+  });
+});
+
+describe('Lanczos with full reorthogonalization', () => {
+  it('finds the top 5 eigenpairs and, at m = dim, the smallest eigenvalue', async () => {
+    const gpu = await testGpu();
+    const { K, Q } = withSpectrum(spectrum, 2);
+    const lanczos = new Lanczos(gpu, 40, 40);
+    const r = await lanczos.run(gpu.matrix('K', 40, 40, K), { count: 5, iterations: 40 });
+    expect(r.iterations).toBe(40);
+    r.values.forEach((v, i) => expect(Math.abs(v - spectrum[i]) / spectrum[i], `λ${i + 1}`).toBeLessThan(1e-5));
+    const cols = await columns(gpu, r.vectors);
+    cols.forEach((u, i) => expect(absDot(u, Q[i]), `u${i + 1}`).toBeGreaterThan(0.9999));
+    expect(Math.abs(r.smallest - spectrum[39]) / spectrum[39]).toBeLessThan(1e-2);
+    for (const res of r.residuals) expect(res).toBeLessThan(1e-3 * spectrum[0]);
+    lanczos.destroy();
+  });
+
+  it('matches the float64 eigen-decomposition of a real network\'s NTK (k = 2 outputs)', async () => {
+    const gpu = await testGpu();
+    const c = { ...MLP_DEFAULTS, inputDim: 12, hidden: [40], outputs: 2, seed: 9 };
+    const net = new Mlp(gpu, c);
+    const n = 30;
+    const x = new Rng(4).uniformArray(n * 12, -1, 1);
+    const K = gpu.matrix('K', 2 * n, 2 * n);
+    const step = gpu.step('ntk');
+    await new NtkGram(gpu, net).structured(step, gpu.matrix('X', n, 12, x), K);
+    gpu.submit(step);
+    const ref = symmetricEigen(ntkRef(net.layout, await net.readParams(), x, n, 12, 2), 2 * n);
+    const r = await new Lanczos(gpu, 2 * n).run(K, { count: 3 });
+    r.values.forEach((v, i) => expect(Math.abs(v - ref.values[i]) / ref.values[0], `λ${i + 1}`).toBeLessThan(1e-5));
+    const cols = await columns(gpu, r.vectors);
+    // The top eigenvector is separated from the next; compare it (later ones may be nearly degenerate).
+    expect(absDot(cols[0], ref.vectors[0])).toBeGreaterThan(0.999);
+    const power = await new PowerIteration(gpu, 2 * n).run(K, { tolerance: 1e-7 });
+    expect(Math.abs(power.lambda - ref.values[0]) / ref.values[0]).toBeLessThan(1e-4);
+  });
+
+  it('refuses an eigenpair count outside 1..10', async () => {
+    const gpu = await testGpu();
+    await expect(new Lanczos(gpu, 20).run(gpu.matrix('K', 20, 20), { count: 11 })).rejects.toThrow(/count must be an integer in 1..10, got 11/);
+  });
+});
