@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { detectCatapults, type CatapultInput } from '../src/run/catapults.ts';
+
+// A hand-made run: a catapult at steps 3..8 (η above η_crit, λ drops 10 → 4), small noise at 12,
+// a second catapult at 14..17.
+const losses = [1, 0.8, 0.6, 0.5, 2, 9, 4, 0.9, 0.45, 0.4, 0.35, 0.3, 0.31, 0.29, 0.28, 1.5, 0.6, 0.2, 0.15];
+const lambdas = [10, 10, 10, 10, 9, 7, 5, 4, 4, 4, 4, 4, 4, 4, 4, 3, 2.5, 2.5, 2.5];
+const records: CatapultInput[] = losses.map((loss, step) => ({
+  step,
+  lr: 1,
+  loss,
+  lambda: lambdas[step],
+  etaCrit: [3, 4, 14].includes(step) ? 0.5 : 2,
+}));
+
+describe('catapult detector', () => {
+  it('finds each spike with its start, peak, height, duration and λ_max drop', () => {
+    const { spikes } = detectCatapults(records);
+    expect(spikes.map((s) => [s.start, s.peak, s.end])).toEqual([
+      [3, 5, 8],
+      [14, 15, 17],
+    ]);
+    expect(spikes[0].height).toBeCloseTo(8.5);
+    expect(spikes[0].ratio).toBeCloseTo(18);
+    expect(spikes[0].duration).toBe(5);
+    expect(spikes[0].lambdaDrop).toBe(6);
+    expect(spikes[1].lambdaDrop).toBeCloseTo(1.5);
+  });
+
+  it('counts critical steps (η − η_crit > ε) and the share of loss increases they explain', () => {
+    const r = detectCatapults(records);
+    expect(r.criticalSteps).toEqual([3, 4, 14]);
+    expect(r.increases).toEqual([3, 4, 11, 14]);
+    expect(r.matchRate).toBe(3 / 4);
+  });
+
+  it('ignores rises below the threshold, reports a spike that never came back, and a curve without η_crit', () => {
+    expect(detectCatapults(records, { minRise: 20 }).spikes).toEqual([]);
+    const diverging = detectCatapults([1, 0.9, 5, 50, NaN].map((loss, step) => ({ step, lr: 1, loss })));
+    expect(diverging.spikes).toHaveLength(1);
+    expect(diverging.spikes[0].end).toBeNull();
+    expect(Number.isNaN(diverging.matchRate)).toBe(true);
+  });
+});
