@@ -87,6 +87,11 @@ export class Mlp {
     return this.workspace(b).delta[l];
   }
 
+  /** f − y of the last mse() at batch size b (b×k). */
+  residual(b: number): Matrix {
+    return this.workspace(b).residual;
+  }
+
   /** The output of layer l for the last forward pass at batch size b (b×fanOut). */
   activation(b: number, l: number): Matrix {
     return this.workspace(b).acts[l];

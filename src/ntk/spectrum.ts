@@ -84,6 +84,21 @@ export class PowerIteration {
     return { lambda, iterations, residual: await this.residual(K, lambda) };
   }
 
+  /**
+   * Records `iterations` warm-started iterations into a caller's step without any readback, and writes the
+   * resulting λ_max estimate (‖K v‖ for the previous unit v) to out[slot]: per-step tracking inside a
+   * training step's encoder. K must be dim×dim.
+   */
+  async record(step: Step, K: Matrix, iterations: number, out: GPUBuffer, slot: number): Promise<void> {
+    checkSquare(K, this.dim, 'power iteration');
+    for (let i = 0; i < iterations; i++) {
+      await matmul(step, K, this.v, this.w);
+      const last = i === iterations - 1;
+      await reduce(step, 'norm', this.w, null, last ? out : this.scalars, last ? slot : 0);
+      await divide(step, this.w, last ? out : this.scalars, last ? slot : 0, this.v);
+    }
+  }
+
   /** ‖K v − λ v‖ / λ for the current vector. */
   private async residual(K: Matrix, lambda: number): Promise<number> {
     if (!(lambda > 0)) return NaN;

@@ -13,6 +13,7 @@ import { MLP_DEFAULTS, type MlpConfig } from '../nn/layout.ts';
 import { Mlp } from '../nn/mlp.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
+import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
 import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
 
 export type LossName = 'mse' | 'cross-entropy';
@@ -37,6 +38,8 @@ export interface TrainConfig {
   evalEvery?: number;
   /** Read the per-step metrics back every this many steps. Default 25. */
   readbackEvery?: number;
+  /** Spectral tracking: NTK of each batch and of a fixed set, loss split, AGOP alignment (src/ntk/tracker.ts). */
+  tracking?: TrackingConfig;
   seed: number;
 }
 
@@ -47,6 +50,16 @@ export interface StepRecord {
   loss: number;
   /** Share of the batch classified correctly (cross-entropy only). */
   accuracy?: number;
+  /** Where tracked: λ_max of the batch's NTK and η_crit(batch) = b/λ_max. */
+  lambdaBatch?: number;
+  etaCrit?: number;
+  /** Where tracked: λ_max of the fixed set's NTK, the set's loss, and its split L≤1 + L>1. */
+  lambda?: number;
+  setLoss?: number;
+  lossTop?: number;
+  lossRest?: number;
+  /** Where tracked: cos(AGOP, true EGOP) on the fixed set. */
+  alignment?: number;
 }
 
 export interface EvalRecord {
@@ -100,6 +113,7 @@ export function validateTrainConfig(c: TrainConfig): void {
     throw new RangeError('stopAtLoss with a minibatch needs evalEvery > 0: the full training loss is measured at evaluations');
   }
   if (c.divergeAbove !== undefined && !(c.divergeAbove > 0)) throw new RangeError(`divergeAbove must be > 0, got ${c.divergeAbove}`);
+  validateTracking(c.tracking);
 }
 
 /** Seeds of a run's parts, derived from its one seed: data, initialization, batch order. */
@@ -127,6 +141,7 @@ export class Trainer {
   private readonly batchIndex: GPUBuffer;
   private readonly batches = new Map<number, { X: Matrix; Y: Matrix }>();
   private readonly sets: { train: GpuSet; val?: GpuSet; test?: GpuSet };
+  readonly tracker: Tracker | null;
   /** Updates made so far. */
   step = 0;
 
@@ -153,7 +168,9 @@ export class Trainer {
       ...(data.test ? { test: upload(data.test, 'test') } : {}),
     };
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    this.metrics = gpu.createBuffer({ label: 'step metrics', size: this.readbackEvery * 2 * 4, usage });
+    this.metrics = gpu.createBuffer({ label: 'step metrics', size: this.readbackEvery * METRIC_SLOTS * 4, usage });
+    validateTracking(config.tracking, train.n);
+    this.tracker = config.tracking ? new Tracker(gpu, this.net, config.tracking, train, data.egop) : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / EVAL_CHUNK) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
     this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
@@ -184,13 +201,15 @@ export class Trainer {
       let pending = 0;
       const flush = async (): Promise<RunStatus | null> => {
         if (pending === 0) return null;
-        const values = await this.gpu.read(this.metrics, 0, pending * 2 * 4);
+        const values = await this.gpu.read(this.metrics, 0, pending * METRIC_SLOTS * 4);
         const fresh: StepRecord[] = [];
         for (let i = 0; i < pending; i++) {
           const t = this.step - pending + i;
           const b = this.batchRows(t);
-          const r: StepRecord = { step: t, lr: learningRate(c.schedule, t), loss: values[2 * i] / b };
-          if (c.loss === 'cross-entropy') r.accuracy = values[2 * i + 1] / b;
+          const row = i * METRIC_SLOTS;
+          const r: StepRecord = { step: t, lr: learningRate(c.schedule, t), loss: values[row + SLOT.loss] / b };
+          if (c.loss === 'cross-entropy') r.accuracy = values[row + SLOT.correct] / b;
+          if (this.tracker) Object.assign(r, this.tracker.read(values, i, t, b));
           fresh.push(r);
         }
         pending = 0;
@@ -253,9 +272,14 @@ export class Trainer {
       ({ X, Y } = batch);
     }
     await this.net.forward(step, X);
+    const base = row * METRIC_SLOTS;
     const seed =
-      this.config.loss === 'mse' ? await this.net.mse(step, Y, this.metrics, 2 * row) : await this.net.crossEntropy(step, Y, this.metrics, 2 * row, 2 * row + 1);
+      this.config.loss === 'mse'
+        ? await this.net.mse(step, Y, this.metrics, base + SLOT.loss)
+        : await this.net.crossEntropy(step, Y, this.metrics, base + SLOT.loss, base + SLOT.correct);
     await this.net.backward(step, X, seed);
+    // Tracking sees the parameters this step's loss was measured at: it runs before the update.
+    await this.tracker?.record(step, t, X, this.metrics, row);
     await this.optimizer.record(step, learningRate(this.config.schedule, t));
     this.gpu.submit(step);
     this.step++;
@@ -350,6 +374,7 @@ export class Trainer {
   }
 
   destroy(): void {
+    this.tracker?.destroy();
     this.net.destroy();
     this.optimizer.destroy();
     for (const b of [this.metrics, this.evalOut, this.batchIndex]) b.destroy();

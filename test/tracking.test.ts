@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readDataFile } from '../src/cli/data-files.ts';
+import { BatchOrder } from '../src/data/splits.ts';
+import { alignment } from '../src/data/synthetic.ts';
+import { symmetricEigen } from '../src/ntk/eigen.ts';
+import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
+import { ntkRef } from '../src/ref/ntk.ts';
+import { detectCatapults } from '../src/run/catapults.ts';
+import { Trainer, partSeeds, type TrainConfig } from '../src/run/train.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
+
+afterAll(releaseTestGpu);
+
+describe('spectral tracking during training', () => {
+  it('records λ_max, η_crit, the loss split and AGOP alignment that match float64 at the first step', async () => {
+    const n = 24;
+    const d = 10;
+    const config: TrainConfig = {
+      data: { kind: 'synthetic', task: 'rank-2', d, train: n, noise: 0.1 },
+      model: { hidden: [64] },
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'constant', lr: 0.5 },
+      batchSize: 'full',
+      steps: 3,
+      tracking: { batch: { iterations: 200 }, set: { examples: n, iterations: 200 }, agop: {} },
+      seed: 4,
+    };
+    const gpu = await testGpu();
+    const trainer = await Trainer.create(gpu, config, readDataFile);
+    const params0 = await trainer.net.readParams();
+    const result = await trainer.run();
+    const r0 = result.records[0];
+
+    const { x, y } = trainer.data.train;
+    const layout = trainer.net.layout;
+    const eig = symmetricEigen(ntkRef(layout, params0, x, n, d, 1), n);
+    const lambda = eig.values[0];
+    expect(Math.abs(r0.lambda! - lambda) / lambda).toBeLessThan(1e-4);
+    expect(Math.abs(r0.lambdaBatch! - lambda) / lambda).toBeLessThan(1e-4);
+    expect(r0.etaCrit).toBeCloseTo(n / r0.lambdaBatch!, 10);
+
+    const fwd = mlpForwardRef(layout, params0, x, n);
+    const residual = Array.from(fwd.acts[layout.layers.length], (f, i) => f - y[i]);
+    const loss = residual.reduce((s, v) => s + v * v, 0) / n;
+    const top = residual.reduce((s, v, i) => s + v * eig.vectors[0][i], 0) ** 2 / n;
+    expect(Math.abs(r0.setLoss! - loss) / loss).toBeLessThan(1e-5);
+    expect(Math.abs(r0.lossTop! - top) / loss).toBeLessThan(1e-4);
+    expect(r0.lossTop! + r0.lossRest!).toBeCloseTo(r0.setLoss!, 6);
+
+    // AGOP: (1/n) Σ ∇x f ∇x fᵀ from the reference's input gradients, against the data's true EGOP.
+    const G = new Float64Array(d * d);
+    const inputGrad = mlpBackwardRef(layout, params0, fwd, new Float64Array(n).fill(1)).inputGrad;
+    for (let i = 0; i < n; i++) for (let p = 0; p < d; p++) for (let q = 0; q < d; q++) G[p * d + q] += (inputGrad[i * d + p] * inputGrad[i * d + q]) / n;
+    expect(Math.abs(r0.alignment! - alignment(G, trainer.data.egop!))).toBeLessThan(1e-4);
+    trainer.destroy();
+  });
+
+  it('refuses tracking it cannot do, naming the field', async () => {
+    const gpu = await testGpu();
+    const base: TrainConfig = {
+      data: { kind: 'mnist', train: 50 },
+      model: { hidden: [8] },
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 0.1 },
+      batchSize: 10,
+      steps: 1,
+      seed: 0,
+    };
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 80 } } }, readDataFile)).rejects.toThrow(/tracking.set.examples 80 is more than the 50 training examples/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10 }, agop: {} } }, readDataFile)).rejects.toThrow(/needs a task with a known true EGOP/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { agop: {} } }, readDataFile)).rejects.toThrow(/tracking.agop needs tracking.set/);
+  });
+});
+
+describe('the single-example experiment (paper App. F.3)', () => {
+  it('with SGD at batch size 1 and a rate between the scaled point\'s η_crit and the others\', the loss spikes only when that point is drawn while critical', async () => {
+    const n = 20;
+    const scaled = 7;
+    const base: TrainConfig = {
+      data: { kind: 'sphere', n, d: 20, scaledIndex: scaled, scale: 2 },
+      model: { hidden: [256], frozen: [1], hiddenBias: 0 }, // no biases: K(x, x) grows as ‖x‖², as in the paper
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 1 },
+      batchSize: 1,
+      steps: 0,
+      evalEvery: 1,
+      tracking: { batch: { iterations: 1 } }, // b = 1: K is 1×1, one iteration is exact
+      seed: 11,
+    };
+    const gpu = await testGpu();
+    // Each example's η_crit at initialization, from one step of tracking per example.
+    const probe = await Trainer.create(gpu, { ...base, steps: n, batchSize: 1, schedule: { kind: 'constant', lr: 0 } }, readDataFile);
+    const probeRun = await probe.run();
+    probe.destroy();
+    const order = new BatchOrder(n, 1, partSeeds(base.seed).batches);
+    const etaOf = new Map<number, number>();
+    for (const r of probeRun.records) etaOf.set(order.next()[0], r.etaCrit!);
+    const others = Math.min(...[...etaOf].filter(([i]) => i !== scaled).map(([, e]) => e));
+    const own = etaOf.get(scaled)!;
+    expect(own).toBeLessThan(others / 2); // the scaled point's kernel entry is about 4× larger
+    const lr = Math.sqrt(own * others);
+
+    const trainer = await Trainer.create(gpu, { ...base, steps: 3 * n, schedule: { kind: 'constant', lr } }, readDataFile);
+    const run = await trainer.run();
+    trainer.destroy();
+    const drawn = new BatchOrder(n, 1, partSeeds(base.seed).batches);
+    const scaledSteps = run.records.map((r) => (drawn.next()[0] === scaled ? r.step : -1)).filter((t) => t >= 0);
+    expect(scaledSteps).toHaveLength(3);
+    // Only the scaled point is ever critical (η > η_crit of its batch), and it is at its first draw.
+    const critical = detectCatapults(run.records).criticalSteps;
+    expect(critical.every((t) => scaledSteps.includes(t))).toBe(true);
+    expect(critical[0]).toBe(scaledSteps[0]);
+    // The full training loss jumps by more than 10% only at critical draws, and does at the first.
+    const full = run.evals.map((e, step) => ({ step, lr, loss: e.trainLoss }));
+    const jumps = full.slice(0, -1).filter((e, t) => full[t + 1].loss > 1.1 * e.loss).map((e) => e.step);
+    expect(jumps.every((t) => critical.includes(t))).toBe(true);
+    expect(jumps[0]).toBe(scaledSteps[0]);
+    // Each catapult lowers the point's kernel entry: its η_crit rises from draw to draw (measured here
+    // 13.0 → 17.9 → 21.1 against lr 20.8, so the third draw is no longer critical and the loss just falls).
+    const etas = scaledSteps.map((t) => run.records[t].etaCrit!);
+    expect(etas[1]).toBeGreaterThan(etas[0]);
+    expect(etas[2]).toBeGreaterThan(etas[1]);
+  });
+});
