@@ -9,7 +9,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { FLAT_WORKGROUP_INDEX, ceilDiv, flatGrid, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 
-export type ReduceOp = 'sum' | 'dot' | 'sumsq';
+export type ReduceOp = 'sum' | 'dot' | 'sumsq' | 'min';
 
 /** Invocations per workgroup and values per invocation: one workgroup reduces CHUNK values. */
 export const REDUCE_THREADS = 256;
@@ -54,12 +54,19 @@ var<workgroup> partial: array<f32, ${T}>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   let w = ${FLAT_WORKGROUP_INDEX};
   let end = min(p.count, (w + 1u) * CHUNK);
+#if ${o.op === 'min'}
+  // The largest finite f32: the identity of min (an empty chunk stays at it).
+  var acc = 3.4028234e38;
+#else
   var acc = 0.0;
+#endif
   for (var i = w * CHUNK + tid; i < end; i += T) {
 #if ${o.op === 'dot'}
     acc = fma(x[i], y[i], acc);
 #elif ${o.op === 'sumsq'}
     acc = fma(x[i], x[i], acc);
+#elif ${o.op === 'min'}
+    acc = min(acc, x[i]);
 #else
     acc += x[i];
 #endif
@@ -67,7 +74,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   partial[tid] = acc;
   for (var s = T / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
+#if ${o.op === 'min'}
+    if (tid < s) { partial[tid] = min(partial[tid], partial[tid + s]); }
+#else
     if (tid < s) { partial[tid] += partial[tid + s]; }
+#endif
   }
   if (tid == 0u) {
 #if ${o.sqrt}

@@ -290,7 +290,7 @@ const gatherChecks: KernelCheck[] = [
 
 const reduceLengths = [1, 255, 4096, 4097, 1_000_003];
 
-const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm'] as Reduction[]).flatMap((op) =>
+const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm', 'min'] as Reduction[]).flatMap((op) =>
   reduceLengths.map((n, li) => ({
     name: `reduce ${op} n=${n}`,
     async run(gpu: Gpu) {
@@ -305,6 +305,7 @@ const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm'] as Reductio
       gpu.submit(step);
       const got = await gpu.read(out);
       if (got[0] !== 0 || got[1] !== 0 || got[3] !== 0) return { ok: false, detail: `wrote outside out[2]: ${Array.from(got)}` };
+      if (op === 'min') return compare([got[2]], [x.reduce((m, v) => Math.min(m, v), Infinity)], () => 0); // exact: a min does not round
       const exact = op === 'sum' ? sumRef(x) : op === 'dot' ? dotRef(x, y) : op === 'sumsq' ? sumsqRef(x) : normRef(x);
       const terms = op === 'sum' ? sumAbsRef(x) : op === 'dot' ? sumAbsRef(x.map((v, i) => v * y[i])) : sumsqRef(x);
       // ‖x‖ = sqrt(‖x‖²): relative error halves through the square root, plus its own rounding.

@@ -74,6 +74,38 @@ describe('spectral tracking during training', () => {
   });
 });
 
+describe('AdaGrad diagnostics (the student report)', () => {
+  it('reports s_t = sqrt(min accumulator) over trainable parameters, η/s_t and the bound s_t·n/λ_max', async () => {
+    const gpu = await testGpu();
+    const config: TrainConfig = {
+      data: { kind: 'synthetic', task: 'rank-2', d: 10, train: 32 },
+      model: { hidden: [16], frozen: [0] },
+      loss: 'mse',
+      optimizer: { name: 'adagrad', initialAccumulatorValue: 0.1 },
+      schedule: { kind: 'constant', lr: 0.05 },
+      batchSize: 8,
+      steps: 3,
+      tracking: { set: { examples: 32 }, adagrad: {} },
+      seed: 2,
+    };
+    const run = await (await Trainer.create(gpu, config, readDataFile)).run();
+    // Before any update the accumulator holds its initial value everywhere.
+    expect(run.records[0].adagradS).toBeCloseTo(Math.sqrt(0.1), 6);
+    // At step 2: the accumulator after two updates, over the trainable (second) layer only.
+    const twoSteps = await Trainer.create(gpu, { ...config, steps: 2 }, readDataFile);
+    await twoSteps.run();
+    const { buffers } = await twoSteps.optimizer.exportState();
+    let min = Infinity;
+    for (const { offset, count } of twoSteps.optimizer.tensors) for (let i = offset; i < offset + count; i++) min = Math.min(min, buffers.sum[i]);
+    twoSteps.destroy();
+    const r2 = run.records[2];
+    expect(r2.adagradS).toBe(Math.sqrt(min)); // the same float32 minimum, square-rooted in float64
+    expect(r2.adagradRate).toBeCloseTo(0.05 / r2.adagradS!, 10);
+    expect(r2.adagradBound).toBeCloseTo((r2.adagradS! * 32) / r2.lambda!, 10);
+    await expect(Trainer.create(gpu, { ...config, optimizer: { name: 'sgd' } }, readDataFile)).rejects.toThrow(/tracking.adagrad needs the optimizer "adagrad"/);
+  });
+});
+
 describe('the single-example experiment (paper App. F.3)', () => {
   it('with SGD at batch size 1 and a rate between the scaled point\'s η_crit and the others\', the loss spikes only when that point is drawn while critical', async () => {
     const n = 20;

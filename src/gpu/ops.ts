@@ -165,7 +165,7 @@ export async function gather(step: Step, src: Matrix, index: GPUBuffer, out: Mat
 export type Reduction = ReduceOp | 'norm';
 
 /**
- * Writes one scalar to out[outOffset] (an f32 index): Σx, x·y, ‖x‖² or ‖x‖ over all elements of x.
+ * Writes one scalar to out[outOffset] (an f32 index): Σx, x·y, ‖x‖², ‖x‖ or min x over all elements of x.
  * It stays on the GPU: the caller reads it back in a batch with other scalars, or feeds it to later kernels.
  */
 export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | null, out: GPUBuffer, outOffset = 0): Promise<void> {
@@ -178,7 +178,7 @@ export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | n
   for (;;) {
     const parts = Math.max(1, ceilDiv(count, REDUCE_CHUNK));
     const last = parts === 1;
-    const passOp: ReduceOp = first ? (op === 'norm' ? 'sumsq' : op) : 'sum';
+    const passOp: ReduceOp = op === 'min' ? 'min' : first ? (op === 'norm' ? 'sumsq' : op) : 'sum';
     const def = reduceChunks({ op: passOp, sqrt: last && op === 'norm' });
     const dst = last ? out : step.scratch(parts * 4);
     const inputs: Bindable[] = first && y ? [src, y] : [src];

@@ -24,11 +24,23 @@ export interface TrackingConfig {
   set?: { examples: number; every?: number; iterations?: number };
   /** AGOP alignment with the true EGOP on the same set (synthetic tasks). */
   agop?: { every?: number };
+  /**
+   * The student report's AdaGrad diagnostics: s_t = min over trainable parameters of sqrt(Σ_steps g²), the
+   * largest effective rate η/s_t, and (with `set`) the bound s_t·n/λ_max(K) on AdaGrad's critical rate (the
+   * report's 2·s_t/λ_max(H), with GD's critical rate 2/λ_max(H) = n/λ_max(K) in this lab's conventions).
+   */
+  adagrad?: { every?: number };
+}
+
+/** What the tracker needs of the optimizer for the AdaGrad diagnostics. */
+export interface AdagradState {
+  sum: GPUBuffer;
+  tensors: { offset: number; count: number }[];
 }
 
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
-export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7 } as const;
-export const METRIC_SLOTS = 8;
+export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8 } as const;
+export const METRIC_SLOTS = 10;
 
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
   if (!t) return;
@@ -40,6 +52,7 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
   every('tracking.set.every', t.set?.every);
   every('tracking.set.iterations', t.set?.iterations);
   every('tracking.agop.every', t.agop?.every);
+  every('tracking.adagrad.every', t.adagrad?.every);
   if (t.set) {
     every('tracking.set.examples', t.set.examples);
     if (t.set.examples === undefined) throw new RangeError('tracking.set.examples must be given (e.g. 128)');
@@ -49,6 +62,8 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
 }
 
 const due = (t: number, every = 1) => t % every === 0;
+
+export type TrackedField = 'lambdaBatch' | 'etaCrit' | 'lambda' | 'setLoss' | 'lossTop' | 'lossRest' | 'alignment' | 'adagradS' | 'adagradRate' | 'adagradBound';
 
 export class Tracker {
   private readonly gram: NtkGram;
@@ -62,7 +77,9 @@ export class Tracker {
     readonly config: TrackingConfig,
     setData: { x: Float32Array; y: Float32Array; d: number; k: number } | null,
     egop: Float64Array | undefined,
+    private readonly adagradState: AdagradState | null = null,
   ) {
+    if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
     this.gram = new NtkGram(gpu, net);
     const k = net.config.outputs;
     if (config.set && setData) {
@@ -144,12 +161,21 @@ export class Tracker {
       await reduce(step, 'dot', g.G, g.Gstar, out, base + SLOT.agopDot);
       await reduce(step, 'norm', g.G, null, out, base + SLOT.agopNorm);
     }
+    const ada = this.config.adagrad;
+    if (ada && this.adagradState && due(t, ada.every)) {
+      // The minimum of the accumulator over each trainable tensor (padding and frozen layers excluded),
+      // then over the tensors. It reads the accumulator before this step's update: Σ over steps < t.
+      const { sum, tensors } = this.adagradState;
+      const partials = step.scratch(tensors.length * 4);
+      for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i);
+      await reduce(step, 'min', new Matrix(partials, tensors.length, 1), null, out, base + SLOT.adagradMin);
+    }
   }
 
   /** The tracked quantities of one metrics row, for the step record. */
-  read(values: Float32Array, row: number, t: number, batchRows: number): Partial<Record<'lambdaBatch' | 'etaCrit' | 'lambda' | 'setLoss' | 'lossTop' | 'lossRest' | 'alignment', number>> {
+  read(values: Float32Array, row: number, t: number, batchRows: number, lr: number): Partial<Record<TrackedField, number>> {
     const v = (slot: number) => values[row * METRIC_SLOTS + slot];
-    const r: Partial<Record<'lambdaBatch' | 'etaCrit' | 'lambda' | 'setLoss' | 'lossTop' | 'lossRest' | 'alignment', number>> = {};
+    const r: Partial<Record<TrackedField, number>> = {};
     if (this.config.batch && due(t, this.config.batch.every)) {
       r.lambdaBatch = v(SLOT.lambdaBatch);
       r.etaCrit = batchRows / r.lambdaBatch;
@@ -162,6 +188,11 @@ export class Tracker {
       r.lossRest = r.setLoss - r.lossTop;
     }
     if (this.agop && due(t, this.config.agop!.every)) r.alignment = v(SLOT.agopDot) / (v(SLOT.agopNorm) * this.agop.normStar);
+    if (this.adagradState && due(t, this.config.adagrad!.every)) {
+      r.adagradS = Math.sqrt(v(SLOT.adagradMin));
+      r.adagradRate = lr / r.adagradS;
+      if (r.lambda !== undefined) r.adagradBound = (r.adagradS * this.set!.n) / r.lambda;
+    }
     return r;
   }
 

@@ -148,6 +148,17 @@ export class Optimizer {
     }
   }
 
+  /** A state array by torch.optim's name ('sum' for Adagrad, ...), or undefined if this kind keeps none. */
+  state(name: string): GPUBuffer | undefined {
+    const i = this.stateNames.indexOf(name);
+    return i < 0 ? undefined : this.states[i];
+  }
+
+  /** The trainable tensors this optimizer updates. */
+  get tensors(): { offset: number; count: number }[] {
+    return this.set.tensors;
+  }
+
   async exportState(): Promise<OptimizerState> {
     const buffers: Record<string, Float32Array> = {};
     for (let i = 0; i < this.states.length; i++) buffers[this.stateNames[i]] = await this.gpu.read(this.states[i]);

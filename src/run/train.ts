@@ -60,6 +60,10 @@ export interface StepRecord {
   lossRest?: number;
   /** Where tracked: cos(AGOP, true EGOP) on the fixed set. */
   alignment?: number;
+  /** Where tracked (Adagrad): s_t, the largest effective rate η/s_t and the bound s_t·n/λ_max(K). */
+  adagradS?: number;
+  adagradRate?: number;
+  adagradBound?: number;
 }
 
 export interface EvalRecord {
@@ -170,7 +174,10 @@ export class Trainer {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.metrics = gpu.createBuffer({ label: 'step metrics', size: this.readbackEvery * METRIC_SLOTS * 4, usage });
     validateTracking(config.tracking, train.n);
-    this.tracker = config.tracking ? new Tracker(gpu, this.net, config.tracking, train, data.egop) : null;
+    const sum = this.optimizer.state('sum');
+    this.tracker = config.tracking
+      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors } : null)
+      : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / EVAL_CHUNK) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
     this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
@@ -209,7 +216,7 @@ export class Trainer {
           const row = i * METRIC_SLOTS;
           const r: StepRecord = { step: t, lr: learningRate(c.schedule, t), loss: values[row + SLOT.loss] / b };
           if (c.loss === 'cross-entropy') r.accuracy = values[row + SLOT.correct] / b;
-          if (this.tracker) Object.assign(r, this.tracker.read(values, i, t, b));
+          if (this.tracker) Object.assign(r, this.tracker.read(values, i, t, b, r.lr));
           fresh.push(r);
         }
         pending = 0;
