@@ -4,10 +4,9 @@ import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/l
 import { Mlp } from '../src/nn/mlp.ts';
 import { mlpBackwardRef, mlpForwardRef, mseRef, softmaxCrossEntropyRef } from '../src/ref/mlp.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
+import { relErr, U } from './numeric.ts';
 
 afterAll(releaseTestGpu);
-
-const U = 2 ** -24;
 
 const config = (over: Partial<MlpConfig> = {}): MlpConfig => ({
   ...MLP_DEFAULTS,
@@ -17,16 +16,6 @@ const config = (over: Partial<MlpConfig> = {}): MlpConfig => ({
   seed: 4,
   ...over,
 });
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
-}
 
 /**
  * Relative tolerance for a pass through the network in float32: rounding errors grow with each reduction,

@@ -6,20 +6,9 @@ import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { ntkRef } from '../src/ref/ntk.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
+import { relErr, U } from './numeric.ts';
 
 afterAll(releaseTestGpu);
-
-const U = 2 ** -24;
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
-}
 
 describe('symmetric eigensolver (float64)', () => {
   it('decomposes a random symmetric matrix: A = V Λ Vᵀ, orthonormal V, values largest first', () => {
