@@ -1,6 +1,7 @@
 // Host-side description of a fully connected ReLU network: its layers, the flat parameter layout, and the
 // seeded initialization. Shared by the GPU model (mlp.ts) and the float64 reference (src/ref/mlp.ts).
 import { Rng } from '../data/random.ts';
+import { integerAtLeast } from '../util/validate.ts';
 
 export type Parameterization = 'ntk' | 'standard';
 
@@ -62,9 +63,7 @@ export const PARAM_ALIGN = 64;
 const alignUp = (n: number) => Math.ceil(n / PARAM_ALIGN) * PARAM_ALIGN;
 
 export function validateMlpConfig(c: MlpConfig): void {
-  const posInt = (name: string, v: number) => {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`model.${name} must be an integer >= 1, got ${v}`);
-  };
+  const posInt = (name: string, v: number) => integerAtLeast(`model.${name}`, v, 1);
   posInt('inputDim', c.inputDim);
   posInt('outputs', c.outputs);
   if (!Array.isArray(c.hidden)) throw new RangeError(`model.hidden must be a list of widths, got ${JSON.stringify(c.hidden)}`);

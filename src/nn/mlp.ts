@@ -97,11 +97,6 @@ export class Mlp {
     return this.workspace(b).acts[l];
   }
 
-  /** The network's output for the last forward pass at batch size b (b×k). */
-  output(b: number): Matrix {
-    return this.workspace(b).acts[this.depth - 1];
-  }
-
   /** Records the forward pass of a b×d batch; returns the b×k output. */
   async forward(step: Step, X: Matrix): Promise<Matrix> {
     this.checkInput(X);

@@ -35,12 +35,15 @@ export class NtkGram {
     return this.net.config.outputs;
   }
 
-  /** Records the forward pass and one backward pass per output, stacking each layer's sensitivities. */
-  private async sensitivities(step: Step, X: Matrix): Promise<Workspace> {
+  /**
+   * Records the forward pass (unless `forwardDone`: the network's last forward pass at this batch size was
+   * on X with the current parameters) and one backward pass per output, stacking each layer's sensitivities.
+   */
+  private async sensitivities(step: Step, X: Matrix, forwardDone: boolean): Promise<Workspace> {
     const n = X.rows;
     const k = this.outputs;
     const ws = this.workspace(n);
-    await this.net.forward(step, X);
+    if (!forwardDone) await this.net.forward(step, X);
     const L = this.net.depth;
     for (let a = 0; a < k; a++) {
       await this.net.backward(step, X, ws.seeds[a], undefined, { paramGrads: false });
@@ -58,10 +61,14 @@ export class NtkGram {
     if (!this.net.layout.layers.some((l) => !l.frozen)) throw new RangeError('every layer is frozen: the NTK of no parameters is zero');
   }
 
-  /** Records K for the examples X (n×d) into K (nk×nk) by the structured formula. */
-  async structured(step: Step, X: Matrix, K: Matrix): Promise<void> {
+  /**
+   * Records K for the examples X (n×d) into K (nk×nk) by the structured formula. `forwardDone` skips the
+   * forward pass when the caller has just run it on X (a training step's batch); the activations are left
+   * as that forward pass made them, so a loss on X can follow without another one.
+   */
+  async structured(step: Step, X: Matrix, K: Matrix, options: { forwardDone?: boolean } = {}): Promise<void> {
     this.checkOut(X, K);
-    const ws = await this.sensitivities(step, X);
+    const ws = await this.sensitivities(step, X, options.forwardDone ?? false);
     let first = true;
     for (const layer of this.net.layout.layers) {
       if (layer.frozen) continue;
@@ -87,7 +94,7 @@ export class NtkGram {
    */
   async jacobian(step: Step, X: Matrix, K: Matrix, chunkFloats = 1 << 22): Promise<void> {
     this.checkOut(X, K);
-    const ws = await this.sensitivities(step, X);
+    const ws = await this.sensitivities(step, X, false);
     const nk = X.rows * this.outputs;
     let first = true;
     for (const layer of this.net.layout.layers) {

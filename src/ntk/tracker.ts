@@ -14,6 +14,7 @@ import { Matrix } from '../gpu/matrix.ts';
 import { matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Mlp } from '../nn/mlp.ts';
+import { integerAtLeast } from '../util/validate.ts';
 import { NtkGram } from './gram.ts';
 import { PowerIteration } from './spectrum.ts';
 
@@ -44,9 +45,7 @@ export const METRIC_SLOTS = 10;
 
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
   if (!t) return;
-  const every = (path: string, v: unknown) => {
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw new RangeError(`${path} must be an integer >= 1, got ${JSON.stringify(v)}`);
-  };
+  const every = (path: string, v: unknown) => v !== undefined && integerAtLeast(path, v, 1);
   every('tracking.batch.every', t.batch?.every);
   every('tracking.batch.iterations', t.batch?.iterations);
   every('tracking.set.every', t.set?.every);
@@ -116,7 +115,10 @@ export class Tracker {
     }
   }
 
-  /** Records the due tracking of step t (batch X, before the update) into out[row·METRIC_SLOTS + slot]. */
+  /**
+   * Records the due tracking of step t into out[row·METRIC_SLOTS + slot]. X is the step's batch, whose
+   * forward pass the training step has just run at the current parameters (before the update).
+   */
   async record(step: Step, t: number, X: Matrix, out: GPUBuffer, row: number): Promise<void> {
     const base = row * METRIC_SLOTS;
     const k = this.net.config.outputs;
@@ -128,16 +130,17 @@ export class Tracker {
         entry = { power: new PowerIteration(this.gpu, nk, 2), K: this.gpu.matrix(`batch NTK (${X.rows})`, nk, nk) };
         this.batchPower.set(X.rows, entry);
       }
-      await this.gram.structured(step, X, entry.K);
+      await this.gram.structured(step, X, entry.K, { forwardDone: true });
       await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
     }
     const s = this.config.set;
-    if (s && this.set && due(t, s.every)) {
+    const setDue = Boolean(s && this.set && due(t, s!.every));
+    if (setDue && this.set && s) {
       const set = this.set;
       await this.gram.structured(step, set.X, set.K);
       await set.power.record(step, set.K, s.iterations ?? 20, out, base + SLOT.lambdaSet);
-      // The set's loss and residual at these parameters; u₁ᵀ r with u₁ the power vector.
-      await this.net.forward(step, set.X);
+      // The set's loss and residual at these parameters, from the forward pass the Gram matrix just ran;
+      // then u₁ᵀ r with u₁ the power vector.
       await this.net.mse(step, set.Y, out, base + SLOT.setLoss);
       const residual = this.net.residual(set.n);
       await step.host.prepare([transpose]);
@@ -148,7 +151,8 @@ export class Tracker {
     if (a && this.agop && this.set && due(t, a.every)) {
       const g = this.agop;
       const set = this.set;
-      await this.net.forward(step, set.X);
+      // The set's activations are current if the set was tracked in this step; otherwise run the pass.
+      if (!setDue) await this.net.forward(step, set.X);
       for (let o = 0; o < k; o++) {
         await this.net.backward(step, set.X, g.seeds[o], g.inputGrad, { paramGrads: false });
         // G = (1/n) Σ_outputs Jxᵀ Jx; the 1/n cancels in the cosine but keeps G the paper's AGOP.

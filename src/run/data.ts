@@ -2,9 +2,10 @@
 // user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
 import { subset, type Dataset } from '../data/dataset.ts';
-import { readCifar10, readIdxImages, readIdxLabels } from '../data/idx.ts';
-import { BUNDLED_MNIST } from '../data/mnist.ts';
+import { readCifar10 } from '../data/idx.ts';
+import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
+import { integerAtLeast } from '../util/validate.ts';
 import { TASKS, sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
 
 export type DataConfig =
@@ -43,29 +44,26 @@ export interface RunData {
 
 export type ReadFile = (pathOrUrl: string) => Promise<Uint8Array>;
 
-const count = (path: string, v: unknown, min: number) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-};
 
 export function validateData(c: DataConfig): void {
   switch (c?.kind) {
     case 'synthetic':
       if (!TASKS.includes(c.task)) throw new RangeError(`data.task must be one of ${TASKS.join(', ')}; got ${JSON.stringify(c.task)}`);
-      count('data.d', c.d, 1);
-      count('data.train', c.train, 1);
-      count('data.val', c.val ?? 0, 0);
-      count('data.test', c.test ?? 0, 0);
+      integerAtLeast('data.d', c.d, 1);
+      integerAtLeast('data.train', c.train, 1);
+      integerAtLeast('data.val', c.val ?? 0, 0);
+      integerAtLeast('data.test', c.test ?? 0, 0);
       if (!((c.noise ?? 0) >= 0)) throw new RangeError(`data.noise must be >= 0, got ${c.noise}`);
       return;
     case 'sphere':
-      count('data.n', c.n, 1);
-      count('data.d', c.d, 1);
+      integerAtLeast('data.n', c.n, 1);
+      integerAtLeast('data.d', c.d, 1);
       return;
     case 'mnist':
     case 'cifar10':
-      count('data.train', c.train, 1);
-      count('data.val', c.val ?? 0, 0);
-      count('data.test', c.test ?? 0, 0);
+      integerAtLeast('data.train', c.train, 1);
+      integerAtLeast('data.val', c.val ?? 0, 0);
+      integerAtLeast('data.test', c.test ?? 0, 0);
       if (c.kind === 'cifar10' && (!Array.isArray(c.files) || c.files.length === 0 || c.files.some((f) => typeof f !== 'string'))) {
         throw new RangeError('data.files must list the CIFAR-10 binary batch files (paths or URLs), e.g. ["cifar-10-batches-bin/data_batch_1.bin"]');
       }
@@ -95,12 +93,8 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
       return { train: sphereDataset({ n: c.n, d: c.d, scaledIndex: c.scaledIndex ?? 0, scale: c.scale ?? 2, seed }) };
     case 'mnist': {
       const [imgBytes, labBytes] = await Promise.all([readFile(c.images ?? BUNDLED_MNIST.images), readFile(c.labels ?? BUNDLED_MNIST.labels)]);
-      const images = await readIdxImages(imgBytes, c.images ?? 'bundled MNIST images');
-      const labels = await readIdxLabels(labBytes, c.labels ?? 'bundled MNIST labels');
-      if (images.count !== labels.length) throw new RangeError(`MNIST: ${images.count} images but ${labels.length} labels`);
-      const all = classificationDataset(images.pixels, labels, {
-        name: 'MNIST',
-        d: images.rows * images.cols,
+      const all = await mnistDataset(imgBytes, labBytes, {
+        source: c.images ? 'MNIST' : 'MNIST (10k bundled)',
         ...(c.classes ? { classes: c.classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });

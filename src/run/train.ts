@@ -14,6 +14,7 @@ import { Mlp } from '../nn/mlp.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
+import { integerAtLeast } from '../util/validate.ts';
 import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
 
 export type LossName = 'mse' | 'cross-entropy';
@@ -96,21 +97,18 @@ export interface RunCallbacks {
   shouldStop?(): boolean;
 }
 
-const countAtLeast = (path: string, v: unknown, min: number) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-};
 
 export function validateTrainConfig(c: TrainConfig): void {
   validateData(c.data);
   if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
   resolveOptimizer(c.optimizer);
   validateSchedule(c.schedule);
-  if (c.batchSize !== 'full') countAtLeast('batchSize', c.batchSize, 1);
-  countAtLeast('steps', c.steps, 0);
-  countAtLeast('seed', c.seed, 0);
+  if (c.batchSize !== 'full') integerAtLeast('batchSize', c.batchSize, 1);
+  integerAtLeast('steps', c.steps, 0);
+  integerAtLeast('seed', c.seed, 0);
   if (c.seed > 0xffffffff) throw new RangeError(`seed must be < 2^32, got ${c.seed}`);
-  if (c.evalEvery !== undefined) countAtLeast('evalEvery', c.evalEvery, 0);
-  if (c.readbackEvery !== undefined) countAtLeast('readbackEvery', c.readbackEvery, 1);
+  if (c.evalEvery !== undefined) integerAtLeast('evalEvery', c.evalEvery, 0);
+  if (c.readbackEvery !== undefined) integerAtLeast('readbackEvery', c.readbackEvery, 1);
   if (c.stopAtLoss !== undefined && !(c.stopAtLoss > 0)) throw new RangeError(`stopAtLoss must be > 0, got ${c.stopAtLoss}`);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
