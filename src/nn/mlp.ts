@@ -32,11 +32,33 @@ interface Workspace {
   rowCorrect: Matrix;
 }
 
+/** Buffers of the forward-mode pass (jvp) for one batch size, b×fanOut per layer. */
+interface TangentWorkspace {
+  fromWeights: Matrix[];
+  fromInputs: Matrix[];
+  sum: Matrix[];
+  pre: Matrix[];
+  tangent: Matrix[];
+  /** R{δ_l} of the second-order backward pass, b×fanOut. */
+  rDelta: Matrix[];
+}
+
+/** Weight- and input-shaped temporaries of the second-order backward pass, per layer. */
+interface SecondOrderWorkspace {
+  weightA: Matrix[];
+  weightB: Matrix[];
+  backA: (Matrix | null)[];
+  backB: (Matrix | null)[];
+  backSum: (Matrix | null)[];
+}
+
 export class Mlp {
   readonly layout: ParamLayout;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
   private readonly workspaces = new Map<number, Workspace>();
+  private readonly tangentWorkspaces = new Map<number, TangentWorkspace>();
+  private readonly secondOrderWorkspaces = new Map<number, SecondOrderWorkspace>();
 
   constructor(
     readonly gpu: Gpu,
@@ -68,14 +90,20 @@ export class Mlp {
     return L.biasOffset < 0 ? null : new Matrix(this.params, 1, L.fanOut, L.biasOffset * 4);
   }
 
-  gradWeight(l: number): Matrix {
+  /** Layer l's weight block of a parameter-shaped buffer (the gradients by default). */
+  gradWeight(l: number, buffer: GPUBuffer = this.grads): Matrix {
     const L = this.layout.layers[l];
-    return new Matrix(this.grads, L.fanOut, L.fanIn, L.weightOffset * 4);
+    return new Matrix(buffer, L.fanOut, L.fanIn, L.weightOffset * 4);
   }
 
-  gradBias(l: number): Matrix | null {
+  gradBias(l: number, buffer: GPUBuffer = this.grads): Matrix | null {
     const L = this.layout.layers[l];
-    return L.biasOffset < 0 ? null : new Matrix(this.grads, 1, L.fanOut, L.biasOffset * 4);
+    return L.biasOffset < 0 ? null : new Matrix(buffer, 1, L.fanOut, L.biasOffset * 4);
+  }
+
+  /** The whole parameter vector as a size×1 matrix (for perturbing it along a direction). */
+  paramVector(buffer: GPUBuffer = this.params): Matrix {
+    return new Matrix(buffer, this.layout.size, 1);
   }
 
   /**
@@ -114,9 +142,13 @@ export class Mlp {
    * Records the backward pass for the batch X of the last forward pass and an output seed S (b×k): writes
    * ∂(Σ S ⊙ f)/∂θ into the gradient buffer (frozen layers are left at zero; none with paramGrads: false,
    * for callers that want only the sensitivities) and, when `inputGrad` is given, ∂(Σ S ⊙ f)/∂X (b×d).
+   * `into` names another parameter-shaped buffer for the parameter gradients, so that diagnostics recorded
+   * between a training step's backward pass and its update leave the training gradients alone.
    */
-  async backward(step: Step, X: Matrix, seed: Matrix, inputGrad?: Matrix, options: { paramGrads?: boolean } = {}): Promise<void> {
+  async backward(step: Step, X: Matrix, seed: Matrix, inputGrad?: Matrix, options: { paramGrads?: boolean; into?: GPUBuffer } = {}): Promise<void> {
     const paramGrads = options.paramGrads ?? true;
+    const into = options.into ?? this.grads;
+    if (into.size < this.layout.size * 4) throw new RangeError(`backward: "${into.label}" holds ${into.size / 4} values, the parameters ${this.layout.size}`);
     this.checkInput(X);
     const ws = this.workspace(X.rows);
     const k = this.config.outputs;
@@ -129,8 +161,8 @@ export class Mlp {
       const L: LayerLayout = this.layout.layers[l];
       const A = l === 0 ? X : ws.acts[l - 1];
       if (!L.frozen && paramGrads) {
-        await matmul(step, delta, A, this.gradWeight(l), { transA: true, alpha: L.weightScale });
-        const gb = this.gradBias(l);
+        await matmul(step, delta, A, this.gradWeight(l, into), { transA: true, alpha: L.weightScale });
+        const gb = this.gradBias(l, into);
         if (gb) await matmul(step, ws.ones, delta, gb, { alpha: L.biasScale });
       }
       if (l === 0) {
@@ -141,6 +173,98 @@ export class Mlp {
       await matmul(step, delta, this.weight(l), back, { alpha: L.weightScale });
       await activationBackward(step, back, ws.acts[l - 1], ws.delta[l - 1], 'relu');
       delta = ws.delta[l - 1];
+    }
+  }
+
+  /**
+   * Records the forward-mode product Ḟ = J u = Σ_θ (∂f/∂θ) u_θ for the batch X of the last forward pass and
+   * a parameter-shaped tangent u (frozen layers contribute nothing, as they do not enter the NTK), into
+   * out (b×k). Layer by layer:  ḣ_l = c_l (A_{l-1} U_lᵀ + Ȧ_{l-1} W_lᵀ) + β_l u_{b,l},  Ȧ_l = 1[A_l > 0] ⊙ ḣ_l.
+   */
+  async jvp(step: Step, X: Matrix, tangent: GPUBuffer, out: Matrix): Promise<void> {
+    this.checkInput(X);
+    const b = X.rows;
+    const k = this.config.outputs;
+    if (out.rows !== b || out.cols !== k) throw new RangeError(`jvp: out must be ${b}×${k}, got ${out.rows}×${out.cols}`);
+    if (tangent.size < this.layout.size * 4) throw new RangeError(`jvp: "${tangent.label}" holds ${tangent.size / 4} values, the parameters ${this.layout.size}`);
+    const ws = this.workspace(b);
+    const tw = this.tangentWorkspace(b);
+    // Ȧ of the previous layer, or null while it is zero (the input, and everything below trainable layers).
+    let prev: Matrix | null = null;
+    for (const L of this.layout.layers) {
+      const l = L.index;
+      const last = l === this.depth - 1;
+      const A = l === 0 ? X : ws.acts[l - 1];
+      const terms: Matrix[] = [];
+      if (!L.frozen) {
+        await matmul(step, A, this.gradWeight(l, tangent), tw.fromWeights[l], { transB: true, alpha: L.weightScale });
+        terms.push(tw.fromWeights[l]);
+      }
+      if (prev) {
+        await matmul(step, prev, this.weight(l), tw.fromInputs[l], { transB: true, alpha: L.weightScale });
+        terms.push(tw.fromInputs[l]);
+      }
+      const dest = last ? out : tw.pre[l];
+      const biasTangent = L.frozen ? null : this.gradBias(l, tangent);
+      if (terms.length === 0) {
+        if (last) await linearCombination(step, 0, ws.acts[l], 0, ws.acts[l], out);
+        prev = null;
+        continue;
+      }
+      let h = terms[0];
+      if (terms.length === 2) {
+        await linearCombination(step, 1, terms[0], 1, terms[1], tw.sum[l]);
+        h = tw.sum[l];
+      }
+      await biasActivation(step, h, biasTangent, dest, 'identity', { biasScale: L.biasScale });
+      if (!last) await activationBackward(step, dest, ws.acts[l], tw.tangent[l], 'relu');
+      prev = tw.tangent[l];
+    }
+  }
+
+  /**
+   * The exact Hessian-vector product of the MSE loss L = (1/b)‖f − y‖² of the batch X, by Pearlmutter's
+   * R-operator: the derivative of the backward pass along the tangent u, with the ReLU masks held fixed
+   * (the Hessian almost everywhere, as autograd's double backward gives it). Needs, in this order at the
+   * current parameters: forward(X), mse (its seed S), backward(X, S, …), and jvp(X, u, Ḟ); then writes
+   * H u into `into` (parameter-shaped; frozen layers and padding are not written). With Ṡ = (2/b)·Ḟ:
+   *   R{δ_L} = Ṡ;  R{∇W_l} = c_l (R{δ_l}ᵀ A_{l-1} + δ_lᵀ Ȧ_{l-1});  R{∇b_l} = β_l 1ᵀ R{δ_l};
+   *   R{δ_{l-1}} = c_l (R{δ_l} W_l + δ_l U_l) ⊙ 1[A_{l-1} > 0].
+   */
+  async hessianVectorBackward(step: Step, X: Matrix, tangent: GPUBuffer, seedDot: Matrix, into: GPUBuffer): Promise<void> {
+    this.checkInput(X);
+    const b = X.rows;
+    const ws = this.workspace(b);
+    const tw = this.tangentWorkspace(b);
+    const so = this.secondOrderWorkspace(b);
+    let rDelta = seedDot;
+    for (let l = this.depth - 1; l >= 0; l--) {
+      const L = this.layout.layers[l];
+      const A = l === 0 ? X : ws.acts[l - 1];
+      const Adot = l === 0 ? null : tw.tangent[l - 1];
+      const delta = ws.delta[l];
+      if (!L.frozen) {
+        const gW = this.gradWeight(l, into);
+        if (Adot) {
+          await matmul(step, rDelta, A, so.weightA[l], { transA: true, alpha: L.weightScale });
+          await matmul(step, delta, Adot, so.weightB[l], { transA: true, alpha: L.weightScale });
+          await linearCombination(step, 1, so.weightA[l], 1, so.weightB[l], gW);
+        } else {
+          await matmul(step, rDelta, A, gW, { transA: true, alpha: L.weightScale });
+        }
+        const gb = this.gradBias(l, into);
+        if (gb) await matmul(step, ws.ones, rDelta, gb, { alpha: L.biasScale });
+      }
+      if (l === 0) break;
+      await matmul(step, rDelta, this.weight(l), so.backA[l]!, { alpha: L.weightScale });
+      let back = so.backA[l]!;
+      if (!L.frozen) {
+        await matmul(step, delta, this.gradWeight(l, tangent), so.backB[l]!, { alpha: L.weightScale });
+        await linearCombination(step, 1, so.backA[l]!, 1, so.backB[l]!, so.backSum[l]!);
+        back = so.backSum[l]!;
+      }
+      await activationBackward(step, back, ws.acts[l - 1], tw.rDelta[l - 1], 'relu');
+      rDelta = tw.rDelta[l - 1];
     }
   }
 
@@ -190,11 +314,44 @@ export class Mlp {
       for (const m of [...ws.pre, ...ws.acts, ...ws.delta, ...ws.back, ws.ones, ws.residual, ws.rowLoss, ws.rowCorrect]) m?.buffer.destroy();
     }
     this.workspaces.clear();
+    for (const tw of this.tangentWorkspaces.values()) for (const m of Object.values(tw).flat()) m.buffer.destroy();
+    this.tangentWorkspaces.clear();
+    for (const so of this.secondOrderWorkspaces.values()) for (const m of Object.values(so).flat()) m?.buffer.destroy();
+    this.secondOrderWorkspaces.clear();
   }
 
   private checkInput(X: Matrix): void {
     if (X.cols !== this.config.inputDim) throw new RangeError(`the network takes ${this.config.inputDim} inputs per example, X has ${X.cols} columns`);
     if (X.rows < 1) throw new RangeError('the batch is empty');
+  }
+
+  private tangentWorkspace(b: number): TangentWorkspace {
+    let tw = this.tangentWorkspaces.get(b);
+    if (tw) return tw;
+    const layers = this.layout.layers;
+    const m = (label: string) => layers.map((L) => this.gpu.matrix(`${label} ${L.index} (batch ${b})`, b, L.fanOut, undefined, 'use a smaller batch or narrower layers'));
+    tw = {
+      fromWeights: m('tangent from weights'),
+      fromInputs: m('tangent from inputs'),
+      sum: m('tangent sum'),
+      pre: m('tangent pre-activation'),
+      tangent: m('tangent'),
+      rDelta: m('R{delta}'),
+    };
+    this.tangentWorkspaces.set(b, tw);
+    return tw;
+  }
+
+  private secondOrderWorkspace(b: number): SecondOrderWorkspace {
+    let so = this.secondOrderWorkspaces.get(b);
+    if (so) return so;
+    const layers = this.layout.layers;
+    const shrink = 'use a smaller batch or narrower layers';
+    const weights = (label: string) => layers.map((L) => this.gpu.matrix(`${label} ${L.index}`, L.fanOut, L.fanIn, undefined, shrink));
+    const backs = (label: string) => layers.map((L) => (L.index === 0 ? null : this.gpu.matrix(`${label} ${L.index} (batch ${b})`, b, L.fanIn, undefined, shrink)));
+    so = { weightA: weights('R{grad W} term A'), weightB: weights('R{grad W} term B'), backA: backs('R{back} term A'), backB: backs('R{back} term B'), backSum: backs('R{back}') };
+    this.secondOrderWorkspaces.set(b, so);
+    return so;
   }
 
   private workspace(b: number): Workspace {

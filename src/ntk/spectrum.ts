@@ -12,6 +12,7 @@ import { Matrix } from '../gpu/matrix.ts';
 import { linearCombination, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { symmetricEigen } from './eigen.ts';
+import { asOperator, type SymmetricOperator } from './operator.ts';
 
 export interface PowerResult {
   lambda: number;
@@ -29,8 +30,11 @@ export interface PowerOptions {
 
 const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-function checkSquare(K: Matrix, dim: number, what: string): void {
-  if (K.rows !== dim || K.cols !== dim) throw new RangeError(`${what} works on ${dim}×${dim} matrices, got ${K.rows}×${K.cols}`);
+/** K as an operator, checked to act on dim-vectors. */
+function operatorOf(K: Matrix | SymmetricOperator, dim: number, what: string): SymmetricOperator {
+  const op = asOperator(K);
+  if (op.dim !== dim) throw new RangeError(`${what} works on ${dim}×${dim} operators, got one of dimension ${op.dim}`);
+  return op;
 }
 
 async function divide(step: Step, x: Matrix, scalars: GPUBuffer, index: number, y: Matrix): Promise<void> {
@@ -57,8 +61,8 @@ export class PowerIteration {
     this.scalars = gpu.createBuffer({ label: 'power scalars', size: 256 * 4, usage: usage() });
   }
 
-  async run(K: Matrix, options: PowerOptions = {}): Promise<PowerResult> {
-    checkSquare(K, this.dim, 'power iteration');
+  async run(K: Matrix | SymmetricOperator, options: PowerOptions = {}): Promise<PowerResult> {
+    const op = operatorOf(K, this.dim, 'power iteration');
     const maxIterations = options.maxIterations ?? 500;
     const tolerance = options.tolerance ?? 1e-6;
     const checkEvery = Math.min(options.checkEvery ?? 10, 255);
@@ -69,7 +73,7 @@ export class PowerIteration {
       const batch = Math.min(checkEvery, maxIterations - iterations);
       const step = this.gpu.step('power iteration');
       for (let i = 0; i < batch; i++) {
-        await matmul(step, K, this.v, this.w);
+        await op.apply(step, this.v, this.w);
         await reduce(step, 'norm', this.w, null, this.scalars, i);
         await divide(step, this.w, this.scalars, i, this.v);
       }
@@ -81,7 +85,7 @@ export class PowerIteration {
       if (!Number.isFinite(lambda) || lambda === 0) break;
       if (Math.abs(lambda - previous) <= tolerance * lambda) break;
     }
-    return { lambda, iterations, residual: await this.residual(K, lambda) };
+    return { lambda, iterations, residual: await this.residual(op, lambda) };
   }
 
   /**
@@ -89,10 +93,10 @@ export class PowerIteration {
    * resulting λ_max estimate (‖K v‖ for the previous unit v) to out[slot]: per-step tracking inside a
    * training step's encoder. K must be dim×dim.
    */
-  async record(step: Step, K: Matrix, iterations: number, out: GPUBuffer, slot: number): Promise<void> {
-    checkSquare(K, this.dim, 'power iteration');
+  async record(step: Step, K: Matrix | SymmetricOperator, iterations: number, out: GPUBuffer, slot: number): Promise<void> {
+    const op = operatorOf(K, this.dim, 'power iteration');
     for (let i = 0; i < iterations; i++) {
-      await matmul(step, K, this.v, this.w);
+      await op.apply(step, this.v, this.w);
       const last = i === iterations - 1;
       await reduce(step, 'norm', this.w, null, last ? out : this.scalars, last ? slot : 0);
       await divide(step, this.w, last ? out : this.scalars, last ? slot : 0, this.v);
@@ -100,10 +104,10 @@ export class PowerIteration {
   }
 
   /** ‖K v − λ v‖ / λ for the current vector. */
-  private async residual(K: Matrix, lambda: number): Promise<number> {
+  private async residual(op: SymmetricOperator, lambda: number): Promise<number> {
     if (!(lambda > 0)) return NaN;
     const step = this.gpu.step('power residual');
-    await matmul(step, K, this.v, this.w);
+    await op.apply(step, this.v, this.w);
     await linearCombination(step, 1, this.w, -lambda, this.v, this.w2());
     await reduce(step, 'norm', this.w2(), null, this.scalars, 255);
     this.gpu.submit(step);
@@ -174,8 +178,8 @@ export class Lanczos {
     return new Matrix(this.V, rows, this.dim);
   }
 
-  async run(K: Matrix, options: LanczosOptions): Promise<LanczosResult> {
-    checkSquare(K, this.dim, 'Lanczos');
+  async run(K: Matrix | SymmetricOperator, options: LanczosOptions): Promise<LanczosResult> {
+    const op = operatorOf(K, this.dim, 'Lanczos');
     const s = options.count;
     if (!Number.isInteger(s) || s < 1 || s > 10 || s > this.dim) throw new RangeError(`Lanczos count must be an integer in 1..${Math.min(10, this.dim)}, got ${s}`);
     const m = Math.min(this.maxSteps, options.iterations ?? Math.max(2 * s + 20, 40));
@@ -188,7 +192,7 @@ export class Lanczos {
     for (let j = 0; j < m; j++) {
       const Vj = this.basis(j + 1);
       const hj = new Matrix(this.h.buffer, j + 1, 1);
-      await matmul(step, K, this.cur, this.w);
+      await op.apply(step, this.cur, this.w);
       // Gram–Schmidt against v_0..v_j, twice; α_j = v_jᵀ K v_j is the first pass's last coefficient.
       await matmul(step, Vj, this.w, hj);
       step.copy(this.h.buffer, this.scalars, 4, j * 4, j * 4);

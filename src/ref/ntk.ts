@@ -31,3 +31,41 @@ export function ntkRef(layout: ParamLayout, params: ArrayLike<number>, x: ArrayL
   }
   return K;
 }
+
+/** ∇θ of the MSE loss (1/b)‖f − y‖² in float64 (zero on frozen layers and padding). */
+export function mseGradientRef(layout: ParamLayout, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, b: number): Float64Array {
+  const fwd = mlpForwardRef(layout, params, x, b);
+  const f = fwd.acts[fwd.acts.length - 1];
+  return mlpBackwardRef(layout, params, fwd, f.map((v, i) => (2 / b) * (v - y[i]))).grads;
+}
+
+/**
+ * The Hessian of the MSE loss over the trainable parameters, size×size in float64, by central differences
+ * of float64 gradients with a step (1e-6) far below any kink's distance in the small test networks.
+ * Rows and columns of frozen layers and padding are zero.
+ */
+export function mseHessianRef(layout: ParamLayout, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, b: number): Float64Array {
+  const P = layout.size;
+  const H = new Float64Array(P * P);
+  const trainable = new Uint8Array(P);
+  for (const l of layout.layers) {
+    if (l.frozen) continue;
+    trainable.fill(1, l.weightOffset, l.weightOffset + l.fanIn * l.fanOut);
+    if (l.biasOffset >= 0) trainable.fill(1, l.biasOffset, l.biasOffset + l.fanOut);
+  }
+  const h = 1e-6;
+  const theta = Float64Array.from(params as ArrayLike<number>);
+  for (let j = 0; j < P; j++) {
+    if (!trainable[j]) continue;
+    const t0 = theta[j];
+    theta[j] = t0 + h;
+    const gp = mseGradientRef(layout, theta, x, y, b);
+    theta[j] = t0 - h;
+    const gm = mseGradientRef(layout, theta, x, y, b);
+    theta[j] = t0;
+    for (let i = 0; i < P; i++) H[i * P + j] = (gp[i] - gm[i]) / (2 * h);
+  }
+  // Symmetrize away the O(h²) asymmetry of the differences.
+  for (let i = 0; i < P; i++) for (let j = 0; j < i; j++) H[i * P + j] = H[j * P + i] = (H[i * P + j] + H[j * P + i]) / 2;
+  return H;
+}

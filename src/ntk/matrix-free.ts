@@ -1,0 +1,106 @@
+// The NTK of a set of n examples as a matrix-free operator: K v = J (Jᵀ v), never forming the nk×nk matrix.
+//   Jᵀ v: one backward pass with the output seed v (Σ_i v_i ∇θ f(x_i)), chunk by chunk, summed;
+//   J u:  one forward-mode pass (Mlp.jvp) with that parameter-space tangent, chunk by chunk.
+// Cost per product: two forward, one backward and one forward-mode pass over the set (one forward pass is
+// saved when the set fits in one chunk), O(n · parameters), against O(n² · Σ widths) to form K. This is
+// how λ_max of a whole training set (all 10,000 bundled MNIST digits) is tracked.
+// Vectors are in the NTK's output-major order (entry a·n + i is output a of example i), like NtkGram.
+import { addInPlace } from '../../shaders/lincomb.ts';
+import { transpose } from '../../shaders/transpose.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import { Matrix } from '../gpu/matrix.ts';
+import { linearCombination, reduce } from '../gpu/ops.ts';
+import type { Step } from '../gpu/step.ts';
+import type { Mlp } from '../nn/mlp.ts';
+import type { SymmetricOperator } from './operator.ts';
+
+/** Chunks must start at 256-byte boundaries of every example-major buffer: a multiple of 64 rows. */
+const CHUNK_ALIGN = 64;
+
+export class MatrixFreeNtk implements SymmetricOperator {
+  readonly n: number;
+  readonly k: number;
+  readonly dim: number;
+  readonly chunk: number;
+  private readonly seed: Matrix;
+  private readonly outputs: Matrix;
+  private readonly jtv: GPUBuffer;
+  private readonly jtvChunk: GPUBuffer;
+
+  /** X: the set's n×d inputs, uploaded once; chunk: examples per pass (a multiple of 64). */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly net: Mlp,
+    readonly X: Matrix,
+    options: { chunk?: number } = {},
+  ) {
+    const chunk = options.chunk ?? 2048;
+    if (!Number.isInteger(chunk) || chunk < CHUNK_ALIGN || chunk % CHUNK_ALIGN !== 0) {
+      throw new RangeError(`matrix-free NTK: chunk must be a positive multiple of ${CHUNK_ALIGN} examples, got ${chunk}`);
+    }
+    if (X.cols !== net.config.inputDim) throw new RangeError(`matrix-free NTK: the network takes ${net.config.inputDim} inputs, X has ${X.cols} columns`);
+    if (!net.layout.layers.some((l) => !l.frozen)) throw new RangeError('every layer is frozen: the NTK of no parameters is zero');
+    this.n = X.rows;
+    this.k = net.config.outputs;
+    this.dim = this.n * this.k;
+    this.chunk = Math.min(chunk, this.n);
+    const shrink = 'track fewer examples';
+    this.seed = gpu.matrix('matrix-free NTK seed (example-major)', this.n, this.k, undefined, shrink);
+    this.outputs = gpu.matrix('matrix-free NTK outputs (example-major)', this.n, this.k, undefined, shrink);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const size = net.layout.size * 4;
+    this.jtv = gpu.createBuffer({ label: 'Jᵀv', size, usage, shrink: 'use a smaller network' });
+    this.jtvChunk = gpu.createBuffer({ label: 'Jᵀv of a chunk', size, usage, shrink: 'use a smaller network' });
+  }
+
+  private get chunks(): { from: number; rows: number }[] {
+    const out = [];
+    for (let from = 0; from < this.n; from += this.chunk) out.push({ from, rows: Math.min(this.chunk, this.n - from) });
+    return out;
+  }
+
+  private rows(M: Matrix, from: number, rows: number): Matrix {
+    return from === 0 && rows === M.rows ? M : new Matrix(M.buffer, rows, M.cols, M.offset + from * M.cols * 4);
+  }
+
+  async apply(step: Step, v: Matrix, out: Matrix): Promise<void> {
+    if (v.length !== this.dim || out.length !== this.dim) throw new RangeError(`matrix-free NTK acts on ${this.dim}-vectors, got ${v.length} and ${out.length}`);
+    await step.host.prepare([transpose, addInPlace]);
+    step.dispatch(transpose, [v, this.seed], { rows: this.k, cols: this.n });
+    const chunks = this.chunks;
+    for (const [c, { from, rows }] of chunks.entries()) {
+      const Xc = this.rows(this.X, from, rows);
+      await this.net.forward(step, Xc);
+      await this.net.backward(step, Xc, this.rows(this.seed, from, rows), undefined, { into: c === 0 ? this.jtv : this.jtvChunk });
+      if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(this.jtvChunk), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
+    }
+    for (const { from, rows } of chunks) {
+      const Xc = this.rows(this.X, from, rows);
+      // With one chunk the activations of the pass above are still there.
+      if (chunks.length > 1) await this.net.forward(step, Xc);
+      await this.net.jvp(step, Xc, this.jtv, this.rows(this.outputs, from, rows));
+    }
+    step.dispatch(transpose, [this.outputs, out], { rows: this.n, cols: this.k });
+  }
+
+  /**
+   * Records the set's residual f − y in output-major order into `residual` (nk×1) and ‖f − y‖² into
+   * out[slot], chunk by chunk: the quantities of the loss split L≤s / L>s.
+   */
+  async residual(step: Step, Y: Matrix, residual: Matrix, out: GPUBuffer, slot: number): Promise<void> {
+    if (Y.rows !== this.n || Y.cols !== this.k) throw new RangeError(`residual: targets must be ${this.n}×${this.k}, got ${Y.rows}×${Y.cols}`);
+    for (const { from, rows } of this.chunks) {
+      const F = await this.net.forward(step, this.rows(this.X, from, rows));
+      await linearCombination(step, 1, F, -1, this.rows(Y, from, rows), this.rows(this.outputs, from, rows));
+    }
+    await reduce(step, 'sumsq', this.outputs, null, out, slot);
+    await step.host.prepare([transpose]);
+    step.dispatch(transpose, [this.outputs, residual], { rows: this.n, cols: this.k });
+  }
+
+  destroy(): void {
+    for (const m of [this.seed, this.outputs]) m.buffer.destroy();
+    this.jtv.destroy();
+    this.jtvChunk.destroy();
+  }
+}

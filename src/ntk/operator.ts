@@ -1,0 +1,20 @@
+// A symmetric linear operator y = K x on dim-vectors, recorded into a step: an explicit matrix, the
+// matrix-free NTK product J(Jᵀx), or a Hessian-vector product. Power iteration and Lanczos take any of them.
+import { Matrix } from '../gpu/matrix.ts';
+import { matmul } from '../gpu/ops.ts';
+import type { Step } from '../gpu/step.ts';
+
+export interface SymmetricOperator {
+  readonly dim: number;
+  /** Records y = K x (x, y dim×1, distinct buffers). */
+  apply(step: Step, x: Matrix, y: Matrix): Promise<void>;
+}
+
+export function matrixOperator(K: Matrix): SymmetricOperator {
+  if (K.rows !== K.cols) throw new RangeError(`a symmetric operator needs a square matrix, got ${K.rows}×${K.cols}`);
+  return { dim: K.rows, apply: async (step, x, y) => void (await matmul(step, K, x, y)) };
+}
+
+export function asOperator(K: Matrix | SymmetricOperator): SymmetricOperator {
+  return K instanceof Matrix ? matrixOperator(K) : K;
+}
