@@ -4,7 +4,7 @@ import { BatchOrder } from '../src/data/splits.ts';
 import { alignment } from '../src/data/synthetic.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
-import { ntkRef } from '../src/ref/ntk.ts';
+import { mseHessianRef, ntkRef } from '../src/ref/ntk.ts';
 import { detectCatapults } from '../src/run/catapults.ts';
 import { Trainer, partSeeds, type TrainConfig } from '../src/run/train.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
@@ -56,6 +56,53 @@ describe('spectral tracking during training', () => {
     trainer.destroy();
   });
 
+  it('tracks the set matrix-free, its top eigenvalues, λ_min, L≤s and the Hessian, matching float64 at the first step', async () => {
+    const n = 20;
+    const d = 6;
+    const config: TrainConfig = {
+      data: { kind: 'synthetic', task: 'rank-2', d, train: n, noise: 0.1 },
+      model: { hidden: [16] },
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'constant', lr: 0.5 },
+      batchSize: 'full',
+      steps: 4,
+      tracking: { set: { examples: n, iterations: 300, method: 'matrix-free', chunk: 64 }, spectrum: { top: 3, iterations: n, every: 2 }, hessian: { iterations: 300 } },
+      seed: 4,
+    };
+    const gpu = await testGpu();
+    const trainer = await Trainer.create(gpu, config, readDataFile);
+    const params0 = await trainer.net.readParams();
+    const result = await trainer.run();
+    const [r0, r1, r2] = result.records;
+    const { x, y } = trainer.data.train;
+    const layout = trainer.net.layout;
+    const eig = symmetricEigen(ntkRef(layout, params0, x, n, d, 1), n);
+    expect(Math.abs(r0.lambda! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
+    // Lanczos run to n steps on an n×n K: every eigenvalue, the smallest included.
+    for (let j = 0; j < 3; j++) expect(Math.abs(r0.eigenvalues![j] - eig.values[j]) / eig.values[0]).toBeLessThan(1e-4);
+    expect(Math.abs(r0.lambdaMin! - eig.values[n - 1]) / eig.values[0]).toBeLessThan(1e-4);
+    expect(r0.condition).toBeCloseTo(r0.eigenvalues![0] / r0.lambdaMin!, 8);
+    const fwd = mlpForwardRef(layout, params0, x, n);
+    const residual = Array.from(fwd.acts[layout.layers.length], (f, i) => f - y[i]);
+    const loss = residual.reduce((s, v) => s + v * v, 0) / n;
+    let topS = 0;
+    for (let j = 0; j < 3; j++) topS += residual.reduce((s, v, i) => s + v * eig.vectors[j][i], 0) ** 2 / n;
+    expect(Math.abs(r0.lossTopS! - topS) / loss).toBeLessThan(1e-4);
+    expect(r0.lossTopS! + r0.lossRestS!).toBeCloseTo(r0.setLoss!, 6);
+    expect(r0.lossTopS!).toBeGreaterThanOrEqual(r0.lossTop! * (1 - 1e-4));
+    // The spectrum's cadence: steps 0 and 2, not 1.
+    expect(r1.eigenvalues).toBeUndefined();
+    expect(r2.eigenvalues).toHaveLength(3);
+    // The Hessian of the full-batch loss (the batch is the set here).
+    const P = layout.size;
+    const hEig = symmetricEigen(mseHessianRef(layout, params0, x, y, n), P).values;
+    const hTop = Math.max(hEig[0], -hEig[P - 1]);
+    expect(Math.abs(r0.lambdaHessian! - hTop) / hTop).toBeLessThan(1e-3);
+    expect(r0.etaCritHessian).toBeCloseTo(2 / r0.lambdaHessian!, 8);
+    trainer.destroy();
+  });
+
   it('refuses tracking it cannot do, naming the field', async () => {
     const gpu = await testGpu();
     const base: TrainConfig = {
@@ -71,6 +118,10 @@ describe('spectral tracking during training', () => {
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 80 } } }, readDataFile)).rejects.toThrow(/tracking.set.examples 80 is more than the 50 training examples/);
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10 }, agop: {} } }, readDataFile)).rejects.toThrow(/needs a task with a known true EGOP/);
     await expect(Trainer.create(gpu, { ...base, tracking: { agop: {} } }, readDataFile)).rejects.toThrow(/tracking.agop needs tracking.set/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { spectrum: { top: 2 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum needs tracking.set/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10 }, spectrum: { top: 11 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum.top must be an integer in 1..10, got 11/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, method: 'dense' as 'gram' } } }, readDataFile)).rejects.toThrow(/tracking.set.method must be "gram" or "matrix-free", got "dense"/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, chunk: 100 } } }, readDataFile)).rejects.toThrow(/tracking.set.chunk must be a positive multiple of 64 examples, got 100/);
   });
 });
 

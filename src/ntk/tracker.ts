@@ -5,9 +5,15 @@
 //          the convention is η_crit = n/λ_max(K) with n examples);
 //   set:   λ_max of a fixed set's NTK (the first `examples` training examples) and the split of that set's
 //          loss into its top eigendirection and the rest: L≤1 = (1/n)(u₁ᵀ r)², L>1 = L − L≤1 (paper eq. 2);
-//   agop:  the alignment cos(G, G*) of the network's AGOP on the set with the task's true EGOP.
-// λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`).
-import { addInPlace } from '../../shaders/lincomb.ts';
+//   agop:  the alignment cos(G, G*) of the network's AGOP on the set with the task's true EGOP (or a
+//          reference network's AGOP, for real data);
+//   hessian: λ_max of the batch loss's Hessian (exact Hessian-vector products), hence 2/λ_max(H) beside
+//          η_crit(batch);
+//   spectrum: the set's top-s eigenvalues by Lanczos, λ_min and the condition number, and L≤s / L>s.
+// λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`). The
+// spectrum needs Lanczos, whose small tridiagonal problem is solved on the host: it runs in its own steps
+// before the training step it belongs to (analyze), at its own cadence, and is the one tracked quantity
+// that reads back.
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
@@ -15,16 +21,28 @@ import { matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Mlp } from '../nn/mlp.ts';
 import { integerAtLeast } from '../util/validate.ts';
+import { NetworkAgop } from './agop.ts';
 import { NtkGram } from './gram.ts';
-import { PowerIteration } from './spectrum.ts';
+import { BatchHessian } from './hessian.ts';
+import { MatrixFreeNtk } from './matrix-free.ts';
+import { matrixOperator, type SymmetricOperator } from './operator.ts';
+import { Lanczos, PowerIteration } from './spectrum.ts';
 
 export interface TrackingConfig {
   /** λ_max and η_crit of each step's batch. */
   batch?: { every?: number; iterations?: number };
-  /** λ_max, L≤1 and L>1 on a fixed set of the first `examples` training examples. */
-  set?: { examples: number; every?: number; iterations?: number };
-  /** AGOP alignment with the true EGOP on the same set (synthetic tasks). */
+  /**
+   * λ_max, L≤1 and L>1 on a fixed set of the first `examples` training examples. method "gram" forms the
+   * set's NTK (structured), "matrix-free" never forms it (K·v = J(Jᵀv), `chunk` examples per pass): for
+   * sets too large for an nk×nk matrix, up to the whole training set.
+   */
+  set?: { examples: number; every?: number; iterations?: number; method?: 'gram' | 'matrix-free'; chunk?: number };
+  /** AGOP alignment with the true EGOP (synthetic tasks) or a reference network's AGOP, on the same set. */
   agop?: { every?: number };
+  /** λ_max of the Hessian of the batch loss (MSE) by power iteration on exact Hessian-vector products. */
+  hessian?: { every?: number; iterations?: number };
+  /** The set's top `top` eigenvalues (≤ 10) by Lanczos with `iterations` steps, λ_min, the condition number, L≤s and L>s. */
+  spectrum?: { top: number; every?: number; iterations?: number };
   /**
    * The student report's AdaGrad diagnostics: s_t = min over trainable parameters of sqrt(Σ_steps g²), the
    * largest effective rate η/s_t, and (with `set`) the bound s_t·n/λ_max(K) on AdaGrad's critical rate (the
@@ -40,7 +58,7 @@ export interface AdagradState {
 }
 
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
-export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8 } as const;
+export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9 } as const;
 export const METRIC_SLOTS = 10;
 
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
@@ -52,7 +70,20 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
   every('tracking.set.iterations', t.set?.iterations);
   every('tracking.agop.every', t.agop?.every);
   every('tracking.adagrad.every', t.adagrad?.every);
+  every('tracking.hessian.every', t.hessian?.every);
+  every('tracking.hessian.iterations', t.hessian?.iterations);
+  every('tracking.spectrum.every', t.spectrum?.every);
+  every('tracking.spectrum.iterations', t.spectrum?.iterations);
+  if (t.spectrum) {
+    if (!t.set) throw new RangeError('tracking.spectrum needs tracking.set: it is the spectrum of the tracked set');
+    if (!Number.isInteger(t.spectrum.top) || t.spectrum.top < 1 || t.spectrum.top > 10) throw new RangeError(`tracking.spectrum.top must be an integer in 1..10, got ${t.spectrum.top}`);
+  }
   if (t.set) {
+    const method = t.set.method ?? 'gram';
+    if (method !== 'gram' && method !== 'matrix-free') throw new RangeError(`tracking.set.method must be "gram" or "matrix-free", got ${JSON.stringify(method)}`);
+    if (t.set.chunk !== undefined && (!Number.isInteger(t.set.chunk) || t.set.chunk < 64 || t.set.chunk % 64 !== 0)) {
+      throw new RangeError(`tracking.set.chunk must be a positive multiple of 64 examples, got ${t.set.chunk}`);
+    }
     every('tracking.set.examples', t.set.examples);
     if (t.set.examples === undefined) throw new RangeError('tracking.set.examples must be given (e.g. 128)');
     if (trainSize !== undefined && t.set.examples > trainSize) throw new RangeError(`tracking.set.examples ${t.set.examples} is more than the ${trainSize} training examples`);
@@ -62,13 +93,58 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
 
 const due = (t: number, every = 1) => t % every === 0;
 
-export type TrackedField = 'lambdaBatch' | 'etaCrit' | 'lambda' | 'setLoss' | 'lossTop' | 'lossRest' | 'alignment' | 'adagradS' | 'adagradRate' | 'adagradBound';
+export type TrackedField =
+  | 'lambdaBatch'
+  | 'etaCrit'
+  | 'lambda'
+  | 'setLoss'
+  | 'lossTop'
+  | 'lossRest'
+  | 'alignment'
+  | 'adagradS'
+  | 'adagradRate'
+  | 'adagradBound'
+  | 'lambdaHessian'
+  | 'etaCritHessian'
+  | 'lambdaMin'
+  | 'condition'
+  | 'lossTopS'
+  | 'lossRestS';
+
+/** What the pre-step analysis (Lanczos on the tracked set) found at one step. */
+export interface SpectrumRecord {
+  /** The top s eigenvalues of the set's NTK, largest first. */
+  eigenvalues: number[];
+  lambdaMin: number;
+  condition: number;
+  /** L≤s = (1/n) Σ_{j≤s} (u_jᵀ r)² and L>s = L − L≤s. */
+  lossTopS: number;
+  lossRestS: number;
+  lanczosIterations: number;
+}
+
+interface TrackedSet {
+  X: Matrix;
+  Y: Matrix;
+  n: number;
+  power: PowerIteration;
+  /** The set's NTK ("gram") or null ("matrix-free", which has `operator`). */
+  K: Matrix | null;
+  operator: SymmetricOperator;
+  matrixFree: MatrixFreeNtk | null;
+  residual: Matrix;
+}
 
 export class Tracker {
   private readonly gram: NtkGram;
   private readonly batchPower = new Map<number, { power: PowerIteration; K: Matrix }>();
-  private readonly set?: { X: Matrix; Y: Matrix; n: number; power: PowerIteration; K: Matrix; residual: Matrix };
-  private readonly agop?: { G: Matrix; Ga: Matrix; Gstar: Matrix; normStar: number; seeds: Matrix[]; inputGrad: Matrix };
+  private readonly set?: TrackedSet;
+  private readonly agop?: { G: Matrix; Gstar: Matrix; normStar: number; network: NetworkAgop };
+  private readonly hessian?: { op: BatchHessian; power: PowerIteration };
+  private readonly lanczos?: Lanczos;
+  private readonly analysisScalars: GPUBuffer;
+  /** Spectra found by analyze(), by step, until read() hands them to their step's record. */
+  private readonly spectra = new Map<number, SpectrumRecord>();
 
   constructor(
     private readonly gpu: Gpu,
@@ -84,42 +160,100 @@ export class Tracker {
     if (config.set && setData) {
       const n = config.set.examples;
       const nk = n * k;
+      const X = gpu.matrix('tracked set inputs', n, setData.d, setData.x.subarray(0, n * setData.d));
+      const matrixFree = config.set.method === 'matrix-free' ? new MatrixFreeNtk(gpu, net, X, { chunk: config.set.chunk }) : null;
+      const K = matrixFree ? null : gpu.matrix('tracked set NTK', nk, nk, undefined, 'track fewer examples, or use tracking.set.method "matrix-free"');
       this.set = {
-        X: gpu.matrix('tracked set inputs', n, setData.d, setData.x.subarray(0, n * setData.d)),
+        X,
         Y: gpu.matrix('tracked set targets', n, k, setData.y.subarray(0, n * k)),
         n,
         power: new PowerIteration(gpu, nk, 1),
-        K: gpu.matrix('tracked set NTK', nk, nk, undefined, 'track fewer examples'),
+        K,
+        operator: matrixFree ?? matrixOperator(K!),
+        matrixFree,
         residual: gpu.matrix('tracked set residual (output-major)', nk, 1),
       };
     }
     if (config.agop) {
-      if (!egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks)');
+      if (!egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
       const d = net.config.inputDim;
-      const n = config.set!.examples;
-      const seeds = Array.from({ length: k }, (_, a) => {
-        const s = new Float32Array(n * k);
-        for (let i = 0; i < n; i++) s[i * k + a] = 1;
-        return gpu.matrix(`AGOP seed ${a}`, n, k, s);
-      });
       let normStar = 0;
       for (const v of egop) normStar += v * v;
       this.agop = {
         G: gpu.matrix('AGOP', d, d),
-        Ga: gpu.matrix('AGOP term', d, d),
-        Gstar: gpu.matrix('true EGOP', d, d, Float32Array.from(egop)),
+        Gstar: gpu.matrix('reference EGOP', d, d, Float32Array.from(egop)),
         normStar: Math.sqrt(normStar),
-        seeds,
-        inputGrad: gpu.matrix('input gradients', n, d),
+        network: new NetworkAgop(gpu, net, config.set!.examples),
       };
     }
+    if (config.hessian) {
+      if (!net.layout.layers.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
+      this.hessian = { op: new BatchHessian(gpu, net), power: new PowerIteration(gpu, net.layout.size, 3) };
+    }
+    if (config.spectrum && this.set) this.lanczos = new Lanczos(gpu, this.set.n * k, config.spectrum.iterations ?? 60);
+    this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 16 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Whether the training loop must call analyze() before recording step t. */
+  analysisDue(t: number): boolean {
+    return Boolean(this.lanczos && due(t, this.config.spectrum!.every));
   }
 
   /**
-   * Records the due tracking of step t into out[row·METRIC_SLOTS + slot]. X is the step's batch, whose
-   * forward pass the training step has just run at the current parameters (before the update).
+   * The pre-step analysis of step t, at the parameters the step will see: Lanczos on the tracked set's NTK
+   * (formed, or matrix-free), its top s eigenvalues and smallest Ritz value, and the loss split L≤s / L>s.
+   * It submits its own steps and reads back; read() adds the result to step t's record.
    */
-  async record(step: Step, t: number, X: Matrix, out: GPUBuffer, row: number): Promise<void> {
+  async analyze(t: number): Promise<SpectrumRecord> {
+    const set = this.set!;
+    const s = this.config.spectrum!.top;
+    const step = this.gpu.step(`spectrum ${t}`);
+    if (set.K) await this.gram.structured(step, set.X, set.K);
+    await this.setResidual(step, this.analysisScalars, 0);
+    this.gpu.submit(step);
+    const r = await this.lanczos!.run(set.operator, { count: s, seed: t });
+    const proj = this.gpu.matrix('spectrum projections', r.values.length, 1);
+    const tail = this.gpu.step(`spectrum projections ${t}`);
+    await matmul(tail, r.vectors, set.residual, proj, { transA: true });
+    this.gpu.submit(tail);
+    const p = await this.gpu.read(proj.buffer);
+    const [sumsq] = await this.gpu.read(this.analysisScalars, 0, 4);
+    proj.buffer.destroy();
+    r.vectors.buffer.destroy();
+    let top = 0;
+    for (const v of p) top += v * v;
+    const loss = sumsq / set.n;
+    const record: SpectrumRecord = {
+      eigenvalues: r.values,
+      lambdaMin: r.smallest,
+      condition: r.values[0] / r.smallest,
+      lossTopS: top / set.n,
+      lossRestS: loss - top / set.n,
+      lanczosIterations: r.iterations,
+    };
+    this.spectra.set(t, record);
+    return record;
+  }
+
+  /** Records the set's residual (output-major) into set.residual and ‖f − y‖² into out[slot]. */
+  private async setResidual(step: Step, out: GPUBuffer, slot: number): Promise<void> {
+    const set = this.set!;
+    if (set.matrixFree) {
+      await set.matrixFree.residual(step, set.Y, set.residual, out, slot);
+      return;
+    }
+    await this.net.forward(step, set.X);
+    await this.net.mse(step, set.Y, out, slot);
+    await step.host.prepare([transpose]);
+    step.dispatch(transpose, [this.net.residual(set.n), set.residual], { rows: set.n, cols: this.net.config.outputs });
+  }
+
+  /**
+   * Records the due tracking of step t into out[row·METRIC_SLOTS + slot]. (X, Y) is the step's batch, whose
+   * forward and backward passes the training step has just run at the current parameters (before the
+   * update). Nothing here touches the training gradients.
+   */
+  async record(step: Step, t: number, X: Matrix, Y: Matrix, out: GPUBuffer, row: number): Promise<void> {
     const base = row * METRIC_SLOTS;
     const k = this.net.config.outputs;
     const b = this.config.batch;
@@ -133,37 +267,25 @@ export class Tracker {
       await this.gram.structured(step, X, entry.K, { forwardDone: true });
       await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
     }
+    const h = this.config.hessian;
+    if (h && this.hessian && due(t, h.every)) {
+      await this.hessian.power.record(step, this.hessian.op.at(X, Y), h.iterations ?? 20, out, base + SLOT.lambdaHessian);
+    }
     const s = this.config.set;
     const setDue = Boolean(s && this.set && due(t, s!.every));
     if (setDue && this.set && s) {
       const set = this.set;
-      await this.gram.structured(step, set.X, set.K);
-      await set.power.record(step, set.K, s.iterations ?? 20, out, base + SLOT.lambdaSet);
-      // The set's loss and residual at these parameters, from the forward pass the Gram matrix just ran;
-      // then u₁ᵀ r with u₁ the power vector.
-      await this.net.mse(step, set.Y, out, base + SLOT.setLoss);
-      const residual = this.net.residual(set.n);
-      await step.host.prepare([transpose]);
-      step.dispatch(transpose, [residual, set.residual], { rows: set.n, cols: k });
+      if (set.K) await this.gram.structured(step, set.X, set.K);
+      await set.power.record(step, set.operator, s.iterations ?? 20, out, base + SLOT.lambdaSet);
+      // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
+      await this.setResidual(step, out, base + SLOT.setLoss);
       await reduce(step, 'dot', set.power.v, set.residual, out, base + SLOT.topProjection);
     }
     const a = this.config.agop;
     if (a && this.agop && this.set && due(t, a.every)) {
-      const g = this.agop;
-      const set = this.set;
-      // The set's activations are current if the set was tracked in this step; otherwise run the pass.
-      if (!setDue) await this.net.forward(step, set.X);
-      for (let o = 0; o < k; o++) {
-        await this.net.backward(step, set.X, g.seeds[o], g.inputGrad, { paramGrads: false });
-        // G = (1/n) Σ_outputs Jxᵀ Jx; the 1/n cancels in the cosine but keeps G the paper's AGOP.
-        await matmul(step, g.inputGrad, g.inputGrad, o === 0 ? g.G : g.Ga, { transA: true, alpha: 1 / set.n });
-        if (o > 0) {
-          await step.host.prepare([addInPlace]);
-          step.dispatch(addInPlace, [g.Ga, g.G], { count: g.G.length });
-        }
-      }
-      await reduce(step, 'dot', g.G, g.Gstar, out, base + SLOT.agopDot);
-      await reduce(step, 'norm', g.G, null, out, base + SLOT.agopNorm);
+      await this.agop.network.record(step, this.set.X, this.agop.G);
+      await reduce(step, 'dot', this.agop.G, this.agop.Gstar, out, base + SLOT.agopDot);
+      await reduce(step, 'norm', this.agop.G, null, out, base + SLOT.agopNorm);
     }
     const ada = this.config.adagrad;
     if (ada && this.adagradState && due(t, ada.every)) {
@@ -177,12 +299,16 @@ export class Tracker {
   }
 
   /** The tracked quantities of one metrics row, for the step record. */
-  read(values: Float32Array, row: number, t: number, batchRows: number, lr: number): Partial<Record<TrackedField, number>> {
+  read(values: Float32Array, row: number, t: number, batchRows: number, lr: number): Partial<Record<TrackedField, number>> & { eigenvalues?: number[] } {
     const v = (slot: number) => values[row * METRIC_SLOTS + slot];
-    const r: Partial<Record<TrackedField, number>> = {};
+    const r: Partial<Record<TrackedField, number>> & { eigenvalues?: number[] } = {};
     if (this.config.batch && due(t, this.config.batch.every)) {
       r.lambdaBatch = v(SLOT.lambdaBatch);
       r.etaCrit = batchRows / r.lambdaBatch;
+    }
+    if (this.hessian && due(t, this.config.hessian!.every)) {
+      r.lambdaHessian = v(SLOT.lambdaHessian);
+      r.etaCritHessian = 2 / r.lambdaHessian;
     }
     if (this.set && due(t, this.config.set!.every)) {
       const n = this.set.n;
@@ -197,6 +323,15 @@ export class Tracker {
       r.adagradRate = lr / r.adagradS;
       if (r.lambda !== undefined) r.adagradBound = (r.adagradS * this.set!.n) / r.lambda;
     }
+    const spectrum = this.spectra.get(t);
+    if (spectrum) {
+      this.spectra.delete(t);
+      r.eigenvalues = spectrum.eigenvalues;
+      r.lambdaMin = spectrum.lambdaMin;
+      r.condition = spectrum.condition;
+      r.lossTopS = spectrum.lossTopS;
+      r.lossRestS = spectrum.lossRestS;
+    }
     return r;
   }
 
@@ -208,8 +343,18 @@ export class Tracker {
     }
     if (this.set) {
       this.set.power.destroy();
-      for (const m of [this.set.X, this.set.Y, this.set.K, this.set.residual]) m.buffer.destroy();
+      this.set.matrixFree?.destroy();
+      for (const m of [this.set.X, this.set.Y, this.set.K, this.set.residual]) m?.buffer.destroy();
     }
-    if (this.agop) for (const m of [this.agop.G, this.agop.Ga, this.agop.Gstar, this.agop.inputGrad, ...this.agop.seeds]) m.buffer.destroy();
+    if (this.agop) {
+      this.agop.network.destroy();
+      for (const m of [this.agop.G, this.agop.Gstar]) m.buffer.destroy();
+    }
+    if (this.hessian) {
+      this.hessian.op.destroy();
+      this.hessian.power.destroy();
+    }
+    this.lanczos?.destroy();
+    this.analysisScalars.destroy();
   }
 }

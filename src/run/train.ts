@@ -65,6 +65,15 @@ export interface StepRecord {
   adagradS?: number;
   adagradRate?: number;
   adagradBound?: number;
+  /** Where tracked: λ_max of the batch loss's Hessian and 2/λ_max(H), to set beside etaCrit. */
+  lambdaHessian?: number;
+  etaCritHessian?: number;
+  /** Where tracked (spectrum): the set's top-s NTK eigenvalues, λ_min, λ_max/λ_min, L≤s and L>s. */
+  eigenvalues?: number[];
+  lambdaMin?: number;
+  condition?: number;
+  lossTopS?: number;
+  lossRestS?: number;
 }
 
 export interface EvalRecord {
@@ -243,6 +252,8 @@ export class Trainer {
           const status = (await flush()) ?? (await evaluate());
           if (status) return end(status, this.why(status, records, evals));
         }
+        // Lanczos reads back: at its steps it runs first, at the parameters the training step will see.
+        if (this.tracker?.analysisDue(this.step)) await this.tracker.analyze(this.step);
         await this.trainStep(pending);
         pending++;
         if (pending === this.readbackEvery || this.step === c.steps) {
@@ -284,7 +295,7 @@ export class Trainer {
         : await this.net.crossEntropy(step, Y, this.metrics, base + SLOT.loss, base + SLOT.correct);
     await this.net.backward(step, X, seed);
     // Tracking sees the parameters this step's loss was measured at: it runs before the update.
-    await this.tracker?.record(step, t, X, this.metrics, row);
+    await this.tracker?.record(step, t, X, Y, this.metrics, row);
     await this.optimizer.record(step, learningRate(this.config.schedule, t));
     this.gpu.submit(step);
     this.step++;
