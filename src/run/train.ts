@@ -13,6 +13,9 @@ import { MLP_DEFAULTS, type MlpConfig } from '../nn/layout.ts';
 import { Mlp } from '../nn/mlp.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
+import { NtkGram } from '../ntk/gram.ts';
+import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
+import { PowerIteration } from '../ntk/spectrum.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
 import { integerAtLeast } from '../util/validate.ts';
 import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
@@ -28,6 +31,13 @@ export interface TrainConfig {
   loss: LossName;
   optimizer: OptimizerConfig;
   schedule: Schedule;
+  /**
+   * The unit of every rate in the schedule: 'absolute' (default); 'eta-crit', multiples of the whole
+   * training set's η_crit = n/λ_max(K) measured at initialization (how EXPERIMENTS.md asks presets to state
+   * rates); 'example-eta-crit', multiples of the median over examples of the single-example critical rate
+   * 1/K(x_i, x_i) at initialization (for SGD at batch size 1).
+   */
+  lrUnit?: LrUnit;
   /** Examples per step; 'full' (or the training set's size) is gradient descent. */
   batchSize: number | 'full';
   steps: number;
@@ -43,6 +53,9 @@ export interface TrainConfig {
   tracking?: TrackingConfig;
   seed: number;
 }
+
+export const LR_UNITS = ['absolute', 'eta-crit', 'example-eta-crit'] as const;
+export type LrUnit = (typeof LR_UNITS)[number];
 
 export interface StepRecord {
   step: number;
@@ -112,6 +125,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
   resolveOptimizer(c.optimizer);
   validateSchedule(c.schedule);
+  if (c.lrUnit !== undefined && !LR_UNITS.includes(c.lrUnit)) throw new RangeError(`lrUnit must be one of ${LR_UNITS.join(', ')}; got ${JSON.stringify(c.lrUnit)}`);
   if (c.batchSize !== 'full') integerAtLeast('batchSize', c.batchSize, 1);
   integerAtLeast('steps', c.steps, 0);
   integerAtLeast('seed', c.seed, 0);
@@ -155,6 +169,9 @@ export class Trainer {
   readonly tracker: Tracker | null;
   /** Updates made so far. */
   step = 0;
+  /** What the schedule's rates are multiplied by (lrUnit), and the critical rate measured for it. */
+  lrScale = 1;
+  initialCriticalRate?: { unit: LrUnit; value: number; lambda?: number };
 
   private constructor(
     readonly gpu: Gpu,
@@ -196,7 +213,66 @@ export class Trainer {
     if (config.loss === 'cross-entropy' && data.train.k < 2) {
       throw new RangeError('loss "cross-entropy" needs one-hot targets with k >= 2 classes; use "mse" for ±1 or scalar targets');
     }
-    return new Trainer(gpu, config, data);
+    const trainer = new Trainer(gpu, config, data);
+    if ((config.lrUnit ?? 'absolute') !== 'absolute') {
+      try {
+        await trainer.measureInitialCriticalRate();
+      } catch (e) {
+        trainer.destroy();
+        throw e;
+      }
+    }
+    return trainer;
+  }
+
+  /** The learning rate of step t, in absolute units. */
+  lr(t: number): number {
+    return learningRate(this.config.schedule, t) * this.lrScale;
+  }
+
+  /** Measures η_crit at initialization for lrUnit and sets lrScale. */
+  private async measureInitialCriticalRate(): Promise<void> {
+    const unit = this.config.lrUnit!;
+    const { n, k } = this.sets.train.data;
+    const X = this.sets.train.X;
+    const nk = n * k;
+    if (unit === 'eta-crit') {
+      const formed = nk <= 4096;
+      const K = formed ? this.gpu.matrix('initial NTK', nk, nk) : null;
+      const gram = new NtkGram(this.gpu, this.net);
+      const op = K ? null : new MatrixFreeNtk(this.gpu, this.net, X);
+      if (K) {
+        const step = this.gpu.step('initial NTK');
+        await gram.structured(step, X, K);
+        this.gpu.submit(step);
+      }
+      const power = new PowerIteration(this.gpu, nk, 11);
+      const r = await power.run(K ?? op!, { tolerance: 1e-5, maxIterations: 300 });
+      for (const x of [gram, op, power]) x?.destroy();
+      K?.buffer.destroy();
+      this.lrScale = n / r.lambda;
+      this.initialCriticalRate = { unit, value: this.lrScale, lambda: r.lambda };
+    } else {
+      if (nk > 4096) throw new RangeError(`lrUnit "example-eta-crit" forms the training set's NTK: n·k = ${nk} must be at most 4096`);
+      const K = this.gpu.matrix('initial NTK', nk, nk);
+      const gram = new NtkGram(this.gpu, this.net);
+      const step = this.gpu.step('initial NTK');
+      await gram.structured(step, X, K);
+      this.gpu.submit(step);
+      const values = await this.gpu.read(K.buffer);
+      gram.destroy();
+      K.buffer.destroy();
+      // The single-example NTK of example i is the k×k block of its outputs; its λ_max is at least the
+      // largest diagonal entry, which for k = 1 is all of it.
+      const rates = Array.from({ length: n }, (_, i) => {
+        let top = 0;
+        for (let a = 0; a < k; a++) top = Math.max(top, values[(a * n + i) * nk + a * n + i]);
+        return 1 / top;
+      }).sort((p, q) => p - q);
+      this.lrScale = rates[Math.floor(n / 2)];
+      this.initialCriticalRate = { unit, value: this.lrScale };
+    }
+    if (!(this.lrScale > 0 && Number.isFinite(this.lrScale))) throw new RangeError(`the critical rate at initialization is ${this.lrScale}: the network's NTK is zero or not finite`);
   }
 
   get readbackEvery(): number {
@@ -221,7 +297,7 @@ export class Trainer {
           const t = this.step - pending + i;
           const b = this.batchRows(t);
           const row = i * METRIC_SLOTS;
-          const r: StepRecord = { step: t, lr: learningRate(c.schedule, t), loss: values[row + SLOT.loss] / b };
+          const r: StepRecord = { step: t, lr: this.lr(t), loss: values[row + SLOT.loss] / b };
           if (c.loss === 'cross-entropy') r.accuracy = values[row + SLOT.correct] / b;
           if (this.tracker) Object.assign(r, this.tracker.read(values, i, t, b, r.lr));
           fresh.push(r);
@@ -296,7 +372,7 @@ export class Trainer {
     await this.net.backward(step, X, seed);
     // Tracking sees the parameters this step's loss was measured at: it runs before the update.
     await this.tracker?.record(step, t, X, Y, this.metrics, row);
-    await this.optimizer.record(step, learningRate(this.config.schedule, t));
+    await this.optimizer.record(step, this.lr(t));
     this.gpu.submit(step);
     this.step++;
   }
