@@ -1,0 +1,532 @@
+// Every experiment of shared/EXPERIMENTS.md that fully connected networks can express, as a named preset:
+// a plain TrainConfig per scale. 'quick' (the default) finishes in a few minutes on a 2-core machine
+// without a GPU; 'paper' has the paper's sizes. CIFAR-2 is not bundled: those presets run on the bundled
+// MNIST digits 7 and 9 (±1 targets) and say which file to pass for the paper's data.
+// Rates are multiples of η_crit measured at initialization (lrUnit "eta-crit") where the paper gives
+// η_crit beside its rate, so they carry over to other data and widths; elsewhere they are the paper's.
+import type { TrainConfig } from './train.ts';
+
+export type Scale = 'quick' | 'paper';
+export const SCALES: readonly Scale[] = ['quick', 'paper'];
+
+/** A headline number of a run's summary (src/run/summary.ts computes them). */
+export type Headline =
+  | 'matchRate'
+  | 'catapults'
+  | 'spikes'
+  | 'lambdaBefore'
+  | 'lambdaAfter'
+  | 'testLoss'
+  | 'testAccuracy'
+  | 'alignment'
+  | 'finalLoss'
+  | 'status'
+  | 'hessianAgreement';
+
+export interface Preset {
+  name: string;
+  /** The paper's figures and tables it reproduces. */
+  paper: string;
+  summary: string;
+  config(scale: Scale): TrainConfig;
+  headline: Headline[];
+  /** Named override sets (dotted keys), for `sweep --grid variant=a,b`. */
+  variants?: Record<string, Record<string, unknown>>;
+  /** The sweep that reproduces the figure: `catapult sweep NAME` with no --grid runs this one. */
+  sweep?: { grid: Record<string, (string | number)[]>; seeds: number };
+  /** What differs from the paper, for `catapult show` and the report. */
+  notes: string[];
+}
+
+const CIFAR2_NOTE =
+  'The paper uses 128 CIFAR-2 points (classes 7 and 9); this preset uses the bundled MNIST digits 7 and 9 instead. For CIFAR-2 pass ' +
+  '--set data.kind=cifar10 --set data.files=data_batch_1.bin --set data.classes=7,9 (the CIFAR-10 binary batches, not bundled).';
+
+const mnist2 = (train: number, test = 500) => ({ kind: 'mnist' as const, train, test, classes: [7, 9], targets: 'pm1' as const });
+const rank = (task: 'rank-2' | 'rank-3' | 'rank-4' | 'full-rank', train: number, val: number, test: number) => ({ kind: 'synthetic' as const, task, d: 100, train, val, test, noise: 0.1 });
+/** Catapult presets have no output bias (EXPERIMENTS.md's hint: an output bias puts the all-ones matrix in K). */
+const fcn = (hidden: number[], extra: Record<string, unknown> = {}) => ({ hidden, outputBias: 0, ...extra });
+const quick = (s: Scale) => s === 'quick';
+
+/** GD on 128 points at `lr` × η_crit(init), with the set's NTK, its top-s spectrum and the loss split every step. */
+function gdCatapultConfig(s: Scale, schedule: TrainConfig['schedule'], top: number, steps: number): TrainConfig {
+  const n = 128;
+  return {
+    data: quick(s) ? rank('rank-2', n, 0, 500) : mnist2(n),
+    model: fcn(quick(s) ? [1024] : [1024, 1024, 1024, 1024]),
+    loss: 'mse',
+    optimizer: { name: 'gd' },
+    schedule,
+    lrUnit: 'eta-crit',
+    batchSize: 'full',
+    steps,
+    evalEvery: 10,
+    tracking: { set: { examples: n, iterations: 20 }, spectrum: { top, iterations: 40 } },
+    seed: 0,
+  };
+}
+
+function multiSchedule(s: Scale): TrainConfig['schedule'] {
+  return quick(s)
+    ? { kind: 'piecewise', lr: 1.5, changes: [[15, 4], [60, 8]] }
+    : { kind: 'piecewise', lr: 6 / 3.6, changes: [[15, 10 / 3.6], [60, 15 / 3.6]] };
+}
+
+/** The synthetic generalization runs: GD with the paper's raises, test loss and AGOP alignment. */
+function generalizationConfig(s: Scale, task: 'rank-2' | 'rank-3' | 'rank-4', sigma = 1): TrainConfig {
+  const paperSizes = { 'rank-2': { n: 2000, hidden: [1024] }, 'rank-3': { n: 1000, hidden: [256, 256, 256] }, 'rank-4': { n: 1000, hidden: [256, 256, 256] } }[task];
+  const schedules: Record<string, [number, [number, number][]]> = {
+    'rank-2': [5, [[50, 8], [150, 16], [220, 30], [280, 50], [350, 75], [400, 80]]],
+    'rank-3': [10, [[20, 40], [60, 100], [80, 150]]],
+    'rank-4': [8, [[50, 15], [75, 40], [110, 60]]],
+  };
+  const [lr, changes] = schedules[task];
+  const n = quick(s) ? 200 : paperSizes.n;
+  return {
+    data: rank(task, n, quick(s) ? 500 : 5000, quick(s) ? 500 : 5000),
+    model: fcn(quick(s) ? paperSizes.hidden.map(() => 256) : paperSizes.hidden, { sigma }),
+    loss: 'mse',
+    optimizer: { name: 'gd' },
+    schedule: { kind: 'piecewise', lr, changes },
+    batchSize: 'full',
+    steps: 500,
+    evalEvery: 10,
+    divergeAbove: 1e8,
+    tracking: { set: { examples: Math.min(n, 200), every: 5 }, agop: { every: 10 } },
+    seed: 0,
+  };
+}
+
+/** SGD on a synthetic task at a fraction of η_crit(whole set), stopping at train loss 1e-3. */
+function batchSizeConfig(s: Scale, fraction: number): TrainConfig {
+  const n = quick(s) ? 200 : 2000;
+  return {
+    data: rank('rank-2', n, quick(s) ? 500 : 5000, quick(s) ? 500 : 5000),
+    model: fcn(quick(s) ? [256] : [1024]),
+    loss: 'mse',
+    optimizer: { name: 'sgd' },
+    schedule: { kind: 'constant', lr: fraction },
+    lrUnit: 'eta-crit',
+    batchSize: 10,
+    steps: quick(s) ? 600 : 20000,
+    stopAtLoss: 1e-3,
+    evalEvery: 20,
+    tracking: { batch: { iterations: 10 }, set: { examples: Math.min(n, 200), every: 20 }, agop: { every: 20 } },
+    seed: 0,
+  };
+}
+
+export const PRESETS: Preset[] = [
+  {
+    name: 'gd-catapult',
+    paper: 'Fig. 2, 3, 13–15',
+    summary: 'GD above η_crit: one catapult. The loss spikes in the top-5 eigenspace (L≤5), L>5 falls, λ_max ends lower.',
+    config: (s) => gdCatapultConfig(s, { kind: 'constant', lr: quick(s) ? 1.5 : 6 / 3.6 }, 5, quick(s) ? 100 : 200),
+    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
+    notes: [
+      'Quick scale: the paper\'s synthetic rank-2 task (n = 128, d = 100), 2 layers of width 1024, GD at 1.5 × η_crit at initialization (EXPERIMENTS.md\'s measured hint).',
+      'Paper scale: 5 layers of width 1024 at 6/3.6 ≈ 1.67 × η_crit(init), the paper\'s FCN ratio (lr 6, η_crit 3.6), on 128 images.',
+      CIFAR2_NOTE,
+    ],
+  },
+  {
+    name: 'gd-multi-catapult',
+    paper: 'Fig. 4, 17',
+    summary: 'GD with the rate raised twice: a catapult after each raise, λ_max lower after each.',
+    config: (s) => gdCatapultConfig(s, multiSchedule(s), 10, quick(s) ? 120 : 200),
+    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    notes: [
+      'Quick scale (rank-2, width 1024): 1.5 × η_crit(init), raised to 4× at step 15 and 8× at step 60. Each catapult lowers λ_max so much (52 → 12 in the first) that the paper\'s raises (6 → 10 → 15 over η_crit 3.6) would stay below the new η_crit here; these were chosen by measuring it.',
+      'Paper scale: the paper\'s 6, 10, 15 over its η_crit 3.6, as multiples of η_crit(init), raised at steps 15 and 60.',
+      CIFAR2_NOTE,
+    ],
+  },
+  {
+    name: 'gd-final-lr-diverges',
+    paper: 'Fig. 18',
+    summary: 'GD started at the final rate of gd-multi-catapult diverges: the run ends with status "diverged", every metric kept.',
+    config: (s) => {
+      const changes = (multiSchedule(s) as { changes: [number, number][] }).changes;
+      return { ...gdCatapultConfig(s, { kind: 'constant', lr: changes[changes.length - 1][1] }, 5, 100), tracking: { set: { examples: 128, iterations: 20 } } };
+    },
+    headline: ['status', 'finalLoss'],
+    notes: ['The final rate of gd-multi-catapult from the first step: 8 × η_crit(init) at the quick scale, 15/3.6 ≈ 4.2 × at the paper scale.', CIFAR2_NOTE],
+  },
+  {
+    name: 'sgd-single-example',
+    paper: 'Fig. 5, App. F.3',
+    summary: 'SGD at batch size 1 on the unit sphere with one point (and its label) doubled: spikes exactly when that point is drawn.',
+    config: (s) => ({
+      data: { kind: 'sphere', n: 100, d: 100, scaledIndex: 0, scale: 2 },
+      model: { hidden: [quick(s) ? 512 : 4096], frozen: [1], hiddenBias: 0, outputBias: 0 },
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 0.5 },
+      lrUnit: 'example-eta-crit',
+      batchSize: 1,
+      steps: 300,
+      evalEvery: 1,
+      readbackEvery: 50,
+      tracking: { batch: { iterations: 1 } },
+      seed: 0,
+    }),
+    headline: ['catapults', 'spikes', 'finalLoss'],
+    notes: [
+      'Rate 0.5 × the median single-example η_crit = 1/K(x, x) at initialization: about twice the scaled point\'s (its K(x, x) is 4× larger) and half the others\'.',
+      'No biases, so K(x, x) grows as ‖x‖²; the second layer is fixed, as in the paper.',
+    ],
+  },
+  {
+    name: 'sgd-spikes',
+    paper: 'Fig. 6, Table 2, Fig. 12',
+    summary: 'SGD at batch 32 on 128 points: loss spikes where η > η_crit(batch); the match rate of Table 2.',
+    config: (s) => ({
+      data: mnist2(128),
+      model: fcn(quick(s) ? [512] : [1024]),
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 1 },
+      lrUnit: 'eta-crit',
+      batchSize: 32,
+      steps: quick(s) ? 200 : 2000,
+      stopAtLoss: 1e-3,
+      evalEvery: 1,
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
+      seed: 0,
+    }),
+    headline: ['matchRate', 'catapults', 'spikes', 'finalLoss'],
+    sweep: { grid: { 'schedule.lr': [0.1, 1] }, seeds: 3 },
+    notes: [
+      'The paper\'s absolute rates 0.1 and 0.8 are stated here as 0.1 and 1 × η_crit(init) of the whole set; the batch η_crit is smaller, so at 1× most steps are critical.',
+      'Match rate: the share of steps whose full-set loss rose at which η > η_crit(batch) (Table 2: 97.3 ± 0.5 % for the 2-layer net).',
+      CIFAR2_NOTE,
+    ],
+  },
+  {
+    name: 'sgd-top-eigenspace',
+    paper: 'Fig. 7, 19–22, 33',
+    summary: 'SGD at batch 32: each spike lives in the top eigenspace of the training set\'s NTK (L≤1) and comes with a drop of λ_max.',
+    config: (s) => ({
+      data: mnist2(128),
+      model: fcn(quick(s) ? [512] : [1024, 1024, 1024, 1024]),
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 6 / 3.6 },
+      lrUnit: 'eta-crit',
+      batchSize: 32,
+      steps: quick(s) ? 150 : 1000,
+      evalEvery: 5,
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+      seed: 0,
+    }),
+    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    notes: ['Rate 6/3.6 × η_crit(init), the paper\'s FCN-5 ratio.', CIFAR2_NOTE],
+  },
+  {
+    name: 'cyclic-lr',
+    paper: 'Remark 3, Fig. 23; report Fig. 1, 3',
+    summary: 'SGD with a triangular cyclic rate: a spike at each rising phase, with a drop of λ_max of the whole training set.',
+    config: (s) => ({
+      data: mnist2(quick(s) ? 256 : 2000),
+      model: fcn(quick(s) ? [256] : [1024]),
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'cyclic', base: 0.1, max: 2, period: 50 },
+      lrUnit: 'eta-crit',
+      batchSize: 32,
+      steps: quick(s) ? 200 : 1000,
+      evalEvery: 5,
+      tracking: { batch: { iterations: 10 }, set: { examples: quick(s) ? 256 : 2000, iterations: 10, ...(quick(s) ? {} : { method: 'matrix-free' as const }) } },
+      seed: 0,
+    }),
+    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    variants: { 'exp-cyclic': { schedule: { kind: 'exp-cyclic', base: 0.1, max: 2, period: 50, gamma: 0.8 } } },
+    notes: ['Between 0.1 and 2 × η_crit(init), period 50 steps. The variant "exp-cyclic" shrinks the amplitude by 0.8 per cycle (the report\'s exponential cyclic rate).'],
+  },
+  {
+    name: 'gd-catapults-generalization',
+    paper: 'Fig. 8, 24, 26, 27',
+    summary: 'GD on rank-2 with the paper\'s rate raises: test loss falls and AGOP alignment rises as catapults accumulate.',
+    config: (s) => generalizationConfig(s, 'rank-2'),
+    headline: ['catapults', 'spikes', 'testLoss', 'alignment'],
+    variants: { 'rank-3': { data: { task: 'rank-3' } }, 'rank-4': { data: { task: 'rank-4' } } },
+    notes: ['The paper\'s absolute rates (5 raised to 8, 16, 30, 50, 75, 80 at 50, 150, 220, 280, 350, 400); under NTK parameterization η_crit hardly depends on width or n.', 'Quick scale: n = 200, width 256.'],
+  },
+  {
+    name: 'gd-catapults-generalization-rank3',
+    paper: 'Fig. 8 (rank-3)',
+    summary: 'As gd-catapults-generalization on the rank-3 task with a 4-layer net.',
+    config: (s) => generalizationConfig(s, 'rank-3'),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    notes: ['Rate 10 raised to 40, 100, 150 at 20, 60, 80 (the paper\'s).'],
+  },
+  {
+    name: 'gd-catapults-generalization-rank4',
+    paper: 'Fig. 26',
+    summary: 'As gd-catapults-generalization on the rank-4 task.',
+    config: (s) => generalizationConfig(s, 'rank-4'),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    notes: ['Rate 8 raised to 15, 40, 60 at 50, 75, 110 (the paper\'s).'],
+  },
+  {
+    name: 'sgd-batch-size',
+    paper: 'Fig. 9, 30, 32, Table 1',
+    summary: 'SGD at η_crit(whole set)/2 for several batch sizes: smaller batches, more catapults, lower test loss, higher alignment.',
+    config: (s) => batchSizeConfig(s, 0.5),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    sweep: { grid: { batchSize: [5, 10, 50, 100, 'full'] }, seeds: 3 },
+    notes: ['Table 1 (rank-2): b 2000 / 50 / 10 / 5 → alignment 0.81 / 0.84 / 0.89 / 0.95, test loss 0.74 / 0.71 / 0.59 / 0.42.', 'Catapults are counted until the best validation loss.'],
+  },
+  {
+    name: 'sgd-batch-size-small-lr',
+    paper: 'Fig. 10, 34',
+    summary: 'As sgd-batch-size at η_crit/40: no catapults, and the batch size barely matters.',
+    config: (s) => batchSizeConfig(s, 1 / 40),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    sweep: { grid: { batchSize: [5, 10, 50, 100, 'full'] }, seeds: 3 },
+    notes: ['At a fortieth of η_crit the quick scale stops at its step budget before the loss reaches 1e-3.'],
+  },
+  {
+    name: 'optimizers',
+    paper: 'Fig. 11, Table 3',
+    summary: 'Seven optimizers on rank-2 at batch 100: test loss against AGOP alignment.',
+    config: (s) => ({
+      ...batchSizeConfig(s, 0),
+      schedule: { kind: 'constant', lr: 2 },
+      lrUnit: 'absolute',
+      batchSize: 100,
+      tracking: { set: { examples: 200, every: 20 }, agop: { every: 20 } },
+    }),
+    headline: ['testLoss', 'alignment', 'catapults'],
+    variants: {
+      sgd: { optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 2 } },
+      gd: { optimizer: { name: 'gd' }, batchSize: 'full', schedule: { kind: 'constant', lr: 2 } },
+      'sgd-momentum': { optimizer: { name: 'sgd', momentum: 0.9 }, schedule: { kind: 'constant', lr: 2 } },
+      adadelta: { optimizer: { name: 'adadelta' }, schedule: { kind: 'constant', lr: 2 } },
+      adagrad: { optimizer: { name: 'adagrad' }, schedule: { kind: 'constant', lr: 0.1 } },
+      rmsprop: { optimizer: { name: 'rmsprop' }, schedule: { kind: 'constant', lr: 0.01 } },
+      adam: { optimizer: { name: 'adam' }, schedule: { kind: 'constant', lr: 0.01 } },
+    },
+    sweep: { grid: { variant: ['sgd', 'gd', 'sgd-momentum', 'adadelta', 'adagrad', 'rmsprop', 'adam'] }, seeds: 1 },
+    notes: ['Rates from Table 3 (rank-2): SGD, GD, SGD+M, Adadelta 2.0; Adagrad 0.1; RMSprop, Adam 0.01.'],
+  },
+  {
+    name: 'full-rank-control',
+    paper: 'Fig. 28',
+    summary: 'f*(x) = ‖x‖/√d: catapults do not help the test loss here.',
+    config: (s) => ({
+      data: rank('full-rank', 128, quick(s) ? 500 : 2000, quick(s) ? 500 : 2000),
+      model: fcn(quick(s) ? [256] : [1024]),
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'piecewise', lr: 6, changes: [[30, 7], [120, 12], [180, 40], [280, 80]] },
+      batchSize: 'full',
+      steps: 400,
+      evalEvery: 10,
+      tracking: { set: { examples: 128, every: 5 }, agop: { every: 10 } },
+      seed: 0,
+    }),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    notes: ['The paper\'s rates: 6 raised to 7, 12, 40, 80 at 30, 120, 180, 280.'],
+  },
+  {
+    name: 'small-init-control',
+    paper: 'Fig. 25',
+    summary: 'As gd-catapults-generalization with weights N(0, 0.1²): small initialization learns the AGOP best.',
+    config: (s) => generalizationConfig(s, 'rank-2', 0.1),
+    headline: ['catapults', 'testLoss', 'alignment'],
+    notes: ['σ = 0.1 shrinks the NTK by about σ² per layer, so the paper\'s rates are far below η_crit here: no catapults, by design of the control.'],
+  },
+  {
+    name: 'standard-param',
+    paper: 'Fig. 20, 29, 31',
+    summary: 'PyTorch\'s default parameterization instead of NTK: the same conclusions (spikes in L≤1 with a drop of λ_max).',
+    config: (s) => ({
+      data: mnist2(128),
+      model: { hidden: quick(s) ? [512] : [1024, 1024, 1024, 1024], parameterization: 'standard', outputBias: 1 },
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 1.5 },
+      lrUnit: 'eta-crit',
+      batchSize: 32,
+      steps: 150,
+      evalEvery: 5,
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+      seed: 0,
+    }),
+    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    notes: ['The paper\'s rates (0.01 to 1.0) are for its nets; here 1.5 × η_crit(init).', CIFAR2_NOTE],
+  },
+  {
+    name: 'multi-output',
+    paper: 'Fig. 16',
+    summary: 'Ten classes, the nk×nk NTK: the spike lives in the top k·s eigenspace.',
+    config: (s) => ({
+      data: { kind: 'mnist', train: quick(s) ? 64 : 128, test: 500 },
+      model: fcn(quick(s) ? [256] : [1024, 1024, 1024, 1024]),
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'constant', lr: 1.5 },
+      lrUnit: 'eta-crit',
+      batchSize: 'full',
+      steps: 100,
+      evalEvery: 10,
+      tracking: { set: { examples: quick(s) ? 64 : 128, iterations: 20 }, spectrum: { top: 10, iterations: 60 } },
+      seed: 0,
+    }),
+    headline: ['spikes', 'lambdaBefore', 'lambdaAfter', 'testAccuracy', 'finalLoss'],
+    notes: [
+      'The paper: FCN lr 100 with η_crit 34 (≈ 2.9×); here 1.5 × η_crit(init) of the nk×nk kernel.',
+      'L≤ks is recorded for k·s ≤ 10 (s = 1): Lanczos returns at most 10 eigenpairs.',
+    ],
+  },
+  {
+    name: 'mnist-optimizers',
+    paper: 'report Table 1',
+    summary: 'MNIST, 2-layer net, batch 1024: SGD, SGD with catapults (cyclic rate), AdaGrad, AdaGrad with catapults, Adam.',
+    config: (s) => ({
+      data: { kind: 'mnist', train: quick(s) ? 4000 : 8000, test: 2000 },
+      model: { hidden: [quick(s) ? 128 : 1024], parameterization: 'standard', outputBias: 1 },
+      loss: 'cross-entropy',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 0.1 },
+      batchSize: quick(s) ? 256 : 1024,
+      steps: quick(s) ? 150 : 400,
+      evalEvery: 25,
+      seed: 0,
+    }),
+    headline: ['testAccuracy', 'testLoss', 'finalLoss'],
+    variants: {
+      sgd: { optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 0.1 } },
+      'sgd-catapults': { optimizer: { name: 'sgd' }, schedule: { kind: 'cyclic', base: 0.1, max: 1, period: 50 } },
+      adagrad: { optimizer: { name: 'adagrad' }, schedule: { kind: 'constant', lr: 0.01 } },
+      'adagrad-catapults': { optimizer: { name: 'adagrad' }, schedule: { kind: 'cyclic', base: 0.01, max: 0.1, period: 50 } },
+      adam: { optimizer: { name: 'adam' }, schedule: { kind: 'constant', lr: 0.001 } },
+    },
+    sweep: { grid: { variant: ['sgd', 'sgd-catapults', 'adagrad', 'adagrad-catapults', 'adam'] }, seeds: 1 },
+    notes: ['The report trains on all 60,000 digits; the bundled set has 10,000, so the paper scale uses 8,000 and tests on 2,000.', 'Report: test accuracy 95.38, 97.65, 97.09, 95.91, 98.12 %.'],
+  },
+  {
+    name: 'adagrad-catapults',
+    paper: 'report §4, Fig. 3, 4',
+    summary: 'AdaGrad with a cyclic rate: s_t, the effective rate η/s_t against the bound s_t·n/λ_max, λ_max and cond(K).',
+    config: (s) => ({
+      data: mnist2(128),
+      model: fcn(quick(s) ? [256] : [1024]),
+      loss: 'mse',
+      optimizer: { name: 'adagrad' },
+      schedule: { kind: 'cyclic', base: 0.01, max: 0.5, period: 100 },
+      batchSize: 32,
+      steps: quick(s) ? 300 : 2000,
+      evalEvery: 10,
+      tracking: { batch: { iterations: 10 }, set: { examples: 128, iterations: 10 }, spectrum: { top: 1, every: 10, iterations: 128 }, adagrad: {} },
+      seed: 0,
+    }),
+    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    notes: ['AdaGrad\'s critical rate is s_t·n/λ_max(K) (the report\'s 2·s_t/λ_max(H) in this lab\'s conventions); a catapult needs η/s_t above n/λ_max.'],
+  },
+  {
+    name: 'ntk-vs-hessian',
+    paper: 'App. A, Fig. 12',
+    summary: 'During SGD with catapults, 2/λ_max(H) of the batch loss against b/λ_max(K_batch): the two agree closely.',
+    config: (s) => ({
+      data: rank('rank-2', 128, 0, 0),
+      model: fcn(quick(s) ? [256] : [1024]),
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 1 },
+      lrUnit: 'eta-crit',
+      batchSize: 32,
+      steps: quick(s) ? 60 : 300,
+      tracking: { batch: { iterations: 20 }, hessian: { iterations: 20 } },
+      seed: 0,
+    }),
+    headline: ['hessianAgreement', 'catapults', 'finalLoss'],
+    notes: ['λ_max(H) from 20 warm-started power iterations on exact Hessian-vector products (R-operator) each step.'],
+  },
+];
+
+/** Experiments of EXPERIMENTS.md that wait for convolutional layers (and attention). */
+export const UNSUPPORTED: { name: string; paper: string; needs: string }[] = [
+  { name: 'gd-catapult-cnn', paper: 'Fig. 2, 13–15 (5-layer CNN, 512 channels)', needs: 'convolutional layers' },
+  { name: 'gd-multi-catapult-cnn', paper: 'Fig. 4, 17 (CNN)', needs: 'convolutional layers' },
+  { name: 'sgd-spikes-cnn', paper: 'Table 2 (CNN-5)', needs: 'convolutional layers' },
+  { name: 'sgd-top-eigenspace-wrn', paper: 'Fig. 7, 19–22 (WRN-10-10)', needs: 'convolutional layers and residual blocks' },
+  { name: 'sgd-top-eigenspace-vit', paper: 'Fig. 7, 33 (ViT-4)', needs: 'attention layers' },
+  { name: 'multi-output-cnn', paper: 'Fig. 16 (CNN)', needs: 'convolutional layers' },
+];
+
+export function findPreset(name: string): Preset {
+  const p = PRESETS.find((q) => q.name === name);
+  if (p) return p;
+  const u = UNSUPPORTED.find((q) => q.name === name);
+  if (u) throw new RangeError(`preset "${name}" (${u.paper}) is not yet supported: it needs ${u.needs}`);
+  throw new RangeError(`unknown preset "${name}"; the presets are: ${PRESETS.map((q) => q.name).join(', ')}`);
+}
+
+/**
+ * Sets a dotted key of a config (e.g. "schedule.lr", "model.hidden") to a value given as text: numbers,
+ * true/false, 'full', comma lists (of numbers where all are numbers) and JSON are understood. Every key
+ * must exist in the config already, or be a documented optional field; the result is validated by the caller.
+ */
+export function parseValue(text: string): unknown {
+  const t = text.trim();
+  if (t === '') throw new RangeError('empty value');
+  if (/^[[{"]/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      throw new RangeError(`${t} is not valid JSON`);
+    }
+  }
+  if (t === 'true' || t === 'false') return t === 'true';
+  if (t.includes(',')) {
+    const parts = t.split(',').map((p) => p.trim());
+    return parts.every((p) => p !== '' && Number.isFinite(Number(p))) ? parts.map(Number) : parts;
+  }
+  const n = Number(t);
+  return Number.isFinite(n) ? n : t;
+}
+
+/** A deep copy of config with `key` (dotted) set to value. */
+export function setKey<T>(config: T, key: string, value: unknown): T {
+  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(key)) throw new RangeError(`"${key}" is not a config key (dotted names such as schedule.lr)`);
+  const copy = structuredClone(config) as Record<string, unknown>;
+  const path = key.split('.');
+  let node = copy;
+  for (const part of path.slice(0, -1)) {
+    const next = node[part];
+    if (next === undefined) node[part] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new RangeError(`cannot set ${key}: ${part} is not an object`);
+    node = node[part] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+  return copy as T;
+}
+
+/** Deep-merges an override object (as in `variants`) into a config. */
+export function mergeOverrides<T>(config: T, overrides: Record<string, unknown>): T {
+  const merge = (base: unknown, over: unknown): unknown => {
+    if (typeof over !== 'object' || over === null || Array.isArray(over) || typeof base !== 'object' || base === null || Array.isArray(base)) return structuredClone(over);
+    const out = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+    return out;
+  };
+  return merge(config, overrides) as T;
+}
+
+/** The config of a preset at a scale, with a variant, --set overrides and a seed applied. */
+export function resolvePreset(name: string, options: { scale?: Scale; variant?: string; set?: [string, unknown][]; seed?: number } = {}): TrainConfig {
+  const preset = findPreset(name);
+  const scale = options.scale ?? 'quick';
+  if (!SCALES.includes(scale)) throw new RangeError(`--scale must be one of ${SCALES.join(', ')}; got "${scale}"`);
+  let config = preset.config(scale);
+  if (options.variant !== undefined) {
+    const v = preset.variants?.[options.variant];
+    if (!v) throw new RangeError(`preset "${name}" has no variant "${options.variant}"${preset.variants ? `; its variants: ${Object.keys(preset.variants).join(', ')}` : ''}`);
+    config = mergeOverrides(config, v);
+  }
+  for (const [key, value] of options.set ?? []) config = setKey(config, key, value);
+  if (options.seed !== undefined) config = { ...config, seed: options.seed };
+  return config;
+}
