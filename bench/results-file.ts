@@ -1,6 +1,5 @@
 // bench/RESULTS.md keeps one section per benchmark and adapter, so figures from a CPU adapter and from a GPU
 // stand side by side and a rerun replaces only its own section.
-import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AdapterSummary } from '../src/gpu/gpu.ts';
 
@@ -33,12 +32,4 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
 }
 
 /** The commit the benchmark ran on, marked when the tree had uncommitted changes. */
-export function codeVersion(): string {
-  try {
-    const head = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
-    return dirty ? `${head} + uncommitted changes` : head;
-  } catch {
-    return 'unknown';
-  }
-}
+export { codeVersion } from '../src/cli/version.ts';

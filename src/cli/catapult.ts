@@ -8,6 +8,11 @@ import { readDataFile } from './data-files.ts';
 import { NoAdapterError } from '../gpu/errors.ts';
 import { runDemo } from '../run/kernel-demo.ts';
 import { requestNodeGpu } from './node-gpu.ts';
+import { basename, dirname, join } from 'node:path';
+import { decodeCheckpoint } from '../run/checkpoint.ts';
+import { PRESETS, SCALES, UNSUPPORTED, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
+import { parseAssignment, runExperiment, runSweep } from './experiment.ts';
+import { writeReport } from './report.ts';
 
 const USAGE = `usage: catapult <command> [options]
 
@@ -15,9 +20,21 @@ commands:
   demo      run the kernels once on this machine's adapter and print what ran where
             --seed N (default 0)  --n N (128)  --d N (784)  --width N (1024)
             --adapter auto|hardware|swiftshader (default auto: hardware, else SwiftShader on the CPU)
+  list      the presets (every experiment of the paper and the report), and those not yet supported
+  show      the resolved config of a preset as JSON:  catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]
+  run       run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs
+            catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
+                                [--save-at STEPS (comma list)] [--no-report] [--adapter ...]
+            catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]
+  sweep     every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun
+            catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR]
+            (no --grid: the preset's own sweep, where it has one)
+  report    (re)write report.html and its PNG charts for a run or sweep folder:  catapult report DIR
   train     train a network from a JSON config (README: "Training configs") and print its metrics
             catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]
   help      this text
+
+Exit codes: 0 done, 1 failed, 2 bad arguments or config values, 3 no WebGPU adapter.
 `;
 
 export class UsageError extends Error {}
@@ -110,6 +127,150 @@ async function train(argv: string[]): Promise<void> {
   }
 }
 
+function adapterOption(value: string | undefined): 'auto' | 'hardware' | 'swiftshader' {
+  const adapter = value ?? 'auto';
+  if (!['auto', 'hardware', 'swiftshader'].includes(adapter)) throw new UsageError(`--adapter must be auto, hardware or swiftshader, got "${adapter}"`);
+  return adapter as 'auto';
+}
+
+function scaleOption(value: string | undefined): Scale {
+  const scale = value ?? 'quick';
+  if (!SCALES.includes(scale as Scale)) throw new UsageError(`--scale must be one of ${SCALES.join(', ')}, got "${scale}"`);
+  return scale as Scale;
+}
+
+/** --set key=value pairs, values parsed (numbers, lists, JSON); a malformed one is a usage error. */
+function assignments(list: string[] | undefined): [string, unknown][] {
+  return (list ?? []).map((text) => {
+    try {
+      const [key, value] = parseAssignment(text, '--set');
+      return [key, parseValue(value)];
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+}
+
+/** Config errors (RangeError from validation) are the user's: exit code 2 with the message. */
+async function asUsage<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function list(): void {
+  const width = Math.max(...PRESETS.map((p) => p.name.length));
+  console.log('presets (catapult run NAME; --scale paper for the paper\'s sizes):');
+  for (const p of PRESETS) console.log(`  ${p.name.padEnd(width)}  ${p.paper.padEnd(26)}  ${p.summary}`);
+  console.log('\nnot yet supported:');
+  for (const u of UNSUPPORTED) console.log(`  ${u.name.padEnd(width)}  ${u.paper}: needs ${u.needs}`);
+}
+
+async function show(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('show takes one preset: catapult show PRESET');
+  const config = await asUsage(() => {
+    const c = resolvePreset(positionals[0], { scale: scaleOption(values.scale), variant: values.variant, set: assignments(values.set) });
+    validateTrainConfig(c);
+    return c;
+  });
+  console.log(JSON.stringify(config, null, 2));
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      set: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      scale: { type: 'string' },
+      variant: { type: 'string' },
+      out: { type: 'string' },
+      'save-at': { type: 'string' },
+      resume: { type: 'string' },
+      'no-report': { type: 'boolean' },
+      adapter: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const resume = values.resume;
+  if (resume ? positionals.length > 1 : positionals.length !== 1) throw new UsageError('run takes one preset: catapult run PRESET [options], or catapult run --resume CHECKPOINT');
+  let preset = positionals[0];
+  if (resume) {
+    const meta = await asUsage(async () => decodeCheckpoint(new Uint8Array(await readFile(resume))).metadata);
+    preset ??= meta.preset;
+  }
+  const saveAt = (values['save-at'] ?? '')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => positiveInt('save-at', s.trim(), 0, 0));
+  const scale = scaleOption(values.scale);
+  const set = assignments(values.set);
+  const seed = values.seed === undefined ? undefined : positiveInt('seed', values.seed, 0, 0);
+  // Validate before asking for a device, so a bad config fails fast with code 2.
+  if (!resume) await asUsage(() => validateTrainConfig(resolvePreset(preset, { scale, variant: values.variant, set, seed })));
+  const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${preset}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(preset, { scale }).seed}`));
+  const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
+  try {
+    await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'] }));
+  } finally {
+    gpu.destroy();
+  }
+}
+
+async function sweep(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      grid: { type: 'string', multiple: true },
+      seeds: { type: 'string' },
+      scale: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'no-report': { type: 'boolean' },
+      adapter: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('sweep takes one preset: catapult sweep PRESET --grid key=v1,v2 [--seeds N]');
+  const preset = await asUsage(() => findPreset(positionals[0]));
+  let grid: [string, unknown[]][] = (values.grid ?? []).map((text) => {
+    try {
+      const [key, value] = parseAssignment(text, '--grid');
+      const parsed = parseValue(value);
+      return [key, Array.isArray(parsed) ? parsed : [parsed]];
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  if (grid.length === 0) {
+    if (!preset.sweep) throw new UsageError(`preset "${preset.name}" has no sweep of its own: give --grid key=v1,v2`);
+    grid = Object.entries(preset.sweep.grid);
+  }
+  const seeds = positiveInt('seeds', values.seeds, preset.sweep?.seeds ?? 1);
+  const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
+  try {
+    const r = await asUsage(() =>
+      runSweep(gpu, { preset: preset.name, scale: scaleOption(values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'] }),
+    );
+    console.log(`sweep done: ${r.ran} run(s) now, ${r.skipped} kept from before`);
+  } finally {
+    gpu.destroy();
+  }
+}
+
+async function report(argv: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('report takes one folder: catapult report DIR');
+  const files = await asUsage(() => writeReport(positionals[0]));
+  for (const f of files) console.log(f);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -119,6 +280,21 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'train':
         await train(rest);
+        return 0;
+      case 'list':
+        list();
+        return 0;
+      case 'show':
+        await show(rest);
+        return 0;
+      case 'run':
+        await run(rest);
+        return 0;
+      case 'sweep':
+        await sweep(rest);
+        return 0;
+      case 'report':
+        await report(rest);
         return 0;
       case 'help':
       case '--help':

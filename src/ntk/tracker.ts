@@ -335,6 +335,31 @@ export class Tracker {
     return r;
   }
 
+  /** The power iterations' warm-start vectors, by name, so a resumed run tracks exactly as the original. */
+  warmStarts(): Record<string, Matrix> {
+    const out: Record<string, Matrix> = {};
+    for (const [b, e] of this.batchPower) out[`batch.${b}`] = e.power.v;
+    if (this.set) out.set = this.set.power.v;
+    if (this.hessian) out.hessian = this.hessian.power.v;
+    return out;
+  }
+
+  /** Restores warm starts saved by warmStarts(); a batch size not seen yet gets its power iteration now. */
+  restoreWarmStarts(vectors: Record<string, Float32Array>): void {
+    const k = this.net.config.outputs;
+    for (const [name, v] of Object.entries(vectors)) {
+      const batch = /^batch\.(\d+)$/.exec(name);
+      if (batch && !this.batchPower.has(Number(batch[1]))) {
+        const b = Number(batch[1]);
+        this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), K: this.gpu.matrix(`batch NTK (${b})`, b * k, b * k) });
+      }
+      const target = this.warmStarts()[name];
+      if (!target) throw new RangeError(`checkpoint has a warm start "${name}" that this run's tracking does not use`);
+      if (target.length !== v.length) throw new RangeError(`warm start "${name}": ${v.length} values, the run needs ${target.length}`);
+      this.gpu.write(target.buffer, v);
+    }
+  }
+
   destroy(): void {
     this.gram.destroy();
     for (const e of this.batchPower.values()) {

@@ -14,6 +14,7 @@ import { Mlp } from '../nn/mlp.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
 import { NtkGram } from '../ntk/gram.ts';
+import { checkpointOptimizer, checkpointParams, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { PowerIteration } from '../ntk/spectrum.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
@@ -117,6 +118,8 @@ export interface RunCallbacks {
   onMetrics?(records: StepRecord[], evals: EvalRecord[]): void;
   /** Checked between steps; true ends the run as 'stopped' with every metric so far. */
   shouldStop?(): boolean;
+  /** Called before each step and once after the last, with the number of updates made (for checkpoints). */
+  atStep?(updates: number): Promise<void>;
 }
 
 
@@ -225,6 +228,42 @@ export class Trainer {
     return trainer;
   }
 
+  /**
+   * The run's state as safetensors (src/run/checkpoint.ts documents the names): parameters, optimizer
+   * state, step, seed, tracking warm starts, and the config in the metadata.
+   */
+  async checkpoint(extraMetadata: Record<string, string> = {}): Promise<Uint8Array> {
+    const params = await this.net.readParams();
+    const state = await this.optimizer.exportState();
+    const warm: Record<string, Float32Array> = {};
+    for (const [name, m] of Object.entries(this.tracker?.warmStarts() ?? {})) warm[name] = await this.gpu.read(m.buffer);
+    return encodeCheckpoint({ layout: this.net.layout, params, optimizer: state, step: this.step, seed: this.config.seed, warmStarts: warm, config: this.config, lrScale: this.lrScale, metadata: extraMetadata });
+  }
+
+  /** Continues a run from a checkpoint written by checkpoint(): the same config, state and batch order. */
+  static async resume(gpu: Gpu, file: Uint8Array, readFile: ReadFile, configOverride?: TrainConfig): Promise<Trainer> {
+    const saved = decodeCheckpoint(file);
+    const config = configOverride ?? saved.config;
+    validateTrainConfig(config);
+    const data = await buildData(config.data, partSeeds(config.seed).data, readFile);
+    const trainer = new Trainer(gpu, config, data);
+    try {
+      const params = checkpointParams(saved, trainer.net.layout);
+      gpu.write(trainer.net.params, params);
+      trainer.optimizer.importState(checkpointOptimizer(saved, trainer.net.layout, trainer.optimizer));
+      trainer.tracker?.restoreWarmStarts(saved.warmStarts);
+      trainer.lrScale = saved.lrScale;
+      if (config.lrUnit && config.lrUnit !== 'absolute') trainer.initialCriticalRate = { unit: config.lrUnit, value: saved.lrScale };
+      // The batch order is a pure function of the seed: replay the draws of the steps already made.
+      for (let t = 0; t < saved.step; t++) trainer.order?.next();
+      trainer.step = saved.step;
+    } catch (e) {
+      trainer.destroy();
+      throw e;
+    }
+    return trainer;
+  }
+
   /** The learning rate of step t, in absolute units. */
   lr(t: number): number {
     return learningRate(this.config.schedule, t) * this.lrScale;
@@ -324,6 +363,7 @@ export class Trainer {
           await flush();
           return end('stopped', `stopped after ${this.step} steps`);
         }
+        await callbacks.atStep?.(this.step);
         if (evalEvery > 0 && this.step % evalEvery === 0) {
           const status = (await flush()) ?? (await evaluate());
           if (status) return end(status, this.why(status, records, evals));
@@ -337,6 +377,7 @@ export class Trainer {
           if (status) return end(status, this.why(status, records, evals));
         }
       }
+      await callbacks.atStep?.(this.step);
       const status = await evaluate();
       return end(status ?? 'completed', status ? this.why(status, records, evals) : undefined);
     } catch (e) {

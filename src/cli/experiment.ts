@@ -1,0 +1,293 @@
+// `catapult run` and `catapult sweep`: a preset's run into an output folder (metrics.jsonl as they are read
+// back, metrics.csv, summary.json, checkpoints, NTK matrices, report.html and PNGs), and sweeps over a grid
+// of overrides and seeds that resume where they stopped.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
+import { encodeNpy } from '../io/safetensors.ts';
+import { NtkGram } from '../ntk/gram.ts';
+import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
+import { summarize } from '../run/summary.ts';
+import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
+import { readDataFile } from './data-files.ts';
+import { writeReport } from './report.ts';
+import { codeVersion } from './version.ts';
+
+export interface RunOptions {
+  preset: string;
+  variant?: string;
+  scale: Scale;
+  set: [string, unknown][];
+  seed?: number;
+  out: string;
+  saveAt: number[];
+  resume?: string;
+  report: boolean;
+  /** Progress on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Parses `key=value` of --set and --grid; a malformed one is a usage error naming it. */
+export function parseAssignment(text: string, flag: string): [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0 || i === text.length - 1) throw new RangeError(`${flag} "${text}" must look like key=value (e.g. ${flag} schedule.lr=2)`);
+  return [text.slice(0, i).trim(), text.slice(i + 1)];
+}
+
+function csv(records: StepRecord[]): string {
+  const keys: string[] = [];
+  for (const r of records) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
+  const cell = (v: unknown) => (v === undefined ? '' : Array.isArray(v) ? `"${v.join(' ')}"` : String(v));
+  return [keys.join(','), ...records.map((r) => keys.map((k) => cell((r as unknown as Record<string, unknown>)[k])).join(','))].join('\n') + '\n';
+}
+
+class Progress {
+  private readonly t0 = performance.now();
+  constructor(
+    private readonly total: number,
+    private readonly enabled: boolean,
+  ) {}
+
+  update(r: StepRecord): void {
+    if (!this.enabled) return;
+    const done = r.step + 1;
+    const elapsed = (performance.now() - this.t0) / 1000;
+    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
+    const width = 24;
+    const filled = Math.round((done / this.total) * width);
+    const lambda = r.lambda ?? r.lambdaBatch;
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${done}/${this.total}  loss ${r.loss.toPrecision(4)}` +
+        `${lambda !== undefined ? `  λ_max ${lambda.toPrecision(4)}` : ''}  ETA ${eta.toFixed(0)}s   `,
+    );
+  }
+
+  end(): void {
+    if (this.enabled) process.stderr.write('\n');
+  }
+}
+
+/** Runs one preset (or resumes a checkpoint) into options.out; returns the summary written. */
+export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Record<string, unknown>> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const preset = findPreset(options.preset);
+  let config: TrainConfig;
+  let trainer: Trainer;
+  if (options.resume) {
+    const file = new Uint8Array(readFileSync(options.resume));
+    trainer = await Trainer.resume(gpu, file, readDataFile);
+    config = trainer.config;
+    log(`resumed ${options.resume} at step ${trainer.step}`);
+  } else {
+    config = resolvePreset(options.preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
+    validateTrainConfig(config);
+    trainer = await Trainer.create(gpu, config, readDataFile);
+  }
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const adapter = describeAdapter(gpu.adapter);
+  const d = trainer.data.train;
+  log(`${preset.name}${options.variant ? ` (${options.variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
+  log(`adapter: ${adapter}`);
+  if (trainer.initialCriticalRate) log(`η_crit at initialization: ${trainer.initialCriticalRate.value.toPrecision(5)} (rates are multiples of it)`);
+  const metrics = createWriteStream(join(out, 'metrics.jsonl'));
+  const records: StepRecord[] = [];
+  const evals: EvalRecord[] = [];
+  const progress = new Progress(config.steps, options.progress ?? Boolean(process.stderr.isTTY));
+  const saveAt = new Set(options.saveAt);
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSigint);
+  const started = performance.now();
+  let result;
+  try {
+    result = await trainer.run({
+      onMetrics(fresh, freshEvals) {
+        for (const r of fresh) metrics.write(`${JSON.stringify({ type: 'step', ...r })}\n`);
+        for (const e of freshEvals) metrics.write(`${JSON.stringify({ type: 'eval', ...e })}\n`);
+        records.push(...fresh);
+        evals.push(...freshEvals);
+        if (fresh.length) progress.update(fresh[fresh.length - 1]);
+      },
+      shouldStop: () => interrupted,
+      atStep: async (updates) => {
+        if (!saveAt.has(updates)) return;
+        saveAt.delete(updates);
+        const path = join(out, `checkpoint-${updates}.safetensors`);
+        writeFileSync(path, await trainer.checkpoint({ preset: preset.name, code_version: codeVersion() }));
+        await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`));
+        log(`saved ${path}`);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.end();
+    await new Promise<void>((done) => metrics.end(done));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    preset: preset.name,
+    paper: preset.paper,
+    summaryText: preset.summary,
+    variant: options.variant ?? null,
+    scale: options.scale,
+    seed: config.seed,
+    adapter,
+    adapterInfo: gpu.adapter,
+    codeVersion: codeVersion(),
+    seconds,
+    ...(trainer.initialCriticalRate ? { initialCriticalRate: trainer.initialCriticalRate } : {}),
+    ...(options.resume ? { resumedFrom: options.resume } : {}),
+    ...summarize(config, result, trainer.data.train.n, preset.headline),
+    notes: preset.notes,
+    config,
+  };
+  trainer.destroy();
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(out, 'metrics.csv'), csv(records));
+  log(`status: ${result.status} after ${result.steps} steps in ${seconds.toFixed(1)} s${result.message ? ` (${result.message})` : ''}`);
+  log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ')}`);
+  if (options.report) {
+    try {
+      const files = await writeReport(out);
+      log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
+    } catch (e) {
+      // The metrics and summary are written; a missing browser only costs the images.
+      log(`report: not written (${(e as Error).message})`);
+    }
+  }
+  return summary;
+}
+
+/**
+ * The tracked set's NTK at the current parameters as NAME.npy (float32, nk×nk, output-major) and the
+ * example indices it covers as NAME-indices.npy (int32): recomputed here, so it belongs to the saved weights.
+ */
+async function saveTrackedNtk(gpu: Gpu, trainer: Trainer, base: string): Promise<void> {
+  const set = trainer.config.tracking?.set;
+  if (!set) return;
+  const n = set.examples;
+  const k = trainer.data.train.k;
+  if (n * k > 8192) return; // the matrix-free kind is never formed
+  const d = trainer.data.train.d;
+  const X = gpu.matrix('saved NTK inputs', n, d, trainer.data.train.x.subarray(0, n * d));
+  const K = gpu.matrix('saved NTK', n * k, n * k);
+  const gram = new NtkGram(gpu, trainer.net);
+  const step = gpu.step('saved NTK');
+  await gram.structured(step, X, K);
+  gpu.submit(step);
+  const values = await gpu.read(K.buffer);
+  writeFileSync(`${base}.npy`, encodeNpy(values, [n * k, n * k]));
+  writeFileSync(`${base}-indices.npy`, encodeNpy(Int32Array.from({ length: n }, (_, i) => i), [n]));
+  gram.destroy();
+  X.buffer.destroy();
+  K.buffer.destroy();
+}
+
+export interface SweepOptions {
+  preset: string;
+  scale: Scale;
+  grid: [string, unknown[]][];
+  seeds: number;
+  set: [string, unknown][];
+  out: string;
+  report: boolean;
+  log?: (line: string) => void;
+  /** Stop after this many runs (tests use it to interrupt a sweep). */
+  maxRuns?: number;
+}
+
+const folderName = (assignments: [string, unknown][]) =>
+  assignments.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('-') : String(v)}`.replace(/[^A-Za-z0-9=._-]/g, '_')).join(',') || 'default';
+
+/** Every combination of the grid, `seeds` seeds each; finished runs (summary.json) are kept and skipped. */
+export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: number; skipped: number }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const preset = findPreset(options.preset);
+  let combos: [string, unknown][][] = [[]];
+  for (const [key, values] of options.grid) combos = combos.flatMap((c) => values.map((v) => [...c, [key, v] as [string, unknown]]));
+  // Validate every combination before running any.
+  for (const c of combos) {
+    const variant = c.find(([k]) => k === 'variant')?.[1] as string | undefined;
+    validateTrainConfig(resolvePreset(preset.name, { scale: options.scale, variant, set: [...options.set, ...c.filter(([k]) => k !== 'variant')] }));
+  }
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const plan = combos.map((c) => ({ label: c.map(([k, v]) => `${k}=${v}`).join(', ') || 'default', folder: folderName(c), assignments: c }));
+  writeFileSync(join(out, 'sweep.json'), `${JSON.stringify({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, null, 2)}\n`);
+  let ran = 0;
+  let skipped = 0;
+  for (const combo of plan) {
+    for (let seed = 0; seed < options.seeds; seed++) {
+      const dir = join(out, combo.folder, `seed-${seed}`);
+      const summaryPath = join(dir, 'summary.json');
+      if (existsSync(summaryPath)) {
+        const status = JSON.parse(readFileSync(summaryPath, 'utf8')).status;
+        if (status !== 'stopped' && status !== 'lost') {
+          skipped++;
+          continue;
+        }
+      }
+      if (options.maxRuns !== undefined && ran >= options.maxRuns) return { ran, skipped };
+      log(`— ${combo.label}, seed ${seed}`);
+      const variant = combo.assignments.find(([k]) => k === 'variant')?.[1] as string | undefined;
+      await runExperiment(gpu, {
+        preset: preset.name,
+        variant,
+        scale: options.scale,
+        set: [...options.set, ...combo.assignments.filter(([k]) => k !== 'variant')],
+        seed,
+        out: dir,
+        saveAt: [],
+        report: false,
+        progress: false,
+        log,
+      });
+      ran++;
+    }
+  }
+  writeAggregate(out, plan, options.seeds);
+  if (options.report) {
+    try {
+      const files = await writeReport(out);
+      log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
+    } catch (e) {
+      log(`report: not written (${(e as Error).message})`);
+    }
+  }
+  return { ran, skipped };
+}
+
+/** aggregate.json / .csv / .md: each headline number as mean ± sd over the seeds of each combination. */
+function writeAggregate(out: string, plan: { label: string; folder: string }[], seeds: number): void {
+  const keys: string[] = [];
+  const rows: string[][] = [];
+  const stats: Record<string, Record<string, { mean: number; sd: number; n: number }>> = {};
+  const summaries = plan.map((c) =>
+    Array.from({ length: seeds }, (_, s) => join(out, c.folder, `seed-${s}`, 'summary.json'))
+      .filter((p) => existsSync(p))
+      .map((p) => JSON.parse(readFileSync(p, 'utf8'))),
+  );
+  for (const list of summaries) for (const s of list) for (const [k, v] of Object.entries(s.headline)) if (typeof v === 'number' && !keys.includes(k)) keys.push(k);
+  plan.forEach((c, i) => {
+    stats[c.label] = {};
+    const cells = [c.label, String(summaries[i].length)];
+    for (const k of keys) {
+      const xs = summaries[i].map((s) => s.headline[k]).filter((v: unknown): v is number => typeof v === 'number' && Number.isFinite(v));
+      const mean = xs.reduce((a: number, b: number) => a + b, 0) / xs.length;
+      const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a: number, b: number) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+      stats[c.label][k] = { mean, sd, n: xs.length };
+      cells.push(xs.length ? `${mean.toPrecision(4)} ± ${sd.toPrecision(2)}` : '—');
+    }
+    rows.push(cells);
+  });
+  const header = ['combination', 'runs', ...keys];
+  writeFileSync(join(out, 'aggregate.json'), `${JSON.stringify({ header, rows, stats }, null, 2)}\n`);
+  writeFileSync(join(out, 'aggregate.csv'), [header, ...rows].map((r) => r.map((c) => `"${c}"`).join(',')).join('\n') + '\n');
+  writeFileSync(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+}
+
+

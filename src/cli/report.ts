@@ -1,0 +1,149 @@
+// `catapult report DIR`: a self-contained report.html for a run or a sweep folder (uPlot and the data
+// inlined, so it opens offline from anywhere) and PNG images of its charts, rendered in headless Chromium.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** JSON inside <script>: nothing in it may close the tag. */
+const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+export function readJsonLines(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+}
+
+const fmt = (v: unknown): string => {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
+  return escapeHtml(String(v));
+};
+
+function table(header: string[], rows: unknown[][]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${fmt(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+function page(title: string, body: string, data: unknown): string {
+  const uplotJs = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8');
+  const uplotCss = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8');
+  const script = readFileSync(join(repoRoot, 'src/report/page.js'), 'utf8');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>${uplotCss}
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; background: #fff; }
+h1 { font-size: 22px; } h2 { font-size: 15px; margin: 18px 0 4px; }
+table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+.chart { margin-bottom: 12px; background: #fff; padding: 4px; } pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
+.note { color: #555; }
+</style></head><body>
+${body}
+<div id="charts"></div>
+<script id="run-data" type="application/json">${scriptJson(data)}</script>
+<script>${uplotJs}</script>
+<script>${script}</script>
+</body></html>
+`;
+}
+
+export interface RunFolder {
+  summary: Record<string, any>;
+  records: Record<string, unknown>[];
+  evals: Record<string, unknown>[];
+}
+
+export function readRunFolder(dir: string): RunFolder {
+  const summaryPath = join(dir, 'summary.json');
+  if (!existsSync(summaryPath)) throw new RangeError(`${dir} has no summary.json: not a run folder (catapult run writes one)`);
+  const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
+  const lines = readJsonLines(join(dir, 'metrics.jsonl'));
+  return { summary, records: lines.filter((l) => l.type === 'step'), evals: lines.filter((l) => l.type === 'eval') };
+}
+
+export function runReportHtml(dir: string): string {
+  const { summary, records, evals } = readRunFolder(dir);
+  const s = summary;
+  const title = `${s.preset ?? 'run'}${s.variant ? ` (${s.variant})` : ''}, seed ${s.seed}`;
+  const headline = Object.entries(s.headline ?? {}).map(([k, v]) => [k, v]);
+  const spikes = (s.spikes ?? []).map((p: any) => [p.start, p.peak, p.end ?? '—', p.height, p.duration ?? '—', p.lambdaDrop ?? '—']);
+  const body = [
+    `<h1>${escapeHtml(title)}</h1>`,
+    s.paper ? `<p>${escapeHtml(s.summaryText ?? '')} <span class="note">(paper: ${escapeHtml(s.paper)})</span></p>` : '',
+    `<p>Status <b>${escapeHtml(s.status)}</b> after ${s.steps} steps${s.message ? ` (${escapeHtml(s.message)})` : ''}. Adapter: ${escapeHtml(s.adapter ?? 'unknown')}. Code ${escapeHtml(s.codeVersion ?? 'unknown')}, scale ${escapeHtml(s.scale ?? '—')}.</p>`,
+    s.initialCriticalRate ? `<p>η_crit at initialization (${escapeHtml(s.initialCriticalRate.unit)}): ${fmt(s.initialCriticalRate.value)}; the schedule's rates are multiples of it.</p>` : '',
+    '<h2>Headline numbers</h2>',
+    table(['quantity', 'value'], headline),
+    `<h2>Catapult spikes (${spikes.length}; ${s.criticalSteps?.length ?? 0} steps with η &gt; η_crit(batch))</h2>`,
+    spikes.length ? table(['start', 'peak', 'back at start level', 'height', 'duration', 'λ_max drop'], spikes) : '<p>none</p>',
+    ...(s.notes?.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n: string) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
+    `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
+  ].join('\n');
+  const data = {
+    kind: 'run',
+    records,
+    evals,
+    markers: (s.spikes ?? []).map((p: any) => p.peak),
+    trackedExamples: s.config?.tracking?.set?.examples ?? null,
+    top: s.config?.tracking?.spectrum?.top ?? null,
+  };
+  return page(title, body, data);
+}
+
+export function sweepReportHtml(dir: string): string {
+  const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  const aggregate = existsSync(join(dir, 'aggregate.json')) ? JSON.parse(readFileSync(join(dir, 'aggregate.json'), 'utf8')) : { header: [], rows: [] };
+  const runs = [];
+  for (const combo of sweep.combos as { label: string; folder: string }[]) {
+    const first = join(dir, combo.folder, 'seed-0');
+    if (!existsSync(join(first, 'summary.json'))) continue;
+    runs.push({ label: combo.label, records: readRunFolder(first).records.map((r: any) => ({ loss: r.loss, lambda: r.lambda })) });
+  }
+  const body = [
+    `<h1>Sweep of ${escapeHtml(sweep.preset)}</h1>`,
+    `<p>Grid: ${escapeHtml(JSON.stringify(sweep.grid))}; ${sweep.seeds} seed(s) each; scale ${escapeHtml(sweep.scale)}.</p>`,
+    '<h2>Mean ± sd over seeds</h2>',
+    table(aggregate.header, aggregate.rows),
+  ].join('\n');
+  return page(`sweep ${sweep.preset}`, body, { kind: 'sweep', runs, markers: [] });
+}
+
+/**
+ * Renders each chart of an HTML report to chart-NAME.png beside it, in headless Chromium
+ * (CATAPULT_CHROMIUM or /usr/bin/chromium). Returns the files written.
+ */
+export async function renderPngs(htmlPath: string): Promise<string[]> {
+  const { chromium } = await import('playwright');
+  const executablePath = process.env.CATAPULT_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} for the PNG images (apt-get install -y chromium, or set CATAPULT_CHROMIUM)`);
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const p = await browser.newPage({ viewport: { width: 860, height: 800 }, deviceScaleFactor: 1 });
+    await p.goto(pathToFileURL(htmlPath).href);
+    await p.waitForFunction(() => (window as unknown as { __reportReady?: boolean }).__reportReady === true, undefined, { timeout: 30_000 });
+    const written: string[] = [];
+    for (const el of await p.$$('.chart')) {
+      const id = (await el.getAttribute('id'))!.replace(/^chart-/, '');
+      const file = join(dirname(htmlPath), `chart-${id}.png`);
+      await el.screenshot({ path: file });
+      written.push(file);
+    }
+    return written;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Writes report.html (and the PNGs) for a run or sweep folder; returns the paths written. */
+export async function writeReport(dir: string, options: { png?: boolean } = {}): Promise<string[]> {
+  const isSweep = existsSync(join(dir, 'sweep.json'));
+  const html = isSweep ? sweepReportHtml(dir) : runReportHtml(dir);
+  const path = join(dir, 'report.html');
+  writeFileSync(path, html);
+  const written = [path];
+  if (options.png ?? true) written.push(...(await renderPngs(path)));
+  return written;
+}
+

@@ -1,0 +1,16 @@
+// The code version written with every result: the git commit, marked when the tree has uncommitted changes.
+import { execSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function codeVersion(): string {
+  try {
+    const run = (cmd: string) => execSync(cmd, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const head = run('git rev-parse --short HEAD');
+    return run('git status --porcelain') !== '' ? `${head} + uncommitted changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,97 @@
+// The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header length,
+// a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then
+// the tensors' bytes, little-endian, in header order. Readable by `safetensors.numpy.load_file` and
+// `safetensors.torch.load_file`. Only the dtypes this lab writes: F32, F64, I64.
+export type Dtype = 'F32' | 'F64' | 'I64';
+
+export interface Tensor {
+  dtype: Dtype;
+  shape: number[];
+  /** F32: Float32Array; F64: Float64Array; I64: BigInt64Array. */
+  data: Float32Array | Float64Array | BigInt64Array;
+}
+
+const BYTES: Record<Dtype, number> = { F32: 4, F64: 8, I64: 8 };
+
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  const names = Object.keys(tensors);
+  for (const name of names) {
+    const t = tensors[name];
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== count) throw new RangeError(`tensor "${name}": shape [${t.shape}] holds ${count} values, data has ${t.data.length}`);
+    const bytes = count * BYTES[t.dtype];
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned (the format allows trailing spaces).
+  while ((8 + new TextEncoder().encode(json).length) % 8 !== 0) json += ' ';
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const name of names) {
+    const t = tensors[name];
+    // Typed arrays are little-endian on every platform WebGPU runs on; copy their bytes as they are.
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
+}
+
+export function decodeSafetensors(file: Uint8Array): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  if (file.length < 8) throw new RangeError('not a safetensors file: shorter than its 8-byte header length');
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (8 + headerLength > file.length) throw new RangeError(`not a safetensors file: header length ${headerLength} passes the end (${file.length} bytes)`);
+  let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLength)));
+  } catch {
+    throw new RangeError('not a safetensors file: its header is not JSON');
+  }
+  const base = 8 + headerLength;
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
+    if (!(dtype in BYTES)) throw new RangeError(`tensor "${name}": dtype ${dtype} is not one of ${Object.keys(BYTES).join(', ')}`);
+    const bytes = file.slice(base + begin, base + end);
+    const data = dtype === 'F32' ? new Float32Array(bytes.buffer) : dtype === 'F64' ? new Float64Array(bytes.buffer) : new BigInt64Array(bytes.buffer);
+    tensors[name] = { dtype, shape, data };
+  }
+  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+}
+
+/** A .npy file (format 1.0), C order: '<f4' for Float32Array, '<i4' for Int32Array, '<f8' for Float64Array. */
+export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape: number[]): Uint8Array {
+  const descr = data instanceof Float32Array ? '<f4' : data instanceof Int32Array ? '<i4' : '<f8';
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // magic (6) + version (2) + header length (2) + header, padded with spaces and a newline to 64 bytes.
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, ' ') + '\n';
+  const out = new Uint8Array(total + data.byteLength);
+  out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
+  return out;
+}
+
+export function decodeNpy(file: Uint8Array): { data: Float32Array | Int32Array | Float64Array; shape: number[] } {
+  if (file[0] !== 0x93 || new TextDecoder().decode(file.subarray(1, 6)) !== 'NUMPY') throw new RangeError('not a .npy file');
+  const length = new DataView(file.buffer, file.byteOffset).getUint16(8, true);
+  const header = new TextDecoder().decode(file.subarray(10, 10 + length));
+  const descr = /'descr': '([^']+)'/.exec(header)?.[1];
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const bytes = file.slice(10 + length);
+  const data = descr === '<f4' ? new Float32Array(bytes.buffer) : descr === '<i4' ? new Int32Array(bytes.buffer) : descr === '<f8' ? new Float64Array(bytes.buffer) : null;
+  if (!data) throw new RangeError(`.npy dtype ${descr} is not one of <f4, <i4, <f8`);
+  return { data, shape };
+}

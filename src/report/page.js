@@ -1,0 +1,126 @@
+// The report page's script (plain JavaScript, inlined into report.html with uPlot, so the report opens
+// offline from any folder). It reads the run (or sweep) data from <script id="run-data"> and draws one
+// uPlot chart per tracked quantity, with every catapult spike marked as a dashed line at its peak.
+/* global uPlot */
+(function () {
+  const data = JSON.parse(document.getElementById('run-data').textContent);
+  const charts = document.getElementById('charts');
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+  function markers(steps) {
+    return {
+      hooks: {
+        draw: [
+          (u) => {
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.strokeStyle = 'rgba(214, 39, 40, 0.6)';
+            ctx.setLineDash([4, 4]);
+            ctx.lineWidth = 1;
+            for (const s of steps) {
+              const x = Math.round(u.valToPos(s, 'x', true));
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+  }
+
+  // Tick labels that stay readable from 1e-6 to 1e6 (uPlot's default prints small log ticks as 0).
+  function tick(v) {
+    if (v === null || v === undefined) return '';
+    const a = Math.abs(v);
+    return a !== 0 && (a < 1e-2 || a >= 1e5) ? v.toExponential(0) : String(+v.toPrecision(3));
+  }
+
+  // One chart: x = steps, series = [{label, values}], log = log-scale y.
+  function chart(id, title, x, series, options) {
+    const present = series.filter((s) => s.values.some((v) => v !== null && v !== undefined && Number.isFinite(v)));
+    if (present.length === 0) return;
+    const box = document.createElement('section');
+    box.className = 'chart';
+    box.id = `chart-${id}`;
+    const h = document.createElement('h2');
+    h.textContent = title;
+    box.appendChild(h);
+    charts.appendChild(box);
+    const log = Boolean(options && options.log);
+    // A log axis cannot show zero or negative values: they become gaps, like a diverged run's NaN.
+    const clean = (v) => (v === null || v === undefined || !Number.isFinite(v) || (log && v <= 0) ? null : v);
+    new uPlot(
+      {
+        width: 760,
+        height: 260,
+        scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+        axes: [{ label: 'step' }, { label: (options && options.yLabel) || '', size: 70, values: (u, vals) => vals.map(tick) }],
+        series: [{ label: 'step' }, ...present.map((s, i) => ({ label: s.label, stroke: s.color || colors[i % colors.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: x.length < 60 } }))],
+        plugins: [markers(data.markers || [])],
+        cursor: { sync: { key: 'run' } },
+      },
+      [x, ...present.map((s) => s.values.map(clean))],
+      box,
+    );
+  }
+
+  function runCharts(run) {
+    const r = run.records;
+    const x = r.map((p) => p.step);
+    const col = (k) => r.map((p) => (p[k] === undefined ? null : p[k]));
+    const hasS = r.some((p) => p.lossTopS !== undefined);
+    chart('loss', 'Training loss', x, [
+      { label: 'batch loss', values: col('loss') },
+      { label: 'tracked-set loss', values: col('setLoss') },
+      { label: hasS ? `L≤${run.top || 's'}` : 'L≤1', values: col(hasS ? 'lossTopS' : 'lossTop') },
+      { label: hasS ? `L>${run.top || 's'}` : 'L>1', values: col(hasS ? 'lossRestS' : 'lossRest') },
+    ], { log: true, yLabel: 'loss' });
+    const n = run.trackedExamples;
+    chart('lambda', 'λ_max of the tracked set\'s NTK, and n/η (catapult when λ_max is above it)', x, [
+      { label: 'λ_max', values: col('lambda') },
+      { label: 'n/η', values: r.map((p) => (n && p.lr > 0 ? n / p.lr : null)), dash: [6, 4] },
+      { label: 'λ_min', values: col('lambdaMin') },
+    ], { log: true, yLabel: 'eigenvalue' });
+    chart('eta', 'η against η_crit of each batch', x, [
+      { label: 'η', values: col('lr') },
+      { label: 'η_crit(batch) = b/λ_max(K_batch)', values: col('etaCrit') },
+      { label: '2/λ_max(H)', values: col('etaCritHessian'), dash: [6, 4] },
+    ], { log: true, yLabel: 'rate' });
+    chart('schedule', 'Learning-rate schedule', x, [{ label: 'η', values: col('lr') }], { yLabel: 'rate' });
+    chart('alignment', 'AGOP alignment cos(G, G*)', x, [{ label: 'alignment', values: col('alignment') }], { yLabel: 'cosine' });
+    chart('adagrad', 'AdaGrad: effective rate against its critical bound', x, [
+      { label: 'η/s_t', values: col('adagradRate') },
+      { label: 's_t·n/λ_max', values: col('adagradBound') },
+    ], { log: true, yLabel: 'rate' });
+    chart('condition', 'Condition number of the tracked set\'s NTK', x, [{ label: 'λ_max/λ_min', values: col('condition') }], { log: true });
+    const e = run.evals;
+    const ex = e.map((p) => p.step);
+    const ecol = (k) => e.map((p) => (p[k] === undefined ? null : p[k]));
+    chart('test', 'Evaluation: loss', ex, [
+      { label: 'train loss', values: ecol('trainLoss') },
+      { label: 'validation loss', values: ecol('valLoss') },
+      { label: 'test loss', values: ecol('testLoss') },
+    ], { log: true, yLabel: 'loss' });
+    chart('accuracy', 'Evaluation: accuracy', ex, [
+      { label: 'train', values: ecol('trainAccuracy') },
+      { label: 'validation', values: ecol('valAccuracy') },
+      { label: 'test', values: ecol('testAccuracy') },
+    ], { yLabel: 'accuracy' });
+  }
+
+  function sweepCharts(sweep) {
+    // Loss curves of each combination's first seed, overlaid.
+    const steps = Math.max(...sweep.runs.map((r) => r.records.length));
+    const x = Array.from({ length: steps }, (_, i) => i);
+    chart('loss', 'Training loss (first seed of each combination)', x, sweep.runs.map((r) => ({ label: r.label, values: x.map((i) => (r.records[i] ? r.records[i].loss : null)) })), { log: true, yLabel: 'loss' });
+    chart('lambda', 'λ_max of the tracked set', x, sweep.runs.map((r) => ({ label: r.label, values: x.map((i) => (r.records[i] && r.records[i].lambda !== undefined ? r.records[i].lambda : null)) })), { log: true });
+  }
+
+  if (data.kind === 'sweep') sweepCharts(data);
+  else runCharts(data);
+  window.__reportReady = true;
+})();

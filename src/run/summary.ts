@@ -1,0 +1,90 @@
+// A finished (or ended) run's summary: the catapult events and the preset's headline numbers, computed on
+// the host from the records. Host-neutral: the CLI writes it as summary.json, the lab shows it.
+import { detectCatapults, type CatapultInput, type Spike } from './catapults.ts';
+import type { Headline } from './presets.ts';
+import type { EvalRecord, RunResult, StepRecord, TrainConfig } from './train.ts';
+
+export interface Headlines {
+  status?: string;
+  /** Share of full-set loss increases at critical steps (Table 2). */
+  matchRate?: number;
+  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one). */
+  catapults?: number;
+  spikes?: number;
+  lambdaBefore?: number;
+  lambdaAfter?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  alignment?: number;
+  finalLoss?: number;
+  /** Median over steps of (2/λ_max(H)) / (b/λ_max(K_batch)). */
+  hessianAgreement?: number;
+}
+
+export interface RunSummary {
+  status: string;
+  message?: string;
+  steps: number;
+  headline: Headlines;
+  criticalSteps: number[];
+  spikes: Spike[];
+}
+
+/**
+ * The series the catapult detector reads: η_crit of each step's batch (for GD without batch tracking, the
+ * tracked set's n/λ_max when the set is the whole batch) and the loss whose increases count: the full
+ * training loss where it was evaluated every step (sgd-spikes, as the paper measures), else the step's.
+ */
+export function catapultSeries(config: TrainConfig, records: StepRecord[], evals: EvalRecord[], trainSize: number): CatapultInput[] {
+  const fullBatch = config.batchSize === 'full' || config.batchSize === trainSize;
+  const setIsBatch = fullBatch && config.tracking?.set?.examples === trainSize;
+  const evalAt = new Map(evals.map((e) => [e.step, e.trainLoss]));
+  const everyStep = config.evalEvery === 1;
+  return records.map((r) => ({
+    step: r.step,
+    lr: r.lr,
+    loss: everyStep && evalAt.has(r.step) ? evalAt.get(r.step)! : r.loss,
+    etaCrit: r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined),
+    lambda: r.lambda,
+  }));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+
+export function summarize(config: TrainConfig, result: RunResult, trainSize: number, wanted: Headline[] = []): RunSummary {
+  const series = catapultSeries(config, result.records, result.evals, trainSize);
+  const report = detectCatapults(series);
+  const last = <T>(xs: T[], f: (x: T) => number | undefined) => {
+    for (let i = xs.length - 1; i >= 0; i--) {
+      const v = f(xs[i]);
+      if (v !== undefined && !Number.isNaN(v)) return v;
+    }
+    return undefined;
+  };
+  const first = <T>(xs: T[], f: (x: T) => number | undefined) => last([...xs].reverse(), f);
+  // Catapults until the best validation loss, where validation was measured.
+  const vals = result.evals.filter((e) => e.valLoss !== undefined);
+  const best = vals.length ? vals.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a)).step : Infinity;
+  const h: Headlines = {
+    status: result.status,
+    matchRate: report.matchRate,
+    catapults: report.criticalSteps.filter((t) => t < best).length,
+    spikes: report.spikes.length,
+    lambdaBefore: first(result.records, (r) => r.lambda),
+    lambdaAfter: last(result.records, (r) => r.lambda),
+    testLoss: last(result.evals, (e) => e.testLoss),
+    testAccuracy: last(result.evals, (e) => e.testAccuracy),
+    alignment: last(result.records, (r) => r.alignment),
+    finalLoss: last(result.evals, (e) => e.trainLoss) ?? last(result.records, (r) => r.loss),
+    hessianAgreement: median(result.records.filter((r) => r.etaCritHessian !== undefined && r.etaCrit !== undefined).map((r) => r.etaCritHessian! / r.etaCrit!)),
+  };
+  const headline: Headlines = {};
+  for (const key of wanted.length ? wanted : (Object.keys(h) as Headline[])) {
+    const v = h[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isNaN(v))) (headline as Record<string, unknown>)[key] = v;
+  }
+  return { status: result.status, ...(result.message ? { message: result.message } : {}), steps: result.steps, headline, criticalSteps: report.criticalSteps, spikes: report.spikes };
+}
