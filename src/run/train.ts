@@ -150,6 +150,12 @@ export function partSeeds(seed: number): { data: number; init: number; batches: 
   return { data: r.nextU32(), init: r.nextU32(), batches: r.nextU32() };
 }
 
+/**
+ * A network whose tracked NTK is zero (or NaN from normalizing a zero vector) has no gradient left: every
+ * ReLU is dead. Its loss stays finite forever, but the run has diverged in all but name.
+ */
+const collapsed = (r: StepRecord) => r.lambda !== undefined && !(r.lambda > 0) && Number.isFinite(r.loss);
+
 /** Rows evaluated per forward pass, so a 10,000-example evaluation does not need 10,000-row buffers. */
 const EVAL_CHUNK = 2048;
 
@@ -344,7 +350,7 @@ export class Trainer {
         pending = 0;
         records.push(...fresh);
         callbacks.onMetrics?.(fresh, []);
-        const bad = fresh.find((r) => !Number.isFinite(r.loss) || r.loss > divergeAbove);
+        const bad = fresh.find((r) => !Number.isFinite(r.loss) || r.loss > divergeAbove || collapsed(r));
         if (bad) return 'diverged';
         if (c.stopAtLoss !== undefined && this.order === null && fresh.some((r) => r.loss < c.stopAtLoss!)) return 'converged';
         return null;
@@ -488,7 +494,9 @@ export class Trainer {
 
   private why(status: RunStatus, records: StepRecord[], evals: EvalRecord[]): string {
     if (status === 'diverged') {
+      const dead = records.find(collapsed);
       const bad = records.find((r) => !Number.isFinite(r.loss) || r.loss > (this.config.divergeAbove ?? 1e8));
+      if (dead && (!bad || dead.step < bad.step)) return `the tracked NTK vanished at step ${dead.step} (λ_max ${dead.lambda}): every ReLU is dead, so no step can move the network again (lr ${dead.lr})`;
       return bad ? `loss ${bad.loss} at step ${bad.step} (lr ${bad.lr})` : `training loss ${evals[evals.length - 1]?.trainLoss} at evaluation`;
     }
     if (status === 'converged') return `training loss below ${this.config.stopAtLoss} after ${this.step} steps`;

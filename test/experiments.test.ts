@@ -1,0 +1,217 @@
+// Presets, headless runs, checkpoints, saved NTKs, sweeps and reports (issue 5), at the quick scale or
+// smaller.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runExperiment } from '../src/cli/experiment.ts';
+import { readJsonLines } from '../src/cli/report.ts';
+import { BatchOrder } from '../src/data/splits.ts';
+import { decodeNpy, decodeSafetensors } from '../src/io/safetensors.ts';
+import { MLP_DEFAULTS } from '../src/nn/layout.ts';
+import { Mlp } from '../src/nn/mlp.ts';
+import { ntkRef } from '../src/ref/ntk.ts';
+import { checkpointParams, decodeCheckpoint } from '../src/run/checkpoint.ts';
+import { PRESETS, resolvePreset } from '../src/run/presets.ts';
+import { partSeeds } from '../src/run/train.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
+import { relErr, U } from './numeric.ts';
+
+afterAll(releaseTestGpu);
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'catapult-run-'));
+const quiet = () => {};
+const catapult = (...args: string[]) => spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 300_000 });
+
+function steps(dir: string): Record<string, any>[] {
+  return readJsonLines(join(dir, 'metrics.jsonl')).filter((l) => l.type === 'step');
+}
+
+describe('presets', () => {
+  it('every preset resolves to a valid config at both scales, with its paper figure named', () => {
+    for (const p of PRESETS) {
+      expect(p.paper).not.toBe('');
+      for (const scale of ['quick', 'paper'] as const) expect(() => resolvePreset(p.name, { scale })).not.toThrow();
+      for (const v of Object.keys(p.variants ?? {})) expect(() => resolvePreset(p.name, { variant: v })).not.toThrow();
+    }
+    expect(() => resolvePreset('gd-catapult-cnn')).toThrow(/not yet supported: it needs convolutional layers/);
+    expect(() => resolvePreset('nope')).toThrow(/unknown preset "nope"; the presets are: gd-catapult/);
+  });
+
+  it('every preset runs to completion, shrunk to a few steps and narrow layers', async () => {
+    const gpu = await testGpu();
+    for (const p of PRESETS) {
+      const base = p.config('quick');
+      const set: [string, unknown][] = [
+        ['steps', 3],
+        ['model.hidden', base.model.hidden.map(() => 16)],
+        ['readbackEvery', 3],
+      ];
+      if (base.stopAtLoss !== undefined) set.push(['evalEvery', 1]);
+      const out = tmp();
+      const summary = await runExperiment(gpu, { preset: p.name, scale: 'quick', set, out, saveAt: [], report: false, progress: false, log: quiet });
+      expect(['completed', 'converged', 'diverged'], `${p.name}: ${summary.status} ${summary.message ?? ''}`).toContain(summary.status);
+      expect(existsSync(join(out, 'summary.json'))).toBe(true);
+      expect(readFileSync(join(out, 'metrics.csv'), 'utf8').split('\n')[0]).toMatch(/^step,lr,loss/);
+    }
+  }, 600_000);
+});
+
+describe('preset behaviour', () => {
+  it('gd-catapult: one spike, its peak in L≤5, L>5 falling, λ_max lower after than before', async () => {
+    const gpu = await testGpu();
+    const out = tmp();
+    const s = (await runExperiment(gpu, { preset: 'gd-catapult', scale: 'quick', set: [['steps', 40]], out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+    expect(s.status).toBe('completed');
+    expect(s.spikes).toHaveLength(1);
+    const spike = s.spikes[0];
+    const r = steps(out);
+    const peak = r[spike.peak];
+    expect(peak.lossTopS).toBeGreaterThan(10 * peak.lossRestS);
+    // L>5 falls: lower at the end than at the start, and its largest rise over one step is tiny next to the
+    // rise of L≤5 into the spike (the spike lives in the top eigenspace).
+    expect(r[r.length - 1].lossRestS).toBeLessThan(0.5 * r[0].lossRestS);
+    const topRise = peak.lossTopS - r[spike.start].lossTopS;
+    for (let t = 1; t < r.length; t++) expect(r[t].lossRestS - r[t - 1].lossRestS).toBeLessThan(0.02 * topRise);
+    expect(spike.lambdaAfter).toBeLessThan(0.5 * spike.lambdaBefore);
+    expect(s.headline.lambdaAfter).toBeLessThan(s.headline.lambdaBefore);
+  }, 300_000);
+
+  it('gd-final-lr-diverges ends "diverged" with every metric up to the divergence', async () => {
+    const gpu = await testGpu();
+    const out = tmp();
+    const s = (await runExperiment(gpu, { preset: 'gd-final-lr-diverges', scale: 'quick', set: [], out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+    expect(s.status).toBe('diverged');
+    expect(s.message).toMatch(/every ReLU is dead/);
+    const r = steps(out);
+    expect(r.length).toBeGreaterThan(1);
+    expect(r.map((x) => x.step)).toEqual(r.map((_, i) => i));
+    // The first step's loss, before the update that killed the network, is kept.
+    expect(r[0].loss).toBeGreaterThan(0);
+    expect(r[0].lambda).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('sgd-single-example: the full loss jumps only at steps that drew the scaled point', async () => {
+    const gpu = await testGpu();
+    const out = tmp();
+    const s = (await runExperiment(gpu, { preset: 'sgd-single-example', scale: 'quick', set: [['steps', 150]], out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+    expect(s.status).toBe('completed');
+    const config = s.config;
+    const order = new BatchOrder(config.data.n, 1, partSeeds(config.seed).batches);
+    const drawn = new Set<number>();
+    for (let t = 0; t < config.steps; t++) if (order.next()[0] === config.data.scaledIndex) drawn.add(t);
+    expect(drawn.size).toBeGreaterThan(0);
+    // The full training loss, evaluated after every step: its jumps (by more than 10%) are draws of the point.
+    const evals = readJsonLines(join(out, 'metrics.jsonl')).filter((l) => l.type === 'eval') as { step: number; trainLoss: number }[];
+    const loss = new Map(evals.map((e) => [e.step, e.trainLoss]));
+    const jumps = [...loss.keys()].filter((t) => loss.has(t + 1) && loss.get(t + 1)! > 1.1 * loss.get(t)!);
+    expect(jumps.length).toBeGreaterThan(0);
+    for (const t of jumps) expect(drawn.has(t), `jump at step ${t}`).toBe(true);
+    expect(jumps[0]).toBe(Math.min(...drawn));
+    // And only the scaled point was ever critical.
+    for (const t of s.criticalSteps) expect(drawn.has(t)).toBe(true);
+  }, 300_000);
+});
+
+describe('checkpoints and saved NTKs', () => {
+  it('a run resumed from a checkpoint gives the same metrics as the uninterrupted run', async () => {
+    const gpu = await testGpu();
+    const full = tmp();
+    const set: [string, unknown][] = [['steps', 12], ['model.hidden', [64]], ['readbackEvery', 5], ['evalEvery', 4]];
+    await runExperiment(gpu, { preset: 'sgd-spikes', scale: 'quick', set, out: full, saveAt: [5], report: false, progress: false, log: quiet });
+    const resumed = tmp();
+    await runExperiment(gpu, { preset: 'sgd-spikes', scale: 'quick', set: [], out: resumed, saveAt: [], resume: join(full, 'checkpoint-5.safetensors'), report: false, progress: false, log: quiet });
+    const a = steps(full).filter((r) => r.step >= 5);
+    const b = steps(resumed);
+    expect(b.map((r) => r.step)).toEqual(a.map((r) => r.step));
+    // Bit for bit: losses, η_crit of each batch (warm-started power iteration), the set's λ_max.
+    expect(b).toEqual(a);
+  }, 300_000);
+
+  it('the checkpoint holds documented tensors, and the saved NTK equals the one recomputed from its weights', async () => {
+    const gpu = await testGpu();
+    const out = tmp();
+    await runExperiment(gpu, { preset: 'gd-catapult', scale: 'quick', set: [['steps', 3], ['model.hidden', [48]], ['data.train', 20], ['tracking.set.examples', 20]], out, saveAt: [2], report: false, progress: false, log: quiet });
+    const file = new Uint8Array(readFileSync(join(out, 'checkpoint-2.safetensors')));
+    const { tensors } = decodeSafetensors(file);
+    expect(tensors['layers.0.weight'].shape).toEqual([48, 100]);
+    expect(tensors['layers.0.bias'].shape).toEqual([48]);
+    expect(tensors['layers.1.weight'].shape).toEqual([1, 48]);
+    expect(tensors['layers.1.bias']).toBeUndefined(); // no output bias in catapult presets
+    expect(Number((tensors.step.data as BigInt64Array)[0])).toBe(2);
+    const saved = decodeCheckpoint(file);
+    const K = decodeNpy(new Uint8Array(readFileSync(join(out, 'ntk-2.npy'))));
+    const idx = decodeNpy(new Uint8Array(readFileSync(join(out, 'ntk-2-indices.npy'))));
+    expect(K.shape).toEqual([20, 20]);
+    expect(Array.from(idx.data)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // Recompute in float64 from the saved weights and the run's data (regenerated from its seed).
+    const { buildData } = await import('../src/run/data.ts');
+    const { readDataFile } = await import('../src/cli/data-files.ts');
+    const data = await buildData(saved.config.data, partSeeds(saved.config.seed).data, readDataFile);
+    const net = new Mlp(gpu, { ...MLP_DEFAULTS, ...saved.config.model, inputDim: 100, outputs: 1, seed: 0 });
+    const params = checkpointParams(saved, net.layout);
+    const ref = ntkRef(net.layout, params, data.train.x, 20, 100, 1);
+    expect(relErr(K.data, ref)).toBeLessThan(8 * U * (100 + 48 + 1 + 20));
+    net.destroy();
+  }, 300_000);
+});
+
+describe('the command line for presets', () => {
+  it('a malformed --set, an unknown key value or a bad scale exits 2 naming it', () => {
+    const r = catapult('run', 'gd-catapult', '--set', 'schedule.lr');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--set "schedule.lr" must look like key=value/);
+    const s = catapult('run', 'gd-catapult', '--set', 'optimizer.name=lbfgs');
+    expect(s.status).toBe(2);
+    expect(s.stderr).toMatch(/optimizer.name must be one of gd, sgd, rmsprop, adagrad, adadelta, adam/);
+    const t = catapult('show', 'gd-catapult', '--scale', 'huge');
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/--scale must be one of quick, paper, got "huge"/);
+    expect(catapult('run', 'gd-catapult-cnn').stderr).toMatch(/not yet supported/);
+  });
+
+  it('run writes the report and its PNGs; show prints the resolved config', () => {
+    const out = tmp();
+    const r = catapult('run', 'gd-catapult', '--set', 'steps=12', '--set', 'model.hidden=64', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/headline: spikes/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/uPlot/);
+    expect(html).not.toMatch(/<script src=/); // self-contained
+    for (const chart of ['loss', 'lambda', 'schedule']) expect(existsSync(join(out, `chart-${chart}.png`)), chart).toBe(true);
+    const show = catapult('show', 'sgd-batch-size', '--set', 'batchSize=50');
+    expect(show.status).toBe(0);
+    expect(JSON.parse(show.stdout).batchSize).toBe(50);
+  }, 300_000);
+
+  it('a sweep killed halfway resumes where it stopped and keeps every finished run', async () => {
+    const out = tmp();
+    const args = ['bin/catapult.js', 'sweep', 'gd-catapult', '--grid', 'schedule.lr=0.5,1.5', '--seeds', '2', '--set', 'steps=6', '--set', 'model.hidden=32', '--no-report', '--out', out];
+    const firstDone = join(out, 'schedule.lr=0.5', 'seed-0', 'summary.json');
+    // Kill the sweep as soon as its first run is finished.
+    await new Promise<void>((resolveKill, reject) => {
+      const child = spawn(process.execPath, args, { stdio: 'ignore' });
+      const timer = setInterval(() => {
+        if (existsSync(firstDone)) {
+          child.kill('SIGKILL');
+          clearInterval(timer);
+        }
+      }, 50);
+      child.on('exit', () => {
+        clearInterval(timer);
+        existsSync(firstDone) ? resolveKill() : reject(new Error('the sweep ended before its first run finished'));
+      });
+    });
+    const before = readFileSync(firstDone, 'utf8');
+    expect(existsSync(join(out, 'aggregate.md'))).toBe(false);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/kept from before/);
+    expect(r.stdout).not.toMatch(/schedule.lr=0.5, seed 0/); // not rerun
+    expect(readFileSync(firstDone, 'utf8')).toBe(before);
+    const aggregate = readFileSync(join(out, 'aggregate.md'), 'utf8');
+    expect(aggregate).toMatch(/schedule.lr=0.5 \| 2 \|/);
+    expect(aggregate).toMatch(/schedule.lr=1.5 \| 2 \|/);
+  }, 300_000);
+});
