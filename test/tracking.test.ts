@@ -103,6 +103,35 @@ describe('spectral tracking during training', () => {
     trainer.destroy();
   });
 
+  it('on real data, aligns the AGOP with a reference network\'s AGOP (1 when the reference is the network itself)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const gpu = await testGpu();
+    const config: TrainConfig = {
+      data: { kind: 'mnist', train: 40, classes: [7, 9], targets: 'pm1' },
+      model: { hidden: [32] },
+      loss: 'mse',
+      optimizer: { name: 'sgd' },
+      schedule: { kind: 'constant', lr: 0.5 },
+      batchSize: 10,
+      steps: 6,
+      seed: 3,
+    };
+    // The reference: the same network at initialization, saved as a checkpoint.
+    const first = await Trainer.create(gpu, config, readDataFile);
+    const path = join(mkdtempSync(join(tmpdir(), 'catapult-ref-')), 'reference.safetensors');
+    writeFileSync(path, await first.checkpoint());
+    first.destroy();
+    const trainer = await Trainer.create(gpu, { ...config, tracking: { set: { examples: 40 }, agop: { reference: path } } }, readDataFile);
+    const r = (await trainer.run()).records;
+    trainer.destroy();
+    expect(r[0].alignment).toBeCloseTo(1, 5);
+    expect(r[5].alignment).toBeLessThan(1 - 1e-6);
+    expect(r[5].alignment).toBeGreaterThan(0);
+    await expect(Trainer.create(gpu, { ...config, tracking: { set: { examples: 40 }, agop: { reference: join(tmpdir(), 'missing.safetensors') } } }, readDataFile)).rejects.toThrow(/cannot read data file/);
+  });
+
   it('refuses tracking it cannot do, naming the field', async () => {
     const gpu = await testGpu();
     const base: TrainConfig = {

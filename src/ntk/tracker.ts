@@ -37,8 +37,12 @@ export interface TrackingConfig {
    * sets too large for an nk×nk matrix, up to the whole training set.
    */
   set?: { examples: number; every?: number; iterations?: number; method?: 'gram' | 'matrix-free'; chunk?: number };
-  /** AGOP alignment with the true EGOP (synthetic tasks) or a reference network's AGOP, on the same set. */
-  agop?: { every?: number };
+  /**
+   * AGOP alignment on the same set with the true EGOP (synthetic tasks) or, given `reference` (a
+   * checkpoint file of a network on the same inputs), that network's AGOP on the set: the paper's
+   * stand-in for G* on real data.
+   */
+  agop?: { every?: number; reference?: string };
   /** λ_max of the Hessian of the batch loss (MSE) by power iteration on exact Hessian-vector products. */
   hessian?: { every?: number; iterations?: number };
   /** The set's top `top` eigenvalues (≤ 10) by Lanczos with `iterations` steps, λ_min, the condition number, L≤s and L>s. */

@@ -14,6 +14,7 @@ import { Mlp } from '../nn/mlp.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
 import { NtkGram } from '../ntk/gram.ts';
+import { NetworkAgop } from '../ntk/agop.ts';
 import { checkpointOptimizer, checkpointParams, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { PowerIteration } from '../ntk/spectrum.ts';
@@ -151,6 +152,30 @@ export function partSeeds(seed: number): { data: number; init: number; batches: 
 }
 
 /**
+ * The AGOP of a reference network (a checkpoint written by Trainer.checkpoint) on the first n training
+ * examples: G* for AGOP alignment on real data, where no true EGOP exists.
+ */
+async function referenceAgop(gpu: Gpu, path: string, data: RunData, n: number, readFile: ReadFile): Promise<Float64Array> {
+  if (typeof path !== 'string' || path === '') throw new RangeError('tracking.agop.reference must be the path or URL of a checkpoint (.safetensors)');
+  const saved = decodeCheckpoint(await readFile(path));
+  const { d, k, x } = data.train;
+  const net = new Mlp(gpu, { ...MLP_DEFAULTS, ...saved.config.model, inputDim: d, outputs: k, seed: 0 });
+  try {
+    gpu.write(net.params, checkpointParams(saved, net.layout));
+    const X = gpu.matrix('reference AGOP inputs', n, d, x.subarray(0, n * d));
+    const agop = new NetworkAgop(gpu, net, n);
+    const G = await agop.compute(X);
+    agop.destroy();
+    X.buffer.destroy();
+    return G;
+  } catch (e) {
+    throw new RangeError(`tracking.agop.reference ${path}: ${(e as Error).message}`);
+  } finally {
+    net.destroy();
+  }
+}
+
+/**
  * A network whose tracked NTK is zero (or NaN from normalizing a zero vector) has no gradient left: every
  * ReLU is dead. Its loss stays finite forever, but the run has diverged in all but name.
  */
@@ -222,6 +247,8 @@ export class Trainer {
     if (config.loss === 'cross-entropy' && data.train.k < 2) {
       throw new RangeError('loss "cross-entropy" needs one-hot targets with k >= 2 classes; use "mse" for ±1 or scalar targets');
     }
+    const reference = config.tracking?.agop?.reference;
+    if (reference !== undefined) data.egop = await referenceAgop(gpu, reference, data, config.tracking!.set?.examples ?? 0, readFile);
     const trainer = new Trainer(gpu, config, data);
     if ((config.lrUnit ?? 'absolute') !== 'absolute') {
       try {
