@@ -150,16 +150,18 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   writeFileSync(join(out, 'metrics.csv'), csv(records));
   log(`status: ${result.status} after ${result.steps} steps in ${seconds.toFixed(1)} s${result.message ? ` (${result.message})` : ''}`);
   log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ')}`);
-  if (options.report) {
-    try {
-      const files = await writeReport(out);
-      log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
-    } catch (e) {
-      // The metrics and summary are written; a missing browser only costs the images.
-      log(`report: not written (${(e as Error).message})`);
-    }
-  }
+  if (options.report) await reportInto(out, log);
   return summary;
+}
+
+/** Writes the folder's report; the metrics and summary are already written, so a failure only costs it. */
+async function reportInto(out: string, log: (line: string) => void): Promise<void> {
+  try {
+    const files = await writeReport(out);
+    log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
+  } catch (e) {
+    log(`report: not written (${(e as Error).message})`);
+  }
 }
 
 /**
@@ -250,14 +252,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
     }
   }
   writeAggregate(out, plan, options.seeds);
-  if (options.report) {
-    try {
-      const files = await writeReport(out);
-      log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
-    } catch (e) {
-      log(`report: not written (${(e as Error).message})`);
-    }
-  }
+  if (options.report) await reportInto(out, log);
   return { ran, skipped };
 }
 
