@@ -14,7 +14,7 @@ import { Mlp } from '../src/nn/mlp.ts';
 import { ntkRef } from '../src/ref/ntk.ts';
 import { checkpointParams, decodeCheckpoint } from '../src/run/checkpoint.ts';
 import { PRESETS, resolvePreset } from '../src/run/presets.ts';
-import { partSeeds } from '../src/run/train.ts';
+import { partSeeds, validateTrainConfig } from '../src/run/train.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 import { relErr, U } from './numeric.ts';
 
@@ -32,8 +32,8 @@ describe('presets', () => {
   it('every preset resolves to a valid config at both scales, with its paper figure named', () => {
     for (const p of PRESETS) {
       expect(p.paper).not.toBe('');
-      for (const scale of ['quick', 'paper'] as const) expect(() => resolvePreset(p.name, { scale })).not.toThrow();
-      for (const v of Object.keys(p.variants ?? {})) expect(() => resolvePreset(p.name, { variant: v })).not.toThrow();
+      for (const scale of ['quick', 'paper'] as const) expect(() => validateTrainConfig(resolvePreset(p.name, { scale })), `${p.name} ${scale}`).not.toThrow();
+      for (const v of Object.keys(p.variants ?? {})) expect(() => validateTrainConfig(resolvePreset(p.name, { variant: v })), `${p.name} ${v}`).not.toThrow();
     }
     expect(() => resolvePreset('gd-catapult-cnn')).toThrow(/not yet supported: it needs convolutional layers/);
     expect(() => resolvePreset('nope')).toThrow(/unknown preset "nope"; the presets are: gd-catapult/);

@@ -45,6 +45,7 @@ describe('matrix-free NTK product', () => {
       const K = gpu.matrix('K', m, m);
       const KvStructured = gpu.matrix('K v structured', m, 1);
       const step = gpu.step('K v');
+      await op.prepare(step);
       await op.apply(step, V, out);
       const gram = new NtkGram(gpu, net);
       await gram.structured(step, X, K);
@@ -107,6 +108,7 @@ describe('Hessian-vector products of the batch loss (R-operator)', () => {
       const U_ = gpu.matrix('u', P, 1, u);
       const Hu = gpu.matrix('Hu', P, 1);
       const step = gpu.step('Hu');
+      await op.prepare(step);
       await op.apply(step, U_, Hu);
       gpu.submit(step);
       expect(relErr(await gpu.read(Hu), matVec(H, u, P))).toBeLessThan(1e-4);

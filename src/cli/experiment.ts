@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
+import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
 import { summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
@@ -74,8 +75,13 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   const preset = findPreset(options.preset);
   let config: TrainConfig;
   let trainer: Trainer;
+  let scale = options.scale;
+  let variant = options.variant;
   if (options.resume) {
     const file = new Uint8Array(readFileSync(options.resume));
+    const meta = decodeCheckpoint(file).metadata;
+    scale = (meta.scale as Scale | undefined) ?? scale;
+    variant = meta.variant ?? variant;
     trainer = await Trainer.resume(gpu, file, readDataFile);
     config = trainer.config;
     log(`resumed ${options.resume} at step ${trainer.step}`);
@@ -88,7 +94,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   mkdirSync(out, { recursive: true });
   const adapter = describeAdapter(gpu.adapter);
   const d = trainer.data.train;
-  log(`${preset.name}${options.variant ? ` (${options.variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
+  log(`${preset.name}${variant ? ` (${variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
   log(`adapter: ${adapter}`);
   if (trainer.initialCriticalRate) log(`η_crit at initialization: ${trainer.initialCriticalRate.value.toPrecision(5)} (rates are multiples of it)`);
   const metrics = createWriteStream(join(out, 'metrics.jsonl'));
@@ -117,8 +123,8 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
         if (!saveAt.has(updates)) return;
         saveAt.delete(updates);
         const path = join(out, `checkpoint-${updates}.safetensors`);
-        writeFileSync(path, await trainer.checkpoint({ preset: preset.name, code_version: codeVersion() }));
-        await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`));
+        writeFileSync(path, await trainer.checkpoint({ preset: preset.name, scale, ...(variant ? { variant } : {}), code_version: codeVersion() }));
+        await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`), log);
         log(`saved ${path}`);
       },
     });
@@ -132,8 +138,8 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
     preset: preset.name,
     paper: preset.paper,
     summaryText: preset.summary,
-    variant: options.variant ?? null,
-    scale: options.scale,
+    variant: variant ?? null,
+    scale,
     seed: config.seed,
     adapter,
     adapterInfo: gpu.adapter,
@@ -168,25 +174,25 @@ async function reportInto(out: string, log: (line: string) => void): Promise<voi
  * The tracked set's NTK at the current parameters as NAME.npy (float32, nk×nk, output-major) and the
  * example indices it covers as NAME-indices.npy (int32): recomputed here, so it belongs to the saved weights.
  */
-async function saveTrackedNtk(gpu: Gpu, trainer: Trainer, base: string): Promise<void> {
+async function saveTrackedNtk(gpu: Gpu, trainer: Trainer, base: string, log: (line: string) => void): Promise<void> {
   const set = trainer.config.tracking?.set;
   if (!set) return;
   const n = set.examples;
   const k = trainer.data.train.k;
-  if (n * k > 8192) return; // the matrix-free kind is never formed
+  if (n * k > 8192) {
+    log(`NTK not saved: the tracked set's kernel is ${n * k}×${n * k}; the .npy files stop at 8192×8192`);
+    return;
+  }
   const d = trainer.data.train.d;
   const X = gpu.matrix('saved NTK inputs', n, d, trainer.data.train.x.subarray(0, n * d));
-  const K = gpu.matrix('saved NTK', n * k, n * k);
   const gram = new NtkGram(gpu, trainer.net);
-  const step = gpu.step('saved NTK');
-  await gram.structured(step, X, K);
-  gpu.submit(step);
-  const values = await gpu.read(K.buffer);
-  writeFileSync(`${base}.npy`, encodeNpy(values, [n * k, n * k]));
-  writeFileSync(`${base}-indices.npy`, encodeNpy(Int32Array.from({ length: n }, (_, i) => i), [n]));
-  gram.destroy();
-  X.buffer.destroy();
-  K.buffer.destroy();
+  try {
+    writeFileSync(`${base}.npy`, encodeNpy(await gram.formed(X), [n * k, n * k]));
+    writeFileSync(`${base}-indices.npy`, encodeNpy(Int32Array.from({ length: n }, (_, i) => i), [n]));
+  } finally {
+    gram.destroy();
+    X.buffer.destroy();
+  }
 }
 
 export interface SweepOptions {

@@ -29,12 +29,15 @@ export class NetworkAgop {
     this.term = gpu.matrix('AGOP term', d, d);
   }
 
-  /** Records G for the n×d examples X into G (d×d): a forward pass, then k backward passes. */
-  async record(step: Step, X: Matrix, G: Matrix): Promise<void> {
+  /**
+   * Records G for the n×d examples X into G (d×d): a forward pass (skipped when `forwardDone`: the
+   * network's last forward pass at this batch size was on X at the current parameters), then k backward passes.
+   */
+  async record(step: Step, X: Matrix, G: Matrix, options: { forwardDone?: boolean } = {}): Promise<void> {
     const d = this.net.config.inputDim;
     if (X.rows !== this.n) throw new RangeError(`AGOP: built for ${this.n} examples, X has ${X.rows}`);
     if (G.rows !== d || G.cols !== d) throw new RangeError(`AGOP: G must be ${d}×${d}, got ${G.rows}×${G.cols}`);
-    await this.net.forward(step, X);
+    if (!options.forwardDone) await this.net.forward(step, X);
     await step.host.prepare([addInPlace]);
     for (const [a, seed] of this.seeds.entries()) {
       await this.net.backward(step, X, seed, this.inputGrad, { paramGrads: false });

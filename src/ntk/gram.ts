@@ -88,6 +88,20 @@ export class NtkGram {
     }
   }
 
+  /** K of the examples X at the current parameters, formed by the structured method and read back. */
+  async formed(X: Matrix): Promise<Float32Array> {
+    const nk = X.rows * this.outputs;
+    const K = this.gpu.matrix('NTK read back', nk, nk, undefined, 'use fewer examples');
+    try {
+      const step = this.gpu.step('NTK read back');
+      await this.structured(step, X, K);
+      this.gpu.submit(step);
+      return await this.gpu.read(K.buffer);
+    } finally {
+      K.buffer.destroy();
+    }
+  }
+
   /**
    * Records K by contracting per-example gradients, materialized at most `chunkFloats` floats at a time
    * (nk rows × a chunk of one layer's parameters).

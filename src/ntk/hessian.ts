@@ -1,6 +1,6 @@
-// Exact Hessian-vector products of the MSE loss of a batch, L(θ) = (1/b)‖f(θ) − y‖²: one forward pass,
-// the loss's backward pass, one forward-mode pass (J u) and the R-operator of the backward pass
-// (Mlp.hessianVectorBackward), about three times the cost of a gradient.
+// Exact Hessian-vector products of the MSE loss of a batch, L(θ) = (1/b)‖f(θ) − y‖²: prepare() records
+// the forward pass and the loss's backward pass once per step; each product is then one forward-mode pass
+// (J u) and the R-operator of the backward pass (Mlp.hessianVectorBackward), about twice a gradient.
 // Why exact and not central differences of gradients: a ReLU network's gradient jumps where a unit crosses
 // its kink, and a step ±εu large enough to beat float32 rounding (ε ~ 1e-3‖θ‖) crosses some of the
 // b·width kinks almost surely; each crossing adds a jump/(2ε) term. On a 2-layer test network that
@@ -42,9 +42,22 @@ export class BatchHessian implements SymmetricOperator {
     return this;
   }
 
+  private batch(): { X: Matrix; Y: Matrix } {
+    if (!this.X || !this.Y) throw new Error('Hessian: call at(X, Y) before prepare and apply');
+    return { X: this.X, Y: this.Y };
+  }
+
+  /** The forward pass and the loss's backward pass at the current parameters: activations and δ_l. */
+  async prepare(step: Step): Promise<void> {
+    const { X, Y } = this.batch();
+    await this.net.forward(step, X);
+    const seed = await this.net.mse(step, Y, this.lossScratch, 0);
+    // The loss gradient itself is not wanted, only the sensitivities δ_l it leaves in the workspace.
+    await this.net.backward(step, X, seed, undefined, { paramGrads: false });
+  }
+
   async apply(step: Step, u: Matrix, out: Matrix): Promise<void> {
-    const { X, Y } = this;
-    if (!X || !Y) throw new Error('Hessian: call at(X, Y) before apply');
+    const { X } = this.batch();
     if (u.length !== this.dim || out.length !== this.dim) throw new RangeError(`Hessian acts on ${this.dim}-vectors, got ${u.length} and ${out.length}`);
     const b = X.rows;
     let t = this.outputTangents.get(b);
@@ -53,10 +66,6 @@ export class BatchHessian implements SymmetricOperator {
       t = { Fdot: this.gpu.matrix(`Hessian: J u (${b})`, b, k), seedDot: this.gpu.matrix(`Hessian: seed tangent (${b})`, b, k) };
       this.outputTangents.set(b, t);
     }
-    await this.net.forward(step, X);
-    const seed = await this.net.mse(step, Y, this.lossScratch, 0);
-    // The loss gradient itself is not wanted, only the sensitivities δ_l it leaves in the workspace.
-    await this.net.backward(step, X, seed, undefined, { paramGrads: false });
     await this.net.jvp(step, X, u.buffer, t.Fdot);
     await linearCombination(step, 2 / b, t.Fdot, 0, t.Fdot, t.seedDot);
     await this.net.hessianVectorBackward(step, X, u.buffer, t.seedDot, this.product);

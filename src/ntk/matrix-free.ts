@@ -1,8 +1,8 @@
 // The NTK of a set of n examples as a matrix-free operator: K v = J (Jᵀ v), never forming the nk×nk matrix.
 //   Jᵀ v: one backward pass with the output seed v (Σ_i v_i ∇θ f(x_i)), chunk by chunk, summed;
 //   J u:  one forward-mode pass (Mlp.jvp) with that parameter-space tangent, chunk by chunk.
-// Cost per product: two forward, one backward and one forward-mode pass over the set (one forward pass is
-// saved when the set fits in one chunk), O(n · parameters), against O(n² · Σ widths) to form K. This is
+// Cost per product: two forward, one backward and one forward-mode pass over the set; when the set fits in
+// one chunk, prepare() runs its one forward pass for all the step's products. O(n · parameters), against O(n² · Σ widths) to form K. This is
 // how λ_max of a whole training set (all 10,000 bundled MNIST digits) is tracked.
 // Vectors are in the NTK's output-major order (entry a·n + i is output a of example i), like NtkGram.
 import { addInPlace } from '../../shaders/lincomb.ts';
@@ -59,6 +59,11 @@ export class MatrixFreeNtk implements SymmetricOperator {
     return out;
   }
 
+  /** With one chunk, the forward pass every product of the step reuses (backward and jvp keep activations). */
+  async prepare(step: Step): Promise<void> {
+    if (this.chunk === this.n) await this.net.forward(step, this.X);
+  }
+
   private rows(M: Matrix, from: number, rows: number): Matrix {
     return from === 0 && rows === M.rows ? M : new Matrix(M.buffer, rows, M.cols, M.offset + from * M.cols * 4);
   }
@@ -70,13 +75,12 @@ export class MatrixFreeNtk implements SymmetricOperator {
     const chunks = this.chunks;
     for (const [c, { from, rows }] of chunks.entries()) {
       const Xc = this.rows(this.X, from, rows);
-      await this.net.forward(step, Xc);
+      if (chunks.length > 1) await this.net.forward(step, Xc);
       await this.net.backward(step, Xc, this.rows(this.seed, from, rows), undefined, { into: c === 0 ? this.jtv : this.jtvChunk });
       if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(this.jtvChunk), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     }
     for (const { from, rows } of chunks) {
       const Xc = this.rows(this.X, from, rows);
-      // With one chunk the activations of the pass above are still there.
       if (chunks.length > 1) await this.net.forward(step, Xc);
       await this.net.jvp(step, Xc, this.jtv, this.rows(this.outputs, from, rows));
     }

@@ -6,13 +6,19 @@ import type { Step } from '../gpu/step.ts';
 
 export interface SymmetricOperator {
   readonly dim: number;
+  /**
+   * Records what every product in this step shares (a forward pass whose activations the products reuse).
+   * Callers run it once in each step before the step's first apply, and nothing else that touches the
+   * network in between.
+   */
+  prepare(step: Step): Promise<void>;
   /** Records y = K x (x, y dim×1, distinct buffers). */
   apply(step: Step, x: Matrix, y: Matrix): Promise<void>;
 }
 
 export function matrixOperator(K: Matrix): SymmetricOperator {
   if (K.rows !== K.cols) throw new RangeError(`a symmetric operator needs a square matrix, got ${K.rows}×${K.cols}`);
-  return { dim: K.rows, apply: async (step, x, y) => void (await matmul(step, K, x, y)) };
+  return { dim: K.rows, prepare: async () => {}, apply: async (step, x, y) => void (await matmul(step, K, x, y)) };
 }
 
 export function asOperator(K: Matrix | SymmetricOperator): SymmetricOperator {

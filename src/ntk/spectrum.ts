@@ -72,6 +72,7 @@ export class PowerIteration {
     while (iterations < maxIterations) {
       const batch = Math.min(checkEvery, maxIterations - iterations);
       const step = this.gpu.step('power iteration');
+      await op.prepare(step);
       for (let i = 0; i < batch; i++) {
         await op.apply(step, this.v, this.w);
         await reduce(step, 'norm', this.w, null, this.scalars, i);
@@ -95,6 +96,7 @@ export class PowerIteration {
    */
   async record(step: Step, K: Matrix | SymmetricOperator, iterations: number, out: GPUBuffer, slot: number): Promise<void> {
     const op = operatorOf(K, this.dim, 'power iteration');
+    await op.prepare(step);
     for (let i = 0; i < iterations; i++) {
       await op.apply(step, this.v, this.w);
       const last = i === iterations - 1;
@@ -107,6 +109,7 @@ export class PowerIteration {
   private async residual(op: SymmetricOperator, lambda: number): Promise<number> {
     if (!(lambda > 0)) return NaN;
     const step = this.gpu.step('power residual');
+    await op.prepare(step);
     await op.apply(step, this.v, this.w);
     await linearCombination(step, 1, this.w, -lambda, this.v, this.w2());
     await reduce(step, 'norm', this.w2(), null, this.scalars, 255);
@@ -188,6 +191,7 @@ export class Lanczos {
     const n0 = Math.hypot(...v0);
     this.gpu.write(this.cur.buffer, v0.map((x) => x / n0));
     const step = this.gpu.step('Lanczos');
+    await op.prepare(step);
     step.copy(this.cur.buffer, this.V, this.dim * 4, 0, 0);
     for (let j = 0; j < m; j++) {
       const Vj = this.basis(j + 1);

@@ -146,7 +146,7 @@ export class Tracker {
   private readonly agop?: { G: Matrix; Gstar: Matrix; normStar: number; network: NetworkAgop };
   private readonly hessian?: { op: BatchHessian; power: PowerIteration };
   private readonly lanczos?: Lanczos;
-  private readonly analysisScalars: GPUBuffer;
+  private readonly analysisScalars?: GPUBuffer;
   /** Spectra found by analyze(), by step, until read() hands them to their step's record. */
   private readonly spectra = new Map<number, SpectrumRecord>();
 
@@ -194,8 +194,15 @@ export class Tracker {
       if (!net.layout.layers.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
       this.hessian = { op: new BatchHessian(gpu, net), power: new PowerIteration(gpu, net.layout.size, 3) };
     }
-    if (config.spectrum && this.set) this.lanczos = new Lanczos(gpu, this.set.n * k, config.spectrum.iterations ?? 60);
-    this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 16 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    if (config.spectrum && this.set) {
+      this.lanczos = new Lanczos(gpu, this.set.n * k, this.lanczosSteps);
+      this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    }
+  }
+
+  /** Lanczos steps of the spectrum: its `iterations` (60 by default), at most the kernel's dimension. */
+  private get lanczosSteps(): number {
+    return Math.min(this.config.spectrum?.iterations ?? 60, (this.set?.n ?? 0) * this.net.config.outputs);
   }
 
   /** Whether the training loop must call analyze() before recording step t. */
@@ -213,15 +220,15 @@ export class Tracker {
     const s = this.config.spectrum!.top;
     const step = this.gpu.step(`spectrum ${t}`);
     if (set.K) await this.gram.structured(step, set.X, set.K);
-    await this.setResidual(step, this.analysisScalars, 0);
+    await this.setResidual(step, this.analysisScalars!, 0);
     this.gpu.submit(step);
-    const r = await this.lanczos!.run(set.operator, { count: s, seed: t });
+    const r = await this.lanczos!.run(set.operator, { count: s, seed: t, iterations: this.lanczosSteps });
     const proj = this.gpu.matrix('spectrum projections', r.values.length, 1);
     const tail = this.gpu.step(`spectrum projections ${t}`);
     await matmul(tail, r.vectors, set.residual, proj, { transA: true });
     this.gpu.submit(tail);
     const p = await this.gpu.read(proj.buffer);
-    const [sumsq] = await this.gpu.read(this.analysisScalars, 0, 4);
+    const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
     proj.buffer.destroy();
     r.vectors.buffer.destroy();
     let top = 0;
@@ -239,14 +246,16 @@ export class Tracker {
     return record;
   }
 
-  /** Records the set's residual (output-major) into set.residual and ‖f − y‖² into out[slot]. */
+  /**
+   * Records the set's residual (output-major) into set.residual and ‖f − y‖² into out[slot]. With a formed
+   * kernel the caller has just formed it, whose forward pass left the set's outputs in the workspace.
+   */
   private async setResidual(step: Step, out: GPUBuffer, slot: number): Promise<void> {
     const set = this.set!;
     if (set.matrixFree) {
       await set.matrixFree.residual(step, set.Y, set.residual, out, slot);
       return;
     }
-    await this.net.forward(step, set.X);
     await this.net.mse(step, set.Y, out, slot);
     await step.host.prepare([transpose]);
     step.dispatch(transpose, [this.net.residual(set.n), set.residual], { rows: set.n, cols: this.net.config.outputs });
@@ -287,7 +296,9 @@ export class Tracker {
     }
     const a = this.config.agop;
     if (a && this.agop && this.set && due(t, a.every)) {
-      await this.agop.network.record(step, this.set.X, this.agop.G);
+      // The formed-kernel path has just run the set's forward pass; the matrix-free one ran it in chunks.
+      const forwardDone = setDue && this.set.matrixFree === null;
+      await this.agop.network.record(step, this.set.X, this.agop.G, { forwardDone });
       await reduce(step, 'dot', this.agop.G, this.agop.Gstar, out, base + SLOT.agopDot);
       await reduce(step, 'norm', this.agop.G, null, out, base + SLOT.agopNorm);
     }
@@ -351,13 +362,16 @@ export class Tracker {
   /** Restores warm starts saved by warmStarts(); a batch size not seen yet gets its power iteration now. */
   restoreWarmStarts(vectors: Record<string, Float32Array>): void {
     const k = this.net.config.outputs;
-    for (const [name, v] of Object.entries(vectors)) {
+    for (const name of Object.keys(vectors)) {
       const batch = /^batch\.(\d+)$/.exec(name);
-      if (batch && !this.batchPower.has(Number(batch[1]))) {
-        const b = Number(batch[1]);
+      const b = Number(batch?.[1]);
+      if (batch && !this.batchPower.has(b)) {
         this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), K: this.gpu.matrix(`batch NTK (${b})`, b * k, b * k) });
       }
-      const target = this.warmStarts()[name];
+    }
+    const targets = this.warmStarts();
+    for (const [name, v] of Object.entries(vectors)) {
+      const target = targets[name];
       if (!target) throw new RangeError(`checkpoint has a warm start "${name}" that this run's tracking does not use`);
       if (target.length !== v.length) throw new RangeError(`warm start "${name}": ${v.length} values, the run needs ${target.length}`);
       this.gpu.write(target.buffer, v);
@@ -384,6 +398,6 @@ export class Tracker {
       this.hessian.power.destroy();
     }
     this.lanczos?.destroy();
-    this.analysisScalars.destroy();
+    this.analysisScalars?.destroy();
   }
 }

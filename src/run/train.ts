@@ -241,7 +241,8 @@ export class Trainer {
     this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
   }
 
-  static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<Trainer> {
+  /** A validated config's data, checked against the loss, with a reference network's AGOP where asked. */
+  private static async runData(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<RunData> {
     validateTrainConfig(config);
     const data = await buildData(config.data, partSeeds(config.seed).data, readFile);
     if (config.loss === 'cross-entropy' && data.train.k < 2) {
@@ -249,7 +250,11 @@ export class Trainer {
     }
     const reference = config.tracking?.agop?.reference;
     if (reference !== undefined) data.egop = await referenceAgop(gpu, reference, data, config.tracking!.set?.examples ?? 0, readFile);
-    const trainer = new Trainer(gpu, config, data);
+    return data;
+  }
+
+  static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<Trainer> {
+    const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
     if ((config.lrUnit ?? 'absolute') !== 'absolute') {
       try {
         await trainer.measureInitialCriticalRate();
@@ -274,12 +279,10 @@ export class Trainer {
   }
 
   /** Continues a run from a checkpoint written by checkpoint(): the same config, state and batch order. */
-  static async resume(gpu: Gpu, file: Uint8Array, readFile: ReadFile, configOverride?: TrainConfig): Promise<Trainer> {
+  static async resume(gpu: Gpu, file: Uint8Array, readFile: ReadFile): Promise<Trainer> {
     const saved = decodeCheckpoint(file);
-    const config = configOverride ?? saved.config;
-    validateTrainConfig(config);
-    const data = await buildData(config.data, partSeeds(config.seed).data, readFile);
-    const trainer = new Trainer(gpu, config, data);
+    const config = saved.config;
+    const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
     try {
       const params = checkpointParams(saved, trainer.net.layout);
       gpu.write(trainer.net.params, params);
@@ -326,14 +329,9 @@ export class Trainer {
       this.initialCriticalRate = { unit, value: this.lrScale, lambda: r.lambda };
     } else {
       if (nk > 4096) throw new RangeError(`lrUnit "example-eta-crit" forms the training set's NTK: n·k = ${nk} must be at most 4096`);
-      const K = this.gpu.matrix('initial NTK', nk, nk);
       const gram = new NtkGram(this.gpu, this.net);
-      const step = this.gpu.step('initial NTK');
-      await gram.structured(step, X, K);
-      this.gpu.submit(step);
-      const values = await this.gpu.read(K.buffer);
+      const values = await gram.formed(X);
       gram.destroy();
-      K.buffer.destroy();
       // The single-example NTK of example i is the k×k block of its outputs; its λ_max is at least the
       // largest diagonal entry, which for k = 1 is all of it.
       const rates = Array.from({ length: n }, (_, i) => {
