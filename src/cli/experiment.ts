@@ -1,7 +1,7 @@
 // `catapult run` and `catapult sweep`: a preset's run into an output folder (metrics.jsonl as they are read
 // back, metrics.csv, summary.json, checkpoints, NTK matrices, report.html and PNGs), and sweeps over a grid
 // of overrides and seeds that resume where they stopped.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
@@ -152,8 +152,11 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
     config,
   };
   trainer.destroy();
-  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(out, 'metrics.csv'), csv(records));
+  // summary.json marks a finished run for sweeps: written whole or not at all (a kill mid-write must not
+  // leave a half file that looks finished).
+  writeFileSync(join(out, 'summary.json.partial'), `${JSON.stringify(summary, null, 2)}\n`);
+  renameSync(join(out, 'summary.json.partial'), join(out, 'summary.json'));
   log(`status: ${result.status} after ${result.steps} steps in ${seconds.toFixed(1)} s${result.message ? ` (${result.message})` : ''}`);
   log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ')}`);
   if (options.report) await reportInto(out, log);
@@ -233,8 +236,8 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
       const dir = join(out, combo.folder, `seed-${seed}`);
       const summaryPath = join(dir, 'summary.json');
       if (existsSync(summaryPath)) {
-        const status = JSON.parse(readFileSync(summaryPath, 'utf8')).status;
-        if (status !== 'stopped' && status !== 'lost') {
+        const status = finishedStatus(summaryPath);
+        if (status !== null && status !== 'stopped' && status !== 'lost') {
           skipped++;
           continue;
         }
@@ -260,6 +263,15 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   writeAggregate(out, plan, options.seeds);
   if (options.report) await reportInto(out, log);
   return { ran, skipped };
+}
+
+/** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone). */
+function finishedStatus(path: string): string | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')).status ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** aggregate.json / .csv / .md: each headline number as mean ± sd over the seeds of each combination. */
