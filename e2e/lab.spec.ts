@@ -1,14 +1,167 @@
-// The lab page runs the kernel demo on the browser's adapter and shows where it ran.
-import { expect, test } from '@playwright/test';
+// The lab page in headless Chromium on its own WebGPU adapter (SwiftShader without a GPU): a tiny
+// gd-catapult from the preset picker to the charts, pause and single steps, validation, shared links,
+// exports and loading runs back, and the errors a user can act on.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Download, type Page } from '@playwright/test';
+import { PRESETS } from '../src/run/presets.ts';
 
-test('the lab page shows its adapter and the demo table, within float32 error of the reference', async ({ page }) => {
-  await page.goto('/?n=32&d=64&width=128&seed=3');
-  await expect(page.locator('body')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+// 40 steps of the quick gd-catapult: the spike comes within the first 20 steps.
+const TINY = '/?preset=gd-catapult&scale=quick&seed=0&set=steps%3D40&set=readbackEvery%3D5';
+const LONG = '/?preset=gd-catapult&scale=quick&seed=0&set=steps%3D400&set=readbackEvery%3D1';
+
+async function openLab(page: Page, url: string): Promise<void> {
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  await page.goto(url);
+  await expect(page.locator('body')).toHaveAttribute('data-gpu', 'ready', { timeout: 60_000 });
+}
+
+const steps = (page: Page) => page.evaluate(() => window.catapultLab.runs().at(-1)?.records.length ?? 0);
+
+async function saved(download: Download): Promise<string> {
+  return readFileSync((await download.path())!, 'utf8');
+}
+
+test('the page shows its adapter, says when it is a software adapter, and lists every preset with its figure', async ({ page }) => {
+  await openLab(page, '/');
   await expect(page.locator('#adapter')).toContainText('adapter:');
-  const text = await page.locator('#out').textContent();
-  for (const op of ['pre-activation Z = X·W1ᵀ', 'H = ReLU(Z + b1)', 'Gram block H·Hᵀ', '‖H·Hᵀ‖_F']) expect(text).toContain(op);
-  // Each row ends with the relative error against float64; all must be float32-sized.
-  const errors = [...text!.matchAll(/(\d\.\de[-+]\d+)\s*$/gm)].map((m) => Number(m[1]));
-  expect(errors).toHaveLength(4);
-  for (const e of errors) expect(e).toBeLessThan(1e-5);
+  if ((await page.locator('#adapter').getAttribute('data-software')) === 'true') await expect(page.locator('#notice')).toContainText('software adapter');
+  const options = await page.locator('#preset option:not([disabled])').allTextContents();
+  expect(options).toHaveLength(PRESETS.length);
+  for (const p of PRESETS) expect(options).toContain(`${p.name} — ${p.paper}`);
+  await expect(page.locator('#preset option[disabled]').first()).toContainText('needs convolutional layers');
+});
+
+test('a tiny gd-catapult runs to the end: charts hold data and the catapult marker, exports hold the run', async ({ page }, testInfo) => {
+  test.setTimeout(240_000);
+  await openLab(page, TINY);
+  await page.click('#run');
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'completed', { timeout: 180_000 });
+  await expect(page.locator('#progress')).toContainText('step 40 / 40');
+
+  // Every tracked quantity has a chart with points; the spike is a marker on each of them and a table row.
+  for (const id of ['loss', 'lambda', 'stability', 'schedule', 'test']) {
+    const points = Number(await page.locator(`#chart-${id}`).getAttribute('data-points'));
+    expect(points, id).toBeGreaterThan(0);
+  }
+  expect(Number(await page.locator('#chart-loss').getAttribute('data-points'))).toBeGreaterThanOrEqual(4 * 40);
+  const runs = await page.evaluate(() => window.catapultLab.runs());
+  const spikes = runs[0].summary!.spikes;
+  expect(spikes).toHaveLength(1);
+  for (const id of ['loss', 'lambda', 'schedule']) await expect(page.locator(`#chart-${id}`)).toHaveAttribute('data-markers', '1');
+  await expect(page.locator('#events-body tr')).toHaveCount(1);
+  await expect(page.locator('#events-body tr td').first()).toHaveText(String(spikes[0].peak));
+  await expect(page.locator('#headline')).toContainText('spikes 1');
+
+  const shot = testInfo.outputPath('lab-after-gd-catapult.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  await testInfo.attach('dashboard after a gd-catapult run', { path: shot, contentType: 'image/png' });
+
+  // Exports: the JSON and CSV hold every step as recorded, the PNG is an image.
+  const row = page.locator('#runs-body tr').first();
+  const [json] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'JSON' }).click()]);
+  const exported = JSON.parse(await saved(json));
+  expect(exported.format).toBe('catapult-lab run');
+  expect(exported.records).toEqual(runs[0].records);
+  expect(exported.config.steps).toBe(40);
+  const [csv] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'CSV' }).click()]);
+  const lines = (await saved(csv)).trim().split('\n');
+  expect(lines[0]).toMatch(/^step,lr,loss/);
+  expect(lines).toHaveLength(41);
+  expect(Number(lines[9].split(',')[2])).toBe(runs[0].records[8].loss);
+  const [png] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'PNG' }).click()]);
+  expect(readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+
+  // The export loads back as a second run, and overlays on the first.
+  await page.setInputFiles('#load', (await json.path())!);
+  await expect(page.locator('#runs-body tr')).toHaveCount(2);
+  await expect(page.locator('#runs-body tr').nth(1)).toContainText('(loaded)');
+  await page.locator('#runs-body tr').first().locator('input[type=radio]').check();
+  await page.locator('#runs-body tr').nth(1).locator('input.overlay').check();
+  await expect(page.locator('#chart-loss .u-legend')).toContainText('(loaded)');
+});
+
+test('a run the command line wrote loads and shows', async ({ page }) => {
+  test.setTimeout(180_000);
+  const out = mkdtempSync(join(tmpdir(), 'catapult-lab-cli-'));
+  execFileSync(process.execPath, ['bin/catapult.js', 'run', 'gd-catapult', '--set', 'steps=12', '--set', 'model.hidden=64', '--no-report', '--out', out], { stdio: 'ignore' });
+  await openLab(page, '/');
+  await page.setInputFiles('#load', [join(out, 'summary.json'), join(out, 'metrics.jsonl')]);
+  await expect(page.locator('#runs-body tr')).toHaveCount(1);
+  await expect(page.locator('#runs-body tr')).toContainText('(command line)');
+  await expect(page.locator('#progress')).toContainText('step 12 / 12');
+  expect(Number(await page.locator('#chart-loss').getAttribute('data-points'))).toBeGreaterThanOrEqual(12);
+  // A metrics file alone is refused with a message saying what to load.
+  await page.setInputFiles('#load', join(out, 'metrics.jsonl'));
+  await expect(page.locator('#load-error')).toContainText('summary.json and metrics.jsonl together');
+});
+
+test('pause holds the run, single steps advance it by one, resume goes on; reset ends it and keeps its data', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openLab(page, LONG);
+  await page.click('#run');
+  await expect.poll(() => steps(page), { timeout: 120_000 }).toBeGreaterThan(2);
+  await page.click('#pause');
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
+  const held = await steps(page);
+  await page.waitForTimeout(1500);
+  expect(await steps(page)).toBe(held);
+  await page.click('#step');
+  await expect.poll(() => steps(page), { timeout: 30_000 }).toBe(held + 1);
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'paused');
+  await page.click('#pause');
+  await expect.poll(() => steps(page), { timeout: 60_000 }).toBeGreaterThan(held + 2);
+  await page.click('#reset');
+  await expect(page.locator('#runs-body tr').first()).toContainText('stopped', { timeout: 60_000 });
+  expect(await steps(page)).toBeGreaterThan(held + 2);
+});
+
+test('an invalid field shows what is allowed and the run does not start', async ({ page }) => {
+  await openLab(page, '/?preset=gd-catapult');
+  await page.fill('input[name="steps"]', '-3');
+  await page.locator('input[name="steps"]').dispatchEvent('change');
+  await expect(page.locator('.field[data-key="steps"] .field-error')).toContainText('steps must be an integer >= 0');
+  await expect(page.locator('#run')).toBeDisabled();
+  await page.fill('input[name="steps"]', '40');
+  await page.locator('input[name="steps"]').dispatchEvent('change');
+  await page.fill('input[name="optimizer.name"]', 'lion');
+  await page.locator('input[name="optimizer.name"]').dispatchEvent('change');
+  await expect(page.locator('.field[data-key="optimizer.name"] .field-error')).toContainText('optimizer.name must be one of');
+  await page.locator('#run').click({ force: true });
+  await expect(page.locator('#runs-body tr')).toHaveCount(0);
+});
+
+test('a shared URL restores preset, seed and overrides, and edits update the URL', async ({ page }) => {
+  await openLab(page, '/?preset=sgd-spikes&scale=quick&seed=7&set=schedule.lr%3D2.5&set=steps%3D12');
+  await expect(page.locator('#preset')).toHaveValue('sgd-spikes');
+  await expect(page.locator('#seed')).toHaveValue('7');
+  await expect(page.locator('input[name="schedule.lr"]')).toHaveValue('2.5');
+  await expect(page.locator('input[name="steps"]')).toHaveValue('12');
+  await page.fill('input[name="batchSize"]', '16');
+  await page.locator('input[name="batchSize"]').dispatchEvent('change');
+  const url = new URL(page.url());
+  expect(url.searchParams.getAll('set').sort()).toEqual(['batchSize=16', 'schedule.lr=2.5', 'steps=12']);
+  expect(url.searchParams.get('seed')).toBe('7');
+});
+
+test('without WebGPU the page says which browser or flag to use', async ({ page }) => {
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await page.goto('/');
+  await expect(page.locator('body')).toHaveAttribute('data-gpu', 'missing', { timeout: 30_000 });
+  await expect(page.locator('#notice')).toContainText('--enable-unsafe-webgpu');
+  await expect(page.locator('#run')).toBeDisabled();
+});
+
+test('a lost device ends the run and keeps its data', async ({ page }) => {
+  test.setTimeout(180_000);
+  await openLab(page, LONG);
+  await page.click('#run');
+  await expect.poll(() => steps(page), { timeout: 120_000 }).toBeGreaterThan(2);
+  await page.evaluate(() => window.catapultLab.gpu()!.device.destroy());
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'lost', { timeout: 60_000 });
+  await expect(page.locator('#notice')).toContainText('device was lost');
+  expect(await steps(page)).toBeGreaterThan(2);
+  await expect(page.locator('#runs-body tr').first()).toContainText('lost');
 });

@@ -8,6 +8,7 @@ import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
+import { recordsCsv } from '../run/export.ts';
 import { summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
@@ -34,13 +35,6 @@ export function parseAssignment(text: string, flag: string): [string, string] {
   const i = text.indexOf('=');
   if (i <= 0 || i === text.length - 1) throw new RangeError(`${flag} "${text}" must look like key=value (e.g. ${flag} schedule.lr=2)`);
   return [text.slice(0, i).trim(), text.slice(i + 1)];
-}
-
-function csv(records: StepRecord[]): string {
-  const keys: string[] = [];
-  for (const r of records) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
-  const cell = (v: unknown) => (v === undefined ? '' : Array.isArray(v) ? `"${v.join(' ')}"` : String(v));
-  return [keys.join(','), ...records.map((r) => keys.map((k) => cell((r as unknown as Record<string, unknown>)[k])).join(','))].join('\n') + '\n';
 }
 
 class Progress {
@@ -152,7 +146,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
     config,
   };
   trainer.destroy();
-  writeFileSync(join(out, 'metrics.csv'), csv(records));
+  writeFileSync(join(out, 'metrics.csv'), recordsCsv(records));
   // summary.json marks a finished run for sweeps: written whole or not at all (a kill mid-write must not
   // leave a half file that looks finished).
   writeFileSync(join(out, 'summary.json.partial'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -121,6 +121,11 @@ export interface RunCallbacks {
   shouldStop?(): boolean;
   /** Called before each step and once after the last, with the number of updates made (for checkpoints). */
   atStep?(updates: number): Promise<void>;
+  /**
+   * Checked before each step: a promise pauses the run until it settles, after the metrics of every step so
+   * far have been read back (so a paused or single-stepped run shows all of them).
+   */
+  hold?(): Promise<void> | undefined;
 }
 
 
@@ -393,6 +398,13 @@ export class Trainer {
         if (callbacks.shouldStop?.()) {
           await flush();
           return end('stopped', `stopped after ${this.step} steps`);
+        }
+        const hold = callbacks.hold?.();
+        if (hold) {
+          const status = await flush();
+          if (status) return end(status, this.why(status, records, evals));
+          await hold;
+          if (callbacks.shouldStop?.()) return end('stopped', `stopped after ${this.step} steps`);
         }
         await callbacks.atStep?.(this.step);
         if (evalEvery > 0 && this.step % evalEvery === 0) {
