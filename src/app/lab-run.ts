@@ -91,8 +91,9 @@ export class LabRun implements LabRunData {
       this.status = result.status;
       this.message = result.message;
     } catch (e) {
-      this.status = 'failed';
-      this.message = (e as Error).message;
+      const lost = await gpu.lostError();
+      this.status = lost ? 'lost' : 'failed';
+      this.message = (lost ?? (e as Error)).message;
     } finally {
       trainer?.destroy();
       this.setActive(false);

@@ -358,6 +358,15 @@ export class Gpu implements StepHost {
     return offsets;
   }
 
+  /**
+   * After an error: the DeviceLostError if the device is lost, waiting up to `ms` for the loss to be
+   * reported (a destroyed device rejects pending maps before its lost promise settles), else null.
+   */
+  async lostError(ms = 1000): Promise<DeviceLostError | null> {
+    if (!this.lostInfo) await Promise.race([this.lost, new Promise((r) => setTimeout(r, ms))]);
+    return this.lostInfo ? new DeviceLostError(this.lostInfo.reason, this.lostInfo.message) : null;
+  }
+
   private throwIfLost(): void {
     if (this.lostInfo) throw new DeviceLostError(this.lostInfo.reason, this.lostInfo.message);
   }

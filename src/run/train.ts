@@ -425,6 +425,9 @@ export class Trainer {
       return end(status ?? 'completed', status ? this.why(status, records, evals) : undefined);
     } catch (e) {
       if (e instanceof DeviceLostError) return end('lost', e.message);
+      // Work on a lost device can fail in other ways first (a rejected map, a destroyed buffer).
+      const lost = await this.gpu.lostError();
+      if (lost) return end('lost', lost.message);
       throw e;
     }
   }
