@@ -36,6 +36,7 @@ test('the page shows its adapter, says when it is a software adapter, and lists 
 
 test('a tiny gd-catapult runs to the end: charts hold data and the catapult marker, exports hold the run', async ({ page }, testInfo) => {
   test.setTimeout(240_000);
+  await page.setViewportSize({ width: 1680, height: 1050 }); // two charts a row, for the README's screenshot
   await openLab(page, TINY);
   await page.click('#run');
   await expect(page.locator('body')).toHaveAttribute('data-state', 'completed', { timeout: 180_000 });

@@ -58,6 +58,25 @@ describe('training loop', () => {
     expect(c.records.map((r) => r.loss)).not.toEqual(a.records.map((r) => r.loss));
   });
 
+  it('hold() pauses before a step with every step so far read back, and a held run gives the same numbers', async () => {
+    const config = rank2({ steps: 30, evalEvery: 10, readbackEvery: 25 });
+    const plain = await train(config);
+    let seen = 0;
+    const seenAtHolds: number[] = [];
+    let holds = 0;
+    const held = await train(config, {
+      onMetrics: (records: unknown[]) => (seen += records.length),
+      // The k-th call comes before step k − 1: hold before steps 6 and 7.
+      hold: () => (++holds === 7 || holds === 8 ? new Promise<void>((resume) => setTimeout(resume, 20)) : undefined),
+      // atStep comes after the hold: note what had been read back by then.
+      atStep: async (updates: number) => void (updates === 6 || updates === 7 ? seenAtHolds.push(seen) : 0),
+    });
+    // Every step before the hold was read back, though a readback normally waits for 25.
+    expect(seenAtHolds).toEqual([6, 7]);
+    expect(held.records).toEqual(plain.records);
+    expect(held.evals).toEqual(plain.evals);
+  });
+
   it('learns bundled MNIST digits with cross-entropy (PyTorch parameterization, as the student report)', async () => {
     const r = await train({
       data: { kind: 'mnist', train: 2000, test: 1000 },
