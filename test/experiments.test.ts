@@ -83,12 +83,25 @@ describe('preset behaviour', () => {
     const out = tmp();
     const s = (await runExperiment(gpu, { preset: 'gd-final-lr-diverges', scale: 'quick', set: [], out, saveAt: [], report: false, progress: false, log: quiet })) as any;
     expect(s.status).toBe('diverged');
-    expect(s.message).toMatch(/every ReLU is dead/);
+    const r = steps(out);
+    const bad = r.findIndex((x) => !(x.loss <= 1e8));
+    expect(bad).toBeGreaterThan(0);
+    expect(s.message).toBe(`loss ${r[bad].loss} at step ${bad} (lr ${r[bad].lr})`);
+    expect(r.map((x) => x.step)).toEqual(r.map((_, i) => i));
+    // Every loss before the one that passed the limit is finite and kept, with its λ_max.
+    for (const x of r.slice(0, bad)) expect(Number.isFinite(x.loss) && x.lambda > 0).toBe(true);
+  }, 300_000);
+
+  it('a run whose every ReLU died ends "diverged" with the reason, though its loss stays finite', async () => {
+    // With hidden biases (β = 1) the same rate kills every ReLU in the first step: the NTK vanishes.
+    const gpu = await testGpu();
+    const out = tmp();
+    const s = (await runExperiment(gpu, { preset: 'gd-final-lr-diverges', scale: 'quick', set: [['model.hiddenBias', 1]], out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+    expect(s.status).toBe('diverged');
+    expect(s.message).toMatch(/the tracked NTK vanished at step \d+ .*every ReLU is dead/);
     const r = steps(out);
     expect(r.length).toBeGreaterThan(1);
-    expect(r.map((x) => x.step)).toEqual(r.map((_, i) => i));
-    // The first step's loss, before the update that killed the network, is kept.
-    expect(r[0].loss).toBeGreaterThan(0);
+    expect(r.every((x) => Number.isFinite(x.loss))).toBe(true);
     expect(r[0].lambda).toBeGreaterThan(0);
   }, 300_000);
 
@@ -132,7 +145,7 @@ describe('checkpoints and saved NTKs', () => {
   it('the checkpoint holds documented tensors, and the saved NTK equals the one recomputed from its weights', async () => {
     const gpu = await testGpu();
     const out = tmp();
-    await runExperiment(gpu, { preset: 'gd-catapult', scale: 'quick', set: [['steps', 3], ['model.hidden', [48]], ['data.train', 20], ['tracking.set.examples', 20]], out, saveAt: [2], report: false, progress: false, log: quiet });
+    await runExperiment(gpu, { preset: 'gd-catapult', scale: 'quick', set: [['steps', 3], ['model.hidden', [48]], ['model.hiddenBias', 1], ['data.train', 20], ['tracking.set.examples', 20]], out, saveAt: [2], report: false, progress: false, log: quiet });
     const file = new Uint8Array(readFileSync(join(out, 'checkpoint-2.safetensors')));
     const { tensors } = decodeSafetensors(file);
     expect(tensors['layers.0.weight'].shape).toEqual([48, 100]);
