@@ -116,9 +116,12 @@ function onFieldsEdited(): void {
   validate();
 }
 
+/** The check of the form as it stands; validate() renews it whenever the form changes. */
+let lastCheck: ReturnType<typeof checkLabConfig> = { ok: false, key: null, message: 'not checked yet' };
+
 /** Checks the config, marks the field at fault, and keeps the URL in step with a valid one. */
 function validate(): ReturnType<typeof checkLabConfig> {
-  const check = checkLabConfig(state);
+  const check = (lastCheck = checkLabConfig(state));
   for (const row of ui.fields.querySelectorAll<HTMLElement>('.field')) {
     const bad = !check.ok && check.key === row.dataset.key;
     row.classList.toggle('invalid', bad);
@@ -220,7 +223,7 @@ ui.reset.addEventListener('click', () => {
 });
 
 function updateButtons(): void {
-  const check = checkLabConfig(state);
+  const check = lastCheck;
   ui.run.disabled = Boolean(active) || !check.ok || gpuError !== null;
   ui.step.disabled = (!active && (!check.ok || gpuError !== null)) || (active !== null && active.status !== 'paused');
   ui.pause.disabled = !active;
