@@ -1,4 +1,4 @@
-// Deterministic reductions: sums, dot products and squared or Euclidean norms of long vectors, and the
+// Deterministic reductions: sums, dot products, squared or Euclidean norms and minima of long vectors, and the
 // fixed-order sum of split-K slices. No float atomics: every sum is a fixed tree, so the same input gives the
 // same bits on the same adapter.
 //
@@ -15,26 +15,32 @@ export type ReduceOp = 'sum' | 'dot' | 'sumsq' | 'min';
 export const REDUCE_THREADS = 256;
 export const REDUCE_PER_THREAD = 16;
 export const REDUCE_CHUNK = REDUCE_THREADS * REDUCE_PER_THREAD;
+/** The largest finite f32: the identity of min, and its result when no element is counted. */
+export const MIN_IDENTITY = 3.4028234663852886e38;
 
 export interface ReduceShape {
   /** Values to reduce (the length of x, and of y for a dot product). */
   count: number;
   /** Where in the output buffer partial 0 goes, in f32 elements. */
   outOffset?: number;
+  /** For min with `above`: elements at or below it are left out. */
+  threshold?: number;
 }
 
 export interface ReduceOptions {
   op: ReduceOp;
+  /** For 'min': only elements strictly above the threshold uniform count (the first pass of reduce min-above). */
+  above?: boolean;
   /** Take the square root of the result: only for the pass that leaves a single value. */
   sqrt: boolean;
 }
 
 export const reduceChunks = memoByKey(
-  (o: ReduceOptions) => `reduce:${o.op}${o.sqrt ? ':sqrt' : ''}`,
+  (o: ReduceOptions) => `reduce:${o.op}${o.above ? ':above' : ''}${o.sqrt ? ':sqrt' : ''}`,
   (o, key): KernelDef<ReduceShape> => {
     const T = REDUCE_THREADS;
     const source = wgsl`
-struct Params { count: u32, outOffset: u32, pad0: u32, pad1: u32 }
+struct Params { count: u32, outOffset: u32, threshold: f32, pad1: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 #if ${o.op === 'dot'}
@@ -55,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let w = ${FLAT_WORKGROUP_INDEX};
   let end = min(p.count, (w + 1u) * CHUNK);
 #if ${o.op === 'min'}
-  // The largest finite f32: the identity of min (an empty chunk stays at it).
+  // MIN_IDENTITY: an empty chunk, or one with nothing above the threshold, stays at it.
   var acc = 3.4028234e38;
 #else
   var acc = 0.0;
@@ -65,6 +71,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
     acc = fma(x[i], y[i], acc);
 #elif ${o.op === 'sumsq'}
     acc = fma(x[i], x[i], acc);
+#elif ${o.op === 'min' && o.above === true}
+    if (x[i] > p.threshold) { acc = min(acc, x[i]); }
 #elif ${o.op === 'min'}
     acc = min(acc, x[i]);
 #else
@@ -90,13 +98,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 }
 `;
     return {
-      name: `reduce ${o.op}${o.sqrt ? ' + sqrt' : ''}`,
+      name: `reduce ${o.op}${o.above ? ' above a threshold' : ''}${o.sqrt ? ' + sqrt' : ''}`,
       key,
       source,
       workgroupSize: [T, 1, 1],
       bindings: o.op === 'dot' ? ['read', 'read', 'write', 'uniform'] : ['read', 'write', 'uniform'],
       grid: (s) => flatGrid(ceilDiv(s.count, REDUCE_CHUNK)),
-      uniforms: (s) => Uint32Array.of(s.count, s.outOffset ?? 0, 0, 0),
+      uniforms: (s) => Uint32Array.of(s.count, s.outOffset ?? 0, new Uint32Array(Float32Array.of(s.threshold ?? 0).buffer)[0], 0),
     };
   },
 );

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectCatapults, type CatapultInput } from '../src/run/catapults.ts';
+import { catapultSeries } from '../src/run/summary.ts';
+import type { StepRecord, TrainConfig } from '../src/run/train.ts';
 
 // A hand-made run: a catapult at steps 3..8 (η above η_crit, λ drops 10 → 4), small noise at 12,
 // a second catapult at 14..17.
@@ -40,5 +42,21 @@ describe('catapult detector', () => {
     expect(diverging.spikes).toHaveLength(1);
     expect(diverging.spikes[0].end).toBeNull();
     expect(Number.isNaN(diverging.matchRate)).toBe(true);
+  });
+});
+
+describe('the series the detector reads', () => {
+  const config = { batchSize: 4, tracking: { batch: {}, adagrad: {} } } as unknown as TrainConfig;
+  it('for AdaGrad, compares η with s_t·η_crit(batch): its largest effective rate η/s_t with η_crit', () => {
+    const steps: StepRecord[] = [
+      { step: 0, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0 },
+      { step: 1, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0.01 },
+      { step: 2, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 1 },
+    ];
+    const series = catapultSeries(config, steps, [], 8);
+    expect(series.map((r) => r.etaCrit)).toEqual([undefined, 0.02, 2]);
+    expect(detectCatapults(series).criticalSteps).toEqual([1]);
+    // Other optimizers: η_crit(batch) as it is.
+    expect(catapultSeries(config, [{ step: 0, lr: 0.1, loss: 1, etaCrit: 2 }], [], 8)[0].etaCrit).toBe(2);
   });
 });

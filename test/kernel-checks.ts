@@ -9,7 +9,7 @@ import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
-import { activationBackward, biasActivation, gather, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { MIN_IDENTITY, activationBackward, biasActivation, gather, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
 import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
 export interface CheckResult {
@@ -315,6 +315,27 @@ const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm', 'min'] as R
   })),
 );
 
+// min over the elements above a threshold (AdaGrad's s_t leaves out parameters that never had a gradient):
+// a third of the elements sit exactly at the threshold and must be left out; n = 1 leaves nothing, which
+// gives MIN_IDENTITY.
+const reduceMinAboveChecks: KernelCheck[] = reduceLengths.map((n, li) => ({
+  name: `reduce min above a threshold n=${n}`,
+  async run(gpu: Gpu) {
+    const rng = new Rng(400 + li);
+    const threshold = Math.fround(0.25);
+    const x = rng.uniformArray(n).map((v, i) => (i % 3 === 0 ? threshold : v));
+    const X = gpu.matrix('x', n, 1, x);
+    const out = gpu.matrix('out', 4, 1);
+    const step = gpu.step('reduce check');
+    await reduce(step, 'min', X, null, out.buffer, 1, { above: threshold });
+    gpu.submit(step);
+    const got = await gpu.read(out);
+    if (got[0] !== 0 || got[2] !== 0 || got[3] !== 0) return { ok: false, detail: `wrote outside out[1]: ${Array.from(got)}` };
+    const want = x.reduce((m, v) => (v > threshold ? Math.min(m, v) : m), MIN_IDENTITY);
+    return compare([got[1]], [want], () => 0);
+  },
+}));
+
 async function bits(gpu: Gpu, M: Matrix): Promise<Uint32Array> {
   return new Uint32Array((await gpu.read(M)).buffer);
 }
@@ -415,6 +436,7 @@ export const kernelChecks: KernelCheck[] = [
   viewCheck,
   ...gatherChecks,
   ...reduceChecks,
+  ...reduceMinAboveChecks,
   determinismCheck,
   limitCheck,
   compileErrorCheck,

@@ -155,7 +155,7 @@ describe('spectral tracking during training', () => {
 });
 
 describe('AdaGrad diagnostics (the student report)', () => {
-  it('reports s_t = sqrt(min accumulator) over trainable parameters, η/s_t and the bound s_t·n/λ_max', async () => {
+  it('reports s_t = sqrt(min accumulator) over trainable parameters that have had a gradient, η/s_t and the bound s_t·n/λ_max', async () => {
     const gpu = await testGpu();
     const config: TrainConfig = {
       data: { kind: 'synthetic', task: 'rank-2', d: 10, train: 32 },
@@ -175,14 +175,44 @@ describe('AdaGrad diagnostics (the student report)', () => {
     const twoSteps = await Trainer.create(gpu, { ...config, steps: 2 }, readDataFile);
     await twoSteps.run();
     const { buffers } = await twoSteps.optimizer.exportState();
+    // Entries still at the initial value (no gradient yet) are left out.
     let min = Infinity;
-    for (const { offset, count } of twoSteps.optimizer.tensors) for (let i = offset; i < offset + count; i++) min = Math.min(min, buffers.sum[i]);
+    for (const { offset, count } of twoSteps.optimizer.tensors) for (let i = offset; i < offset + count; i++) if (buffers.sum[i] > Math.fround(0.1)) min = Math.min(min, buffers.sum[i]);
+    expect(min).toBeGreaterThan(Math.fround(0.1));
     twoSteps.destroy();
     const r2 = run.records[2];
     expect(r2.adagradS).toBe(Math.sqrt(min)); // the same float32 minimum, square-rooted in float64
     expect(r2.adagradRate).toBeCloseTo(0.05 / r2.adagradS!, 10);
     expect(r2.adagradBound).toBeCloseTo((r2.adagradS! * 32) / r2.lambda!, 10);
     await expect(Trainer.create(gpu, { ...config, optimizer: { name: 'sgd' } }, readDataFile)).rejects.toThrow(/tracking.adagrad needs the optimizer "adagrad"/);
+  });
+
+  it('leaves out weights that never had a gradient: on MNIST the border pixels are always 0, yet s_t > 0', async () => {
+    const gpu = await testGpu();
+    const config: TrainConfig = {
+      data: { kind: 'mnist', train: 16, classes: [7, 9], targets: 'pm1' },
+      model: { hidden: [8], hiddenBias: 0, outputBias: 0 },
+      loss: 'mse',
+      optimizer: { name: 'adagrad' },
+      schedule: { kind: 'constant', lr: 0.01 },
+      batchSize: 'full',
+      steps: 2,
+      tracking: { adagrad: {} },
+      seed: 0,
+    };
+    const trainer = await Trainer.create(gpu, { ...config, steps: 1 }, readDataFile);
+    await trainer.run();
+    const { buffers } = await trainer.optimizer.exportState();
+    let zeros = 0;
+    let min = Infinity;
+    for (const { offset, count } of trainer.optimizer.tensors)
+      for (let i = offset; i < offset + count; i++) buffers.sum[i] === 0 ? zeros++ : (min = Math.min(min, buffers.sum[i]));
+    trainer.destroy();
+    expect(zeros).toBeGreaterThan(0); // the weights of always-zero pixels
+    const run = await (await Trainer.create(gpu, config, readDataFile)).run();
+    expect(run.records[0].adagradS).toBe(0); // nothing accumulated before the first step
+    expect(run.records[1].adagradS).toBe(Math.sqrt(min));
+    expect(min).toBeGreaterThan(0);
   });
 });
 

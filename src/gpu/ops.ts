@@ -7,7 +7,9 @@ import { lincomb } from '../../shaders/lincomb.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
 import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
-import { REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
+import { MIN_IDENTITY, REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
+
+export { MIN_IDENTITY };
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
 import type { Bindable, Step } from './step.ts';
@@ -166,10 +168,13 @@ export type Reduction = ReduceOp | 'norm';
 
 /**
  * Writes one scalar to out[outOffset] (an f32 index): Σx, x·y, ‖x‖², ‖x‖ or min x over all elements of x.
- * It stays on the GPU: the caller reads it back in a batch with other scalars, or feeds it to later kernels.
+ * For min, `above` leaves out the elements at or below it; with none left the result is the largest finite
+ * f32 (MIN_IDENTITY). It stays on the GPU: the caller reads it back in a batch with other scalars, or feeds
+ * it to later kernels.
  */
-export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | null, out: GPUBuffer, outOffset = 0): Promise<void> {
+export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | null, out: GPUBuffer, outOffset = 0, options: { above?: number } = {}): Promise<void> {
   if ((op === 'dot') !== (y !== null)) throw new RangeError(`reduce ${op}: y must be given for dot and only for dot`);
+  if (options.above !== undefined && op !== 'min') throw new RangeError(`reduce ${op}: "above" is only for min`);
   if (y) sameShape('dot', x, y, 'x', 'y');
   if (out.size < (outOffset + 1) * 4) throw new RangeError(`reduce: out[${outOffset}] is past the end of "${out.label}"`);
   let count = x.length;
@@ -179,10 +184,12 @@ export async function reduce(step: Step, op: Reduction, x: Matrix, y: Matrix | n
     const parts = Math.max(1, ceilDiv(count, REDUCE_CHUNK));
     const last = parts === 1;
     const passOp: ReduceOp = op === 'min' ? 'min' : first ? (op === 'norm' ? 'sumsq' : op) : 'sum';
-    const def = reduceChunks({ op: passOp, sqrt: last && op === 'norm' });
+    // Only the first pass filters: later passes take the min of partials that are above it or the identity.
+    const above = first && options.above !== undefined;
+    const def = reduceChunks({ op: passOp, sqrt: last && op === 'norm', above });
     const dst = last ? out : step.scratch(parts * 4);
     const inputs: Bindable[] = first && y ? [src, y] : [src];
-    await record(step, def, [...inputs, dst], { count, outOffset: last ? outOffset : 0 });
+    await record(step, def, [...inputs, dst], { count, outOffset: last ? outOffset : 0, threshold: above ? options.above : 0 });
     if (last) return;
     src = dst;
     count = parts;

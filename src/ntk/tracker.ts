@@ -17,7 +17,7 @@
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { matmul, reduce } from '../gpu/ops.ts';
+import { MIN_IDENTITY, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Mlp } from '../nn/mlp.ts';
 import { integerAtLeast } from '../util/validate.ts';
@@ -51,6 +51,10 @@ export interface TrackingConfig {
    * The student report's AdaGrad diagnostics: s_t = min over trainable parameters of sqrt(Σ_steps g²), the
    * largest effective rate η/s_t, and (with `set`) the bound s_t·n/λ_max(K) on AdaGrad's critical rate (the
    * report's 2·s_t/λ_max(H), with GD's critical rate 2/λ_max(H) = n/λ_max(K) in this lab's conventions).
+   * The min is over parameters that have had a gradient (accumulator above its initial value): a weight
+   * that never had one (an always-zero pixel of MNIST's border, a dead unit) has not moved and is no part
+   * of the NTK, and counting it made s_t = 0 at every step on MNIST. Before any gradient, s_t is
+   * sqrt(initial accumulator value).
    */
   adagrad?: { every?: number };
 }
@@ -59,6 +63,8 @@ export interface TrackingConfig {
 export interface AdagradState {
   sum: GPUBuffer;
   tensors: { offset: number; count: number }[];
+  /** The accumulator's value before any gradient (AdaGrad's initialAccumulatorValue). */
+  initial: number;
 }
 
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
@@ -304,11 +310,13 @@ export class Tracker {
     }
     const ada = this.config.adagrad;
     if (ada && this.adagradState && due(t, ada.every)) {
-      // The minimum of the accumulator over each trainable tensor (padding and frozen layers excluded),
-      // then over the tensors. It reads the accumulator before this step's update: Σ over steps < t.
-      const { sum, tensors } = this.adagradState;
+      // The minimum of the accumulator over each trainable tensor (padding and frozen layers excluded) among
+      // the entries above the initial value, then over the tensors. It reads the accumulator before this
+      // step's update: Σ over steps < t.
+      const { sum, tensors, initial } = this.adagradState;
       const partials = step.scratch(tensors.length * 4);
-      for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i);
+      const above = Math.fround(initial);
+      for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i, { above });
       await reduce(step, 'min', new Matrix(partials, tensors.length, 1), null, out, base + SLOT.adagradMin);
     }
   }
@@ -334,7 +342,8 @@ export class Tracker {
     }
     if (this.agop && due(t, this.config.agop!.every)) r.alignment = v(SLOT.agopDot) / (v(SLOT.agopNorm) * this.agop.normStar);
     if (this.adagradState && due(t, this.config.adagrad!.every)) {
-      r.adagradS = Math.sqrt(v(SLOT.adagradMin));
+      const min = v(SLOT.adagradMin);
+      r.adagradS = Math.sqrt(min === MIN_IDENTITY ? this.adagradState.initial : min);
       r.adagradRate = lr / r.adagradS;
       if (r.lambda !== undefined) r.adagradBound = (r.adagradS * this.set!.n) / r.lambda;
     }

@@ -8,7 +8,7 @@ export interface Headlines {
   status?: string;
   /** Share of full-set loss increases at critical steps (Table 2). */
   matchRate?: number;
-  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one). */
+  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for AdaGrad, η − s_t·η_crit(batch). */
   catapults?: number;
   spikes?: number;
   lambdaBefore?: number;
@@ -44,9 +44,18 @@ export function catapultSeries(config: TrainConfig, records: StepRecord[], evals
     step: r.step,
     lr: r.lr,
     loss: everyStep && evalAt.has(r.step) ? evalAt.get(r.step)! : r.loss,
-    etaCrit: r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined),
+    etaCrit: adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
     lambda: r.lambda,
   }));
+}
+
+/**
+ * AdaGrad moves parameter i at η/sqrt(G_i) ≤ η/s_t, so a step is critical when η/s_t > η_crit, that is
+ * η > s_t·η_crit (the student report's bound). Undefined while s_t = 0 (nothing accumulated yet).
+ */
+function adagradScale(r: StepRecord, etaCrit: number | undefined): number | undefined {
+  if (etaCrit === undefined || r.adagradS === undefined) return etaCrit;
+  return r.adagradS > 0 ? r.adagradS * etaCrit : undefined;
 }
 
 const median = (xs: number[]) => {
