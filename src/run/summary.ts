@@ -8,7 +8,7 @@ export interface Headlines {
   status?: string;
   /** Share of full-set loss increases at critical steps (Table 2). */
   matchRate?: number;
-  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for AdaGrad, η − s_t·η_crit(batch). */
+  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for AdaGrad, η − s_t·η_crit(batch), an upper bound. */
   catapults?: number;
   spikes?: number;
   lambdaBefore?: number;
@@ -50,8 +50,10 @@ export function catapultSeries(config: TrainConfig, records: StepRecord[], evals
 }
 
 /**
- * AdaGrad moves parameter i at η/sqrt(G_i) ≤ η/s_t, so a step is critical when η/s_t > η_crit, that is
- * η > s_t·η_crit (the student report's bound). Undefined while s_t = 0 (nothing accumulated yet).
+ * AdaGrad moves parameter i at η/sqrt(G_i) ≤ η/s_t, so the preconditioned kernel's λ_max is at most
+ * λ_max(K)/s_t and a step can only be critical when η/s_t > η_crit, that is η > s_t·η_crit (the student
+ * report's bound). The count is therefore an upper bound on AdaGrad's critical steps. Undefined while
+ * s_t = 0 (nothing accumulated yet).
  */
 function adagradScale(r: StepRecord, etaCrit: number | undefined): number | undefined {
   if (etaCrit === undefined || r.adagradS === undefined) return etaCrit;
