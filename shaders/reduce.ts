@@ -29,7 +29,7 @@ export interface ReduceShape {
 
 export interface ReduceOptions {
   op: ReduceOp;
-  /** For 'min': only elements strictly above the threshold uniform count (the first pass of reduce min-above). */
+  /** For 'min': count only the elements strictly above the shape's `threshold` (reduce's first pass). */
   above?: boolean;
   /** Take the square root of the result: only for the pass that leaves a single value. */
   sqrt: boolean;

@@ -8,11 +8,11 @@ import { gemmReduce } from '../../shaders/gemm-reduce.ts';
 import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { MIN_IDENTITY, REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
-
-export { MIN_IDENTITY };
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
 import type { Bindable, Step } from './step.ts';
+
+export { MIN_IDENTITY };
 
 export type GemmVariant = 'tiled' | 'vec4' | 'reduce' | 'splitk';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'vec4', 'reduce', 'splitk'];
