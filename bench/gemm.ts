@@ -3,7 +3,7 @@
 // float64 reference. Usage: npm run bench [-- --quick] [-- --out FILE]
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, tileCols, tileRows, type TileConfig } from '../shaders/gemm-tiled.ts';
 import { vec4Fits } from '../shaders/gemm-vec4.ts';
-import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { benchSetup } from './args.ts';
 import { Rng } from '../src/data/random.ts';
 import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
 import { matmul, type GemmVariant } from '../src/gpu/ops.ts';
@@ -80,13 +80,8 @@ function referenceMs(c: Case): number | null {
 }
 
 async function main() {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const outIdx = args.indexOf('--out');
-  const out = outIdx >= 0 ? args[outIdx + 1] : 'bench/RESULTS.md';
-  const gpu = await requestNodeGpu();
+  const { gpu, out, quick } = await benchSetup();
   const adapter = describeAdapter(gpu.adapter);
-  console.log(`adapter: ${adapter}${gpu.adapter.note ? `\n  ${gpu.adapter.note}` : ''}`);
   console.log(`timing: ${gpu.timestamps ? 'timestamp queries' : 'wall clock around onSubmittedWorkDone'}, median of ≥3 runs after a warm-up\n`);
 
   const rows: (string | number)[][] = [];

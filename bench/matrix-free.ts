@@ -2,9 +2,8 @@
 // output, 2-layer ReLU net, NTK parameterization) by power iteration on the matrix-free product
 // K·v = J(Jᵀv), against what forming K would take (n² floats; the structured method's flops).
 // Usage: npm run bench:matrix-free [-- --width 256 --iterations 10]
-import { parseArgs } from 'node:util';
 import { loadBundledMnist } from '../src/cli/data-files.ts';
-import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { benchSetup } from './args.ts';
 import { describeAdapter } from '../src/gpu/gpu.ts';
 import { MLP_DEFAULTS } from '../src/nn/layout.ts';
 import { Mlp } from '../src/nn/mlp.ts';
@@ -13,12 +12,10 @@ import { PowerIteration } from '../src/ntk/spectrum.ts';
 import { codeVersion, markdownTable, writeSection } from './results-file.ts';
 
 async function main() {
-  const { values } = parseArgs({ options: { width: { type: 'string', default: '256' }, iterations: { type: 'string', default: '10' } } });
-  const width = Number(values.width);
-  const iterations = Number(values.iterations);
-  const gpu = await requestNodeGpu();
+  const { gpu, out, extra } = await benchSetup({ width: '256', iterations: '10' });
+  const width = Number(extra.width);
+  const iterations = Number(extra.iterations);
   const adapter = describeAdapter(gpu.adapter);
-  console.log(`adapter: ${adapter}${gpu.adapter.note ? `\n  ${gpu.adapter.note}` : ''}\n`);
   const data = await loadBundledMnist({ classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
   const n = data.n;
   const d = data.d;
@@ -52,8 +49,8 @@ async function main() {
     '',
     markdownTable(['set and network', 'ms per K·v', 'GFLOP/s', 'λ_max', 'forming K: memory, flops'], [row]),
   ].join('\n');
-  writeSection('bench/RESULTS.md', 'matrix-free', gpu.adapter, body);
-  console.log('written to bench/RESULTS.md');
+  writeSection(out, 'matrix-free', gpu.adapter, body);
+  console.log(`written to ${out}`);
   op.destroy();
   power.destroy();
   net.destroy();

@@ -5,7 +5,7 @@
 import { perExampleGradients } from '../shaders/ntk.ts';
 import { addInPlace } from '../shaders/lincomb.ts';
 import { readDataFile } from '../src/cli/data-files.ts';
-import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { benchSetup } from './args.ts';
 import { Rng } from '../src/data/random.ts';
 import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
 import { timeStep } from '../src/gpu/timing.ts';
@@ -55,9 +55,8 @@ async function trainStepMs(gpu: Gpu, hidden: number[], tracked: boolean, steps =
 }
 
 async function main() {
-  const gpu = await requestNodeGpu();
+  const { gpu, out } = await benchSetup();
   const adapter = describeAdapter(gpu.adapter);
-  console.log(`adapter: ${adapter}${gpu.adapter.note ? `\n  ${gpu.adapter.note}` : ''}\n`);
   const rows: (string | number)[][] = [];
   for (const net of NETS) {
     const mlp = new Mlp(gpu, { ...MLP_DEFAULTS, inputDim: D, hidden: net.hidden, outputs: 1, seed: 1 });
@@ -117,8 +116,8 @@ async function main() {
     '',
     table,
   ].join('\n');
-  writeSection('bench/RESULTS.md', 'ntk', gpu.adapter, body);
-  console.log('written to bench/RESULTS.md');
+  writeSection(out, 'ntk', gpu.adapter, body);
+  console.log(`written to ${out}`);
   gpu.destroy();
 }
 

@@ -2,7 +2,7 @@
 // loss, backward, optimizer update, as the runner records them) beside the float64 reference's time for the
 // same step. Usage: npm run bench:train [-- --out FILE]
 import { readDataFile } from '../src/cli/data-files.ts';
-import { requestNodeGpu } from '../src/cli/node-gpu.ts';
+import { benchSetup } from './args.ts';
 import { Rng } from '../src/data/random.ts';
 import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
 import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
@@ -87,12 +87,8 @@ function referenceStepMs(model: MlpConfig, b: number): number {
 }
 
 async function main() {
-  const args = process.argv.slice(2);
-  const outIdx = args.indexOf('--out');
-  const out = outIdx >= 0 ? args[outIdx + 1] : 'bench/RESULTS.md';
-  const gpu = await requestNodeGpu();
+  const { gpu, out } = await benchSetup();
   const adapter = describeAdapter(gpu.adapter);
-  console.log(`adapter: ${adapter}${gpu.adapter.note ? `\n  ${gpu.adapter.note}` : ''}\n`);
   const rows: (string | number)[][] = [];
   for (const c of CASES) {
     const k = c.config.data.kind === 'mnist' ? 10 : 1;

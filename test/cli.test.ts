@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const catapult = (...args: string[]) => spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+const withEnv = (env: Record<string, string>, ...args: string[]) =>
+  spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 
 describe('command line', () => {
   it('trains from a config file and writes its metrics as JSON Lines', () => {
@@ -30,5 +32,32 @@ describe('command line', () => {
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--width must be an integer >= 1, got "wide"/);
     expect(catapult('frobnicate').status).toBe(2);
+  });
+
+  it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
+    const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
+    const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);
+    expect(swift.status, swift.stderr).toBe(0);
+    expect(swift.stdout).toMatch(/adapter: .*\(SwiftShader, CPU, node\)/);
+    expect(swift.stdout).toMatch(/chosen: SwiftShader forced/);
+    // The flag wins over the variable.
+    const lvp = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one, '--adapter', 'lavapipe');
+    expect(lvp.status, lvp.stderr).toBe(0);
+    expect(lvp.stdout).toMatch(/adapter: .*llvmpipe.*\(lavapipe, CPU, node\)/);
+    // auto names the drivers it passed over on the way to the one it took.
+    const auto = withEnv({ CATAPULT_ADAPTER: '' }, ...one);
+    expect(auto.status, auto.stderr).toBe(0);
+    expect(auto.stdout).toMatch(/chosen: (hardware adapter|no hardware adapter: .+; lavapipe \()/);
+    // Without a GPU, "hardware" fails with exit 3 and the reason; with one, it is taken.
+    const hw = catapult(...one, '--adapter', 'hardware');
+    if (hw.status === 0) expect(hw.stdout).toMatch(/\(hardware adapter, node\)/);
+    else {
+      expect(hw.status).toBe(3);
+      expect(hw.stderr).toMatch(/no hardware WebGPU adapter: the system's drivers offer only a CPU adapter/);
+    }
+    for (const r of [catapult(...one, '--adapter', 'gpu0'), withEnv({ CATAPULT_ADAPTER: 'fast' }, ...one)]) {
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/must be one of auto, hardware, lavapipe, swiftshader/);
+    }
   });
 });

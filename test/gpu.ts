@@ -1,6 +1,6 @@
 // The device the Node tests share. No adapter means the tests fail: requestNodeGpu throws NoAdapterError.
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
-import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
 
 let shared: Promise<Gpu> | null = null;
 
@@ -9,10 +9,8 @@ let shared: Promise<Gpu> | null = null;
  * skipped): without an adapter every test fails with NoAdapterError.
  */
 export function testGpu(): Promise<Gpu> {
-  shared ??= requestNodeGpu().then((gpu) => {
-    console.log(`adapter: ${describeAdapter(gpu.adapter)}${gpu.adapter.note ? ` — ${gpu.adapter.note}` : ''}`);
-    return gpu;
-  });
+  // The run's adapter is printed once, by test/global-setup.ts.
+  shared ??= requestNodeGpu();
   return shared;
 }
 

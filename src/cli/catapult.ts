@@ -2,12 +2,12 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { describeAdapter } from '../gpu/gpu.ts';
+import { adapterLine } from '../gpu/gpu.ts';
 import { Trainer, validateTrainConfig, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
 import { NoAdapterError } from '../gpu/errors.ts';
 import { runDemo } from '../run/kernel-demo.ts';
-import { requestNodeGpu } from './node-gpu.ts';
+import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } from './node-gpu.ts';
 import { basename, dirname, join } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, UNSUPPORTED, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
@@ -19,7 +19,8 @@ const USAGE = `usage: catapult <command> [options]
 commands:
   demo      run the kernels once on this machine's adapter and print what ran where
             --seed N (default 0)  --n N (128)  --d N (784)  --width N (1024)
-            --adapter auto|hardware|swiftshader (default auto: hardware, else SwiftShader on the CPU)
+            --adapter auto|hardware|lavapipe|swiftshader (every command that uses a GPU; default: the
+            CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)
   list      the presets (every experiment of the paper and the report), and those not yet supported
   show      the resolved config of a preset as JSON:  catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]
   run       run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs
@@ -27,7 +28,7 @@ commands:
                                 [--save-at STEPS (comma list)] [--no-report] [--adapter ...]
             catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]
   sweep     every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun
-            catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR]
+            catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR] [--adapter ...]
             (no --grid: the preset's own sweep, where it has one)
   report    (re)write report.html and its PNG charts for a run or sweep folder:  catapult report DIR
   train     train a network from a JSON config (README: "Training configs") and print its metrics
@@ -58,17 +59,14 @@ async function demo(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  const adapter = values.adapter ?? 'auto';
-  if (!['auto', 'hardware', 'swiftshader'].includes(adapter)) {
-    throw new UsageError(`--adapter must be auto, hardware or swiftshader, got "${adapter}"`);
-  }
+  const adapter = adapterOption(values.adapter);
   const options = {
     seed: positiveInt('seed', values.seed, 0, 0),
     n: positiveInt('n', values.n, 128),
     d: positiveInt('d', values.d, 784),
     width: positiveInt('width', values.width, 1024),
   };
-  const gpu = await requestNodeGpu({ adapter: adapter as 'auto' });
+  const gpu = await requestNodeGpu({ adapter });
   try {
     console.log('catapult-lab kernel demo');
     await runDemo(gpu, options, (line) => console.log(line));
@@ -98,10 +96,10 @@ async function train(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`config ${positionals[0]}: ${(e as Error).message}`);
   }
-  const gpu = await requestNodeGpu({ adapter: (values.adapter ?? 'auto') as 'auto' });
+  const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   const sink = values.out ? createWriteStream(values.out) : null;
   try {
-    console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
+    console.log(adapterLine(gpu.adapter));
     const trainer = await Trainer.create(gpu, config, readDataFile);
     const d = trainer.data.train;
     console.log(`data: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; model: ${trainer.net.layout.count} parameters; seed ${config.seed}`);
@@ -127,10 +125,13 @@ async function train(argv: string[]): Promise<void> {
   }
 }
 
-function adapterOption(value: string | undefined): 'auto' | 'hardware' | 'swiftshader' {
-  const adapter = value ?? 'auto';
-  if (!['auto', 'hardware', 'swiftshader'].includes(adapter)) throw new UsageError(`--adapter must be auto, hardware or swiftshader, got "${adapter}"`);
-  return adapter as 'auto';
+/** --adapter, else CATAPULT_ADAPTER, else auto; an unknown value is a usage error naming the choices. */
+function adapterOption(value: string | undefined): AdapterChoice {
+  try {
+    return value === undefined ? adapterChoice() : adapterChoice(value);
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (choices: ${ADAPTER_CHOICES.join(', ')})`);
+  }
 }
 
 function scaleOption(value: string | undefined): Scale {

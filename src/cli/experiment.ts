@@ -3,7 +3,7 @@
 // of overrides and seeds that resume where they stopped.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
+import { adapterLine, describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
@@ -89,7 +89,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   const adapter = describeAdapter(gpu.adapter);
   const d = trainer.data.train;
   log(`${preset.name}${variant ? ` (${variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
-  log(`adapter: ${adapter}`);
+  log(adapterLine(gpu.adapter));
   if (trainer.initialCriticalRate) log(`η_crit at initialization: ${trainer.initialCriticalRate.value.toPrecision(5)} (rates are multiples of it)`);
   const metrics = createWriteStream(join(out, 'metrics.jsonl'));
   const records: StepRecord[] = [];

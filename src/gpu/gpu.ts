@@ -8,6 +8,13 @@ import { PipelineCache, type CompiledKernel } from './pipelines.ts';
 import { ScratchPool } from './scratch.ts';
 import { Step, type Command, type DispatchCommand, type StepHost } from './step.ts';
 
+/**
+ * The class of driver behind an adapter. Kernel variants are chosen per class from measurements on it
+ * (src/gpu/gemm-choice.ts): CPU drivers and GPUs reward opposite kernel shapes, and the two CPU drivers differ.
+ */
+export type AdapterClass = 'gpu' | 'lavapipe' | 'swiftshader' | 'software';
+export const ADAPTER_CLASSES: readonly AdapterClass[] = ['gpu', 'lavapipe', 'swiftshader', 'software'];
+
 export interface AdapterSummary {
   vendor: string;
   architecture: string;
@@ -15,6 +22,10 @@ export interface AdapterSummary {
   description: string;
   /** True for CPU implementations (SwiftShader, llvmpipe, WARP): their timings are not GPU timings. */
   isSoftware: boolean;
+  /** Which driver class it is: Mesa's lavapipe (llvmpipe), SwiftShader, another CPU driver, or a GPU. */
+  kind: AdapterClass;
+  /** Subgroup sizes the adapter reports (lavapipe 8, SwiftShader 4, GPUs 32 or 64), where it reports them. */
+  subgroupSizes?: [number, number];
   host: 'node' | 'browser';
   /** How the adapter was found, e.g. that Node fell back to SwiftShader. */
   note?: string;
@@ -39,24 +50,41 @@ export interface RequestOptions {
   note?: string;
 }
 
-export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser', note?: string): AdapterSummary {
+/** The driver class of an adapter, from what its GPUAdapterInfo says. */
+export function adapterClass(info: GPUAdapterInfo): AdapterClass {
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  if (/swiftshader/.test(text)) return 'swiftshader';
+  if (/llvmpipe|lavapipe/.test(text)) return 'lavapipe';
   const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return fallback || /warp|software|cpu/.test(text) ? 'software' : 'gpu';
+}
+
+export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser', note?: string): AdapterSummary {
+  const kind = adapterClass(info);
+  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const summary: AdapterSummary = {
     vendor: info.vendor,
     architecture: info.architecture,
     device: info.device,
     description: info.description,
-    isSoftware: fallback || /swiftshader|llvmpipe|lavapipe|warp|software/.test(text),
+    isSoftware: kind !== 'gpu',
+    kind,
     host,
   };
+  if (sizes.subgroupMinSize && sizes.subgroupMaxSize) summary.subgroupSizes = [sizes.subgroupMinSize, sizes.subgroupMaxSize];
   if (note) summary.note = note;
   return summary;
 }
 
 export function describeAdapter(a: AdapterSummary): string {
   const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unnamed adapter';
-  return `${name} (${a.isSoftware ? 'software adapter, CPU' : 'hardware adapter'}, ${a.host})`;
+  const driver = { gpu: 'hardware adapter', lavapipe: 'lavapipe, CPU', swiftshader: 'SwiftShader, CPU', software: 'software adapter, CPU' }[a.kind];
+  return `${name} (${driver}, ${a.host})`;
+}
+
+/** The adapter and how it was chosen, as every command and benchmark prints it first. */
+export function adapterLine(a: AdapterSummary): string {
+  return `adapter: ${describeAdapter(a)}${a.note ? `\n  chosen: ${a.note}` : ''}`;
 }
 
 /** Acquires a device from a WebGPU entry point, with the adapter's maximum buffer and workgroup limits. */
@@ -75,6 +103,8 @@ export async function requestGpu(entry: GPU, options: RequestOptions): Promise<G
 export class Gpu implements StepHost {
   readonly pipelines: PipelineCache;
   readonly timestamps: boolean;
+  /** Whether WGSL may `enable subgroups;` on this device (the feature was offered and requested). */
+  readonly subgroups: boolean;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private readonly lost: Promise<GPUDeviceLostInfo>;
   private uncaptured: string | null = null;
@@ -84,6 +114,8 @@ export class Gpu implements StepHost {
   private constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
+    /** The limits asked for: the adapter's maximum of each limit in RAISED_LIMITS. */
+    readonly requestedLimits: Readonly<Record<string, number>>,
   ) {
     this.pipelines = new PipelineCache(device);
     this.scratchPool = new ScratchPool(
@@ -97,6 +129,7 @@ export class Gpu implements StepHost {
       device.limits.maxStorageBufferBindingSize,
     );
     this.timestamps = device.features.has('timestamp-query');
+    this.subgroups = device.features.has('subgroups' as GPUFeatureName);
     this.lost = device.lost.then((info) => (this.lostInfo = info));
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.uncaptured ??= ev.error.message;
@@ -106,9 +139,10 @@ export class Gpu implements StepHost {
   static async fromAdapter(adapter: GPUAdapter, options: RequestOptions): Promise<Gpu> {
     const requiredLimits: Record<string, number> = {};
     for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
-    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
+    const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({ label: 'catapult-lab', requiredLimits, requiredFeatures });
-    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note));
+    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note), requiredLimits);
   }
 
   get limits(): GPUSupportedLimits {

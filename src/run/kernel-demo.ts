@@ -4,7 +4,7 @@
 // the last layer's contribution to the NTK (DESIGN.md: K = Σ_l (Δ_l Δ_lᵀ) ⊙ (c² A_{l-1} A_{l-1}ᵀ + β²)).
 import { Rng } from '../data/random.ts';
 import { formatBytes } from '../gpu/errors.ts';
-import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
+import { adapterLine, type Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
 import { biasActivation, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
@@ -30,8 +30,7 @@ function maxRelError(got: Float32Array, want: Float64Array): number {
 
 export async function runDemo(gpu: Gpu, o: DemoOptions, print: (line: string) => void): Promise<void> {
   const l = gpu.limits;
-  print(`adapter: ${describeAdapter(gpu.adapter)}`);
-  if (gpu.adapter.note) print(`  ${gpu.adapter.note}`);
+  print(adapterLine(gpu.adapter));
   print(
     `limits in use: storage binding ${formatBytes(l.maxStorageBufferBindingSize)}, buffer ${formatBytes(l.maxBufferSize)}, ` +
       `workgroup memory ${formatBytes(l.maxComputeWorkgroupStorageSize)}, ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup`,
