@@ -55,6 +55,10 @@ describe('command line', () => {
       expect(hw.status).toBe(3);
       expect(hw.stderr).toMatch(/no hardware WebGPU adapter: the system's drivers offer only a CPU adapter/);
     }
+    // `adapters` lists each driver with what Dawn made of it, and auto's pick.
+    const list = catapult('adapters');
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^hardware: .+\nlavapipe: .+\nswiftshader: .+SwiftShader.+\nauto takes (gpu|lavapipe|swiftshader): /m);
     for (const r of [catapult(...one, '--adapter', 'gpu0'), withEnv({ CATAPULT_ADAPTER: 'fast' }, ...one)]) {
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/must be one of auto, hardware, lavapipe, swiftshader/);

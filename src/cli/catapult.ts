@@ -2,7 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { adapterLine } from '../gpu/gpu.ts';
+import { adapterLine, describeAdapter } from '../gpu/gpu.ts';
 import { Trainer, validateTrainConfig, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
 import { NoAdapterError } from '../gpu/errors.ts';
@@ -30,6 +30,8 @@ commands:
   sweep     every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun
             catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR] [--adapter ...]
             (no --grid: the preset's own sweep, where it has one)
+  adapters  which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which
+            one --adapter auto (the default) picks
   report    (re)write report.html and its PNG charts for a run or sweep folder:  catapult report DIR
   train     train a network from a JSON config (README: "Training configs") and print its metrics
             catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]
@@ -265,6 +267,27 @@ async function sweep(argv: string[]): Promise<void> {
   }
 }
 
+/** Each driver Dawn can be given here, what it made of it, and auto's choice; exit 3 when none works. */
+async function adapters(argv: string[]): Promise<void> {
+  parseArgs({ args: argv, options: {}, strict: true });
+  let any = false;
+  for (const choice of ADAPTER_CHOICES.filter((c) => c !== 'auto')) {
+    try {
+      const gpu = await requestNodeGpu({ adapter: choice });
+      console.log(`${choice}: ${describeAdapter(gpu.adapter)}, ${gpu.limits.maxStorageBufferBindingSize / 2 ** 20} MiB per storage binding${gpu.subgroups ? `, subgroups ${gpu.adapter.subgroupSizes?.join('-') ?? ''}` : ''}`);
+      gpu.destroy();
+      any = true;
+    } catch (e) {
+      if (!(e instanceof NoAdapterError)) throw e;
+      console.log(`${choice}: none (${e.message})`);
+    }
+  }
+  if (!any) throw new NoAdapterError('no WebGPU driver works on this machine; see above for each one');
+  const gpu = await requestNodeGpu({ adapter: 'auto' });
+  console.log(`auto takes ${gpu.adapter.kind}: ${gpu.adapter.note}`);
+  gpu.destroy();
+}
+
 async function report(argv: string[]): Promise<void> {
   const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('report takes one folder: catapult report DIR');
@@ -293,6 +316,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'sweep':
         await sweep(rest);
+        return 0;
+      case 'adapters':
+        await adapters(rest);
         return 0;
       case 'report':
         await report(rest);

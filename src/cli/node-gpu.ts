@@ -18,6 +18,9 @@ const ICD_FOLDERS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local
 // Dawn's GPU objects crash the process when collected; keep every entry point alive for the process' life.
 const entryPoints: GPU[] = [];
 
+/** The loader variables as the user set them, before any attempt here changed them. */
+let userDrivers: Record<'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', string | undefined> | null = null;
+
 export interface NodeGpuOptions {
   powerPreference?: GPUPowerPreference;
   /**
@@ -72,7 +75,8 @@ export async function requestNodeGpu(options: NodeGpuOptions = {}): Promise<Gpu>
   const powerPreference = options.powerPreference ?? 'high-performance';
   const choice = options.adapter ?? adapterChoice();
   const base: RequestOptions = { host: 'node', powerPreference };
-  const inherited = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, VK_DRIVER_FILES: process.env.VK_DRIVER_FILES };
+  userDrivers ??= { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, VK_DRIVER_FILES: process.env.VK_DRIVER_FILES };
+  const inherited = userDrivers;
   const passed: string[] = [];
   const taken = (why: string) => [...passed, why].join('; ');
 
