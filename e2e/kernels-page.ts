@@ -24,7 +24,7 @@ declare global {
   }
 }
 
-const gpu = requestBrowserGpu();
+const gpu = requestBrowserGpu('high-performance', (new URLSearchParams(location.search).get('featureLevel') as 'compatibility' | null) ?? undefined);
 const adapterLine = document.getElementById('adapter')!;
 const log = document.getElementById('log')!;
 gpu.then(

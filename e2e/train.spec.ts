@@ -16,8 +16,8 @@ const config: TrainConfig = {
   seed: 7,
 };
 
-test('a small MNIST run (data fetched by the page) trains in Chromium and agrees with Node', async ({ page }) => {
-  await page.goto('/e2e/kernels.html');
+test('a small MNIST run (data fetched by the page) trains in Chromium and agrees with Node', async ({ page }, info) => {
+  await page.goto(`/e2e/kernels.html${info.project.metadata.pageQuery ?? ''}`);
   await page.waitForFunction(() => window.catapultChecks !== undefined);
   const browser = await page.evaluate((c) => window.catapultChecks.train(c), config);
 

@@ -2,7 +2,7 @@
 import { NoAdapterError } from '../gpu/errors.ts';
 import { requestGpu, type Gpu } from '../gpu/gpu.ts';
 
-export async function requestBrowserGpu(powerPreference: GPUPowerPreference = 'high-performance'): Promise<Gpu> {
+export async function requestBrowserGpu(powerPreference: GPUPowerPreference = 'high-performance', featureLevel?: 'core' | 'compatibility'): Promise<Gpu> {
   if (!('gpu' in navigator) || !navigator.gpu) {
     throw new NoAdapterError(
       window.isSecureContext
@@ -10,7 +10,7 @@ export async function requestBrowserGpu(powerPreference: GPUPowerPreference = 'h
         : 'WebGPU needs a secure context: open the page over https or from localhost',
     );
   }
-  const gpu = await requestGpu(navigator.gpu, { host: 'browser', powerPreference });
+  const gpu = await requestGpu(navigator.gpu, { host: 'browser', powerPreference, featureLevel });
   gpu.device.lost.then((info) => console.warn(`GPU device lost: ${info.reason} ${info.message}`));
   return gpu;
 }

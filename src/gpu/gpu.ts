@@ -26,6 +26,8 @@ export interface AdapterSummary {
   kind: AdapterClass;
   /** Subgroup sizes the adapter reports (lavapipe 8, SwiftShader 4, GPUs 32 or 64), where it reports them. */
   subgroupSizes?: [number, number];
+  /** 'compatibility' for an adapter without core WebGPU (Dawn's OpenGL ES backend in Chromium). */
+  featureLevel: 'core' | 'compatibility';
   host: 'node' | 'browser';
   /** How the adapter was found, e.g. that Node fell back to SwiftShader. */
   note?: string;
@@ -47,6 +49,8 @@ const RAISED_LIMITS = [
 export interface RequestOptions {
   host: 'node' | 'browser';
   powerPreference?: GPUPowerPreference;
+  /** 'compatibility' admits adapters that lack core WebGPU (Dawn's OpenGL ES backend); 'core' by default. */
+  featureLevel?: 'core' | 'compatibility';
   note?: string;
 }
 
@@ -59,7 +63,7 @@ export function adapterClass(info: GPUAdapterInfo): AdapterClass {
   return fallback || /warp|software|cpu/.test(text) ? 'software' : 'gpu';
 }
 
-export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser', note?: string): AdapterSummary {
+export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser', note?: string, core = true): AdapterSummary {
   const kind = adapterClass(info);
   const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const summary: AdapterSummary = {
@@ -69,6 +73,7 @@ export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser',
     description: info.description,
     isSoftware: kind !== 'gpu',
     kind,
+    featureLevel: core ? 'core' : 'compatibility',
     host,
   };
   if (sizes.subgroupMinSize && sizes.subgroupMaxSize) summary.subgroupSizes = [sizes.subgroupMinSize, sizes.subgroupMaxSize];
@@ -79,7 +84,7 @@ export function summarizeAdapter(info: GPUAdapterInfo, host: 'node' | 'browser',
 export function describeAdapter(a: AdapterSummary): string {
   const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unnamed adapter';
   const driver = { gpu: 'hardware adapter', lavapipe: 'lavapipe, CPU', swiftshader: 'SwiftShader, CPU', software: 'software adapter, CPU' }[a.kind];
-  return `${name} (${driver}, ${a.host})`;
+  return `${name} (${driver}${a.featureLevel === 'compatibility' ? ', compatibility mode' : ''}, ${a.host})`;
 }
 
 /** The adapter and how it was chosen, as every command and benchmark prints it first. */
@@ -89,7 +94,7 @@ export function adapterLine(a: AdapterSummary): string {
 
 /** Acquires a device from a WebGPU entry point, with the adapter's maximum buffer and workgroup limits. */
 export async function requestGpu(entry: GPU, options: RequestOptions): Promise<Gpu> {
-  const adapter = await entry.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  const adapter = await entry.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance', ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}) } as GPURequestAdapterOptions);
   if (!adapter) {
     throw new NoAdapterError(
       options.host === 'browser'
@@ -142,7 +147,9 @@ export class Gpu implements StepHost {
     const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
     const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
     const device = await adapter.requestDevice({ label: 'catapult-lab', requiredLimits, requiredFeatures });
-    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note), requiredLimits);
+    // Only an adapter asked for in compatibility mode can lack core WebGPU (older Dawn builds name no such feature).
+    const core = options.featureLevel !== 'compatibility' || adapter.features.has('core-features-and-limits' as GPUFeatureName);
+    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note, core), requiredLimits);
   }
 
   get limits(): GPUSupportedLimits {
