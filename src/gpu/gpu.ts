@@ -1,5 +1,6 @@
 // The engine's handle on one WebGPU device: acquisition, buffers, compiled kernels, submission, readback.
 // Host-neutral: the browser passes its GPU entry point, Node passes the `webgpu` package's GPU (src/cli/node-gpu.ts).
+import { BindGroupCache } from './bind-groups.ts';
 import { createCheckedBuffer, type BufferSpec } from './buffers.ts';
 import { DeviceLostError, GpuValidationError, NoAdapterError } from './errors.ts';
 import type { KernelDef } from './kernel.ts';
@@ -115,6 +116,7 @@ export class Gpu implements StepHost {
   private uncaptured: string | null = null;
   private uniformArena: GPUBuffer | null = null;
   private readonly scratchPool: ScratchPool;
+  private readonly bindGroups: BindGroupCache;
 
   private constructor(
     readonly device: GPUDevice,
@@ -123,6 +125,7 @@ export class Gpu implements StepHost {
     readonly requestedLimits: Readonly<Record<string, number>>,
   ) {
     this.pipelines = new PipelineCache(device);
+    this.bindGroups = new BindGroupCache(device);
     this.scratchPool = new ScratchPool(
       (size) =>
         this.createBuffer({
@@ -350,16 +353,10 @@ export class Gpu implements StepHost {
           : undefined;
       const pass = encoder.beginComputePass({ label: step.label, ...(timestampWrites ? { timestampWrites } : {}) });
       for (const d of seg) {
-        const entries: GPUBindGroupEntry[] = d.buffers.map((resource, binding) => ({ binding, resource }));
         const offset = uniformOffsets[dispatchIndex++];
-        if (d.uniforms) {
-          entries.push({
-            binding: d.buffers.length,
-            resource: { buffer: this.uniformArena!, offset, size: d.uniforms.byteLength },
-          });
-        }
+        const group = this.bindGroups.get(d.kernel, d.buffers, this.uniformArena, offset, d.uniforms?.byteLength ?? 0);
         pass.setPipeline(d.kernel.pipeline);
-        pass.setBindGroup(0, device.createBindGroup({ label: d.kernel.name, layout: d.kernel.layout, entries }));
+        pass.setBindGroup(0, group);
         pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
       }
       pass.end();
