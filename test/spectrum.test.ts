@@ -5,6 +5,7 @@ import { MLP_DEFAULTS } from '../src/nn/layout.ts';
 import { Mlp } from '../src/nn/mlp.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
+import { hostLanczos } from '../src/ntk/lanczos-host.ts';
 import { Lanczos, PowerIteration } from '../src/ntk/spectrum.ts';
 import { ntkRef } from '../src/ref/ntk.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
@@ -83,6 +84,27 @@ describe('Lanczos with full reorthogonalization', () => {
     expect(absDot(cols[0], ref.vectors[0])).toBeGreaterThan(0.999);
     const power = await new PowerIteration(gpu, 2 * n).run(K, { tolerance: 1e-7 });
     expect(Math.abs(power.lambda - ref.values[0]) / ref.values[0]).toBeLessThan(1e-4);
+    // The host recurrence on the read-back K gives the same Ritz values as the GPU's from the same start.
+    const host = hostLanczos(await gpu.read(K), 2 * n, { count: 3, iterations: r.iterations });
+    host.values.forEach((v, i) => expect(Math.abs(v - r.values[i]) / ref.values[0], `host λ${i + 1}`).toBeLessThan(1e-5));
+    expect(absDot(host.vectors[0], ref.vectors[0])).toBeGreaterThan(0.999);
+  });
+
+  it('on the host in float64: the top 5 eigenpairs, λ_min at m = dim, exact Ritz values after a breakdown', () => {
+    const { K, Q } = withSpectrum(spectrum, 2);
+    const r = hostLanczos(K, 40, { count: 5, iterations: 40 });
+    expect(r.iterations).toBe(40);
+    // K is stored in float32: its eigenvalues are the spectrum's to float32 rounding of the entries.
+    r.values.forEach((v, i) => expect(Math.abs(v - spectrum[i]) / spectrum[i], `λ${i + 1}`).toBeLessThan(1e-5));
+    r.vectors.forEach((u, i) => expect(absDot(u, Q[i]), `u${i + 1}`).toBeGreaterThan(0.9999));
+    expect(Math.abs(r.smallest - spectrum[39]) / spectrum[39]).toBeLessThan(1e-3);
+    for (const res of r.residuals) expect(res).toBeLessThan(1e-4 * spectrum[0]);
+    // A matrix of rank 3 spans an invariant subspace after 3 steps: the recurrence stops there, exactly.
+    const low = withSpectrum([9, 4, 1, ...Array<number>(17).fill(0)], 5);
+    const b = hostLanczos(low.K, 20, { count: 3, iterations: 20 });
+    expect(b.iterations).toBeLessThanOrEqual(4);
+    b.values.forEach((v, i) => expect(Math.abs(v - [9, 4, 1][i]), `rank-3 λ${i + 1}`).toBeLessThan(1e-5));
+    expect(() => hostLanczos(K, 40, { count: 11, iterations: 40 })).toThrow(/count must be an integer in 1..10, got 11/);
   });
 
   it('refuses an eigenpair count outside 1..10', async () => {

@@ -142,6 +142,55 @@ export interface LanczosResult {
   residuals: number[];
 }
 
+/** What the Lanczos recurrence's coefficients tell, host-side: the Ritz values and how to form their vectors. */
+export interface RitzPairs {
+  /** Steps kept: the recurrence up to its first breakdown (β ≈ 0), at most m. */
+  size: number;
+  /** The top `count` Ritz values, largest first. */
+  values: number[];
+  /** The smallest Ritz value. */
+  smallest: number;
+  /** size×count, row-major: column i holds the coefficients of Ritz vector i in the Lanczos basis. */
+  coefficients: Float64Array;
+  /** Per returned pair, the Lanczos estimate of ‖K u − θ u‖: |β_m · y_m| (0 after a breakdown: exact). */
+  residuals: number[];
+}
+
+/**
+ * The Ritz pairs of m Lanczos steps from α_0..α_{m-1} (v_jᵀ K v_j) and β_0..β_{m-1} (the norms after each
+ * step), through the float64 eigen-decomposition of the tridiagonal T. An invariant subspace ends the
+ * recurrence early: T is kept up to the first vanishing β (past a breakdown the recurrence divides by ~0, and
+ * later α, β may be NaN and must not set the scale).
+ */
+export function ritzPairs(alphas: number[], betas: number[], count: number): RitzPairs {
+  const m = alphas.length;
+  const scale = Math.max(...alphas.filter(Number.isFinite).map(Math.abs), 1e-30);
+  let size = m;
+  for (let j = 0; j < m - 1; j++) {
+    if (!(betas[j] > 1e-6 * scale)) {
+      size = j + 1;
+      break;
+    }
+  }
+  const T = new Float64Array(size * size);
+  for (let j = 0; j < size; j++) {
+    T[j * size + j] = alphas[j];
+    if (j + 1 < size) T[j * size + j + 1] = T[(j + 1) * size + j] = betas[j];
+  }
+  const eig = symmetricEigen(T, size);
+  const kept = Math.min(count, size);
+  const coefficients = new Float64Array(size * kept);
+  for (let i = 0; i < kept; i++) for (let j = 0; j < size; j++) coefficients[j * kept + i] = eig.vectors[i][j];
+  const lastBeta = size < m ? 0 : betas[size - 1];
+  return {
+    size,
+    values: Array.from(eig.values.subarray(0, kept)),
+    smallest: eig.values[size - 1],
+    coefficients,
+    residuals: Array.from({ length: kept }, (_, i) => Math.abs(lastBeta * eig.vectors[i][size - 1])),
+  };
+}
+
 export interface LanczosOptions {
   /** Eigenpairs wanted (at most 10). */
   count: number;
@@ -211,42 +260,15 @@ export class Lanczos {
     }
     this.gpu.submit(step);
     const sc = await this.gpu.read(this.scalars);
-    const alphas = Array.from(sc.subarray(0, m));
-    const betas = Array.from(sc.subarray(this.maxSteps, this.maxSteps + m));
-    // An invariant subspace ends the recurrence early: keep T up to the first vanishing β.
-    // (Past a breakdown the recurrence divides by ~0: later α, β may be NaN and must not set the scale.)
-    const scale = Math.max(...alphas.filter(Number.isFinite).map(Math.abs), 1e-30);
-    let size = m;
-    for (let j = 0; j < m - 1; j++) {
-      if (!(betas[j] > 1e-6 * scale)) {
-        size = j + 1;
-        break;
-      }
-    }
-    const T = new Float64Array(size * size);
-    for (let j = 0; j < size; j++) {
-      T[j * size + j] = alphas[j];
-      if (j + 1 < size) T[j * size + j + 1] = T[(j + 1) * size + j] = betas[j];
-    }
-    const eig = symmetricEigen(T, size);
-    const count = Math.min(s, size);
-    const Y = new Float32Array(size * count);
-    for (let i = 0; i < count; i++) for (let j = 0; j < size; j++) Y[j * count + i] = eig.vectors[i][j];
-    const Ym = this.gpu.matrix('Ritz coefficients', size, count, Y);
-    const vectors = this.gpu.matrix('Ritz vectors', this.dim, count);
-    const ritz = this.gpu.step('Ritz vectors');
-    await matmul(ritz, this.basis(size), Ym, vectors, { transA: true });
-    this.gpu.submit(ritz);
+    const ritz = ritzPairs(Array.from(sc.subarray(0, m)), Array.from(sc.subarray(this.maxSteps, this.maxSteps + m)), s);
+    const Ym = this.gpu.matrix('Ritz coefficients', ritz.size, ritz.values.length, Float32Array.from(ritz.coefficients));
+    const vectors = this.gpu.matrix('Ritz vectors', this.dim, ritz.values.length);
+    const tail = this.gpu.step('Ritz vectors');
+    await matmul(tail, this.basis(ritz.size), Ym, vectors, { transA: true });
+    this.gpu.submit(tail);
     await this.gpu.done();
     Ym.buffer.destroy();
-    const lastBeta = size < m ? 0 : betas[size - 1];
-    return {
-      values: Array.from(eig.values.subarray(0, count)),
-      vectors,
-      smallest: eig.values[size - 1],
-      iterations: size,
-      residuals: Array.from({ length: count }, (_, i) => Math.abs(lastBeta * eig.vectors[i][size - 1])),
-    };
+    return { values: ritz.values, vectors, smallest: ritz.smallest, iterations: ritz.size, residuals: ritz.residuals };
   }
 
   destroy(): void {

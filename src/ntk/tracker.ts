@@ -26,7 +26,16 @@ import { NtkGram } from './gram.ts';
 import { BatchHessian } from './hessian.ts';
 import { MatrixFreeNtk } from './matrix-free.ts';
 import { matrixOperator, type SymmetricOperator } from './operator.ts';
+import { hostLanczos } from './lanczos-host.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
+import type { AdapterClass } from '../gpu/gpu.ts';
+
+/**
+ * Formed kernels up to this dimension nk get their spectrum on the host: one readback of K and a float64
+ * Lanczos cost less than the GPU recurrence's ~10 dispatches per step, whose launch overhead dominates at
+ * these sizes; above it the GPU recurrence wins (bench/RESULTS.md, "NTK").
+ */
+const HOST_SPECTRUM_MAX: Record<AdapterClass, number> = { gpu: 256, lavapipe: 1024, swiftshader: 1024, software: 1024 };
 
 export interface TrackingConfig {
   /** λ_max and η_crit of each step's batch. */
@@ -152,9 +161,13 @@ export class Tracker {
   private readonly agop?: { G: Matrix; Gstar: Matrix; normStar: number; network: NetworkAgop };
   private readonly hessian?: { op: BatchHessian; power: PowerIteration };
   private readonly lanczos?: Lanczos;
+  /** The spectrum from a readback of the formed kernel and Lanczos on the host (small kernels), or on the GPU. */
+  private readonly hostSpectrum: boolean = false;
   private readonly analysisScalars?: GPUBuffer;
   /** Spectra found by analyze(), by step, until read() hands them to their step's record. */
   private readonly spectra = new Map<number, SpectrumRecord>();
+  /** The step whose parameters set.K was last formed at by analyze(), which record() then reuses. */
+  private formedAt = -1;
 
   constructor(
     private readonly gpu: Gpu,
@@ -201,7 +214,9 @@ export class Tracker {
       this.hessian = { op: new BatchHessian(gpu, net), power: new PowerIteration(gpu, net.layout.size, 3) };
     }
     if (config.spectrum && this.set) {
-      this.lanczos = new Lanczos(gpu, this.set.n * k, this.lanczosSteps);
+      const nk = this.set.n * k;
+      this.hostSpectrum = this.set.K !== null && nk <= HOST_SPECTRUM_MAX[gpu.adapter.kind];
+      if (!this.hostSpectrum) this.lanczos = new Lanczos(gpu, nk, this.lanczosSteps);
       this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     }
   }
@@ -213,7 +228,7 @@ export class Tracker {
 
   /** Whether the training loop must call analyze() before recording step t. */
   analysisDue(t: number): boolean {
-    return Boolean(this.lanczos && due(t, this.config.spectrum!.every));
+    return Boolean(this.config.spectrum && this.set && due(t, this.config.spectrum.every));
   }
 
   /**
@@ -225,31 +240,52 @@ export class Tracker {
     const set = this.set!;
     const s = this.config.spectrum!.top;
     const step = this.gpu.step(`spectrum ${t}`);
-    if (set.K) await this.gram.structured(step, set.X, set.K);
+    if (set.K) {
+      await this.gram.structured(step, set.X, set.K);
+      this.formedAt = t;
+    }
     await this.setResidual(step, this.analysisScalars!, 0);
     this.gpu.submit(step);
+    const { values, smallest, iterations, projections } = this.hostSpectrum ? await this.spectrumOnHost(s, t) : await this.spectrumOnGpu(s, t);
+    const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
+    let top = 0;
+    for (let i = 0; i < projections.length; i++) top += projections[i] ** 2;
+    const loss = sumsq / set.n;
+    const record: SpectrumRecord = {
+      eigenvalues: values,
+      lambdaMin: smallest,
+      condition: values[0] / smallest,
+      lossTopS: top / set.n,
+      lossRestS: loss - top / set.n,
+      lanczosIterations: iterations,
+    };
+    this.spectra.set(t, record);
+    return record;
+  }
+
+  /** Lanczos on the GPU over the set's operator (formed or matrix-free), then u_iᵀ r for the Ritz vectors. */
+  private async spectrumOnGpu(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number> }> {
+    const set = this.set!;
     const r = await this.lanczos!.run(set.operator, { count: s, seed: t, iterations: this.lanczosSteps });
     const proj = this.gpu.matrix('spectrum projections', r.values.length, 1);
     const tail = this.gpu.step(`spectrum projections ${t}`);
     await matmul(tail, r.vectors, set.residual, proj, { transA: true });
     this.gpu.submit(tail);
-    const p = await this.gpu.read(proj.buffer);
-    const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
+    const projections = await this.gpu.read(proj.buffer);
     proj.buffer.destroy();
     r.vectors.buffer.destroy();
-    let top = 0;
-    for (const v of p) top += v * v;
-    const loss = sumsq / set.n;
-    const record: SpectrumRecord = {
-      eigenvalues: r.values,
-      lambdaMin: r.smallest,
-      condition: r.values[0] / r.smallest,
-      lossTopS: top / set.n,
-      lossRestS: loss - top / set.n,
-      lanczosIterations: r.iterations,
-    };
-    this.spectra.set(t, record);
-    return record;
+    return { ...r, projections };
+  }
+
+  /** The formed kernel and the residual read back, Lanczos in float64 on the host, then u_iᵀ r. */
+  private async spectrumOnHost(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number> }> {
+    const set = this.set!;
+    const nk = set.n * this.net.config.outputs;
+    const K = await this.gpu.read(set.K!);
+    const residual = await this.gpu.read(set.residual);
+    const r = hostLanczos(K, nk, { count: s, seed: t, iterations: this.lanczosSteps });
+    const projections = r.vectors.map((u) => u.reduce((sum, x, i) => sum + x * residual[i], 0));
+    return { ...r, projections };
   }
 
   /**
@@ -294,7 +330,11 @@ export class Tracker {
     const setDue = Boolean(s && this.set && due(t, s!.every));
     if (setDue && this.set && s) {
       const set = this.set;
-      if (set.K) await this.gram.structured(step, set.X, set.K);
+      if (set.K) {
+        // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
+        if (this.formedAt === t) await this.net.forward(step, set.X);
+        else await this.gram.structured(step, set.X, set.K);
+      }
       await set.power.record(step, set.operator, s.iterations ?? 20, out, base + SLOT.lambdaSet);
       // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
       await this.setResidual(step, out, base + SLOT.setLoss);
