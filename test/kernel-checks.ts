@@ -9,8 +9,8 @@ import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
-import { MIN_IDENTITY, activationBackward, biasActivation, gather, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
-import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
+import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherBlockRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -288,6 +288,24 @@ const gatherChecks: KernelCheck[] = [
   },
 }));
 
+const gatherBlockChecks: KernelCheck[] = [
+  { srcRows: 1, index: [0, 0] },
+  { srcRows: 37, index: [36, 0, 5, 5, 20, 1, 17] },
+  { srcRows: 300, index: Array.from({ length: 70 }, (_, i) => (i * 131) % 300) },
+  { srcRows: 6, index: [2, 6, 4000000000] }, // past the end: NaN rows and columns
+].map((c, ci) => ({
+  name: `gather block ${c.index.length}×${c.index.length} of ${c.srcRows}×${c.srcRows}${c.index.some((i) => i >= c.srcRows) ? ' (bad index)' : ''}`,
+  async run(gpu: Gpu) {
+    const src = new Rng(15 + ci).uniformArray(c.srcRows * c.srcRows);
+    const S = gpu.matrix('src', c.srcRows, c.srcRows, src);
+    const out = gpu.matrix('out', c.index.length, c.index.length);
+    const step = gpu.step('gather block check');
+    await gatherSquare(step, S, gpu.indices('index', c.index), out);
+    gpu.submit(step);
+    return compare(await gpu.read(out), gatherBlockRef(src, c.srcRows, c.index), () => 0);
+  },
+}));
+
 const reduceLengths = [1, 255, 4096, 4097, 1_000_003];
 
 const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm', 'min'] as Reduction[]).flatMap((op) =>
@@ -435,6 +453,7 @@ export const kernelChecks: KernelCheck[] = [
   lincombCheck,
   viewCheck,
   ...gatherChecks,
+  ...gatherBlockChecks,
   ...reduceChecks,
   ...reduceMinAboveChecks,
   determinismCheck,

@@ -2,7 +2,7 @@
 // variant for a shape, check shapes with messages that name them, and compile kernels on first use (later
 // calls find them ready, so recording a step does not wait on the compiler).
 import { actBackward, biasAct, type Activation } from '../../shaders/bias-act.ts';
-import { gatherRows } from '../../shaders/gather.ts';
+import { gatherBlock, gatherRows } from '../../shaders/gather.ts';
 import { lincomb } from '../../shaders/lincomb.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
 import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
@@ -162,6 +162,14 @@ export async function gather(step: Step, src: Matrix, index: GPUBuffer, out: Mat
   if (out.cols !== src.cols) throw new RangeError(`gather: out has ${out.cols} columns, src ${src.cols}`);
   if (index.size < out.rows * 4) throw new RangeError(`gather: ${out.rows} rows asked, index buffer holds ${index.size / 4}`);
   await record(step, gatherRows, [src, index, out], { rows: out.rows, cols: out.cols, srcRows: src.rows });
+}
+
+/** out[i, j] = src[index[i], index[j]] for a square src; `index` holds out.rows u32 row numbers. */
+export async function gatherSquare(step: Step, src: Matrix, index: GPUBuffer, out: Matrix): Promise<void> {
+  if (src.rows !== src.cols) throw new RangeError(`gather block: src must be square, got ${dims(src)}`);
+  if (out.rows !== out.cols) throw new RangeError(`gather block: out must be square, got ${dims(out)}`);
+  if (index.size < out.rows * 4) throw new RangeError(`gather block: ${out.rows} rows asked, index buffer holds ${index.size / 4}`);
+  await record(step, gatherBlock, [src, index, out], { rows: out.rows, srcRows: src.rows });
 }
 
 export type Reduction = ReduceOp | 'norm';

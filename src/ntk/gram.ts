@@ -64,20 +64,28 @@ export class NtkGram {
   /**
    * Records K for the examples X (n×d) into K (nk×nk) by the structured formula. `forwardDone` skips the
    * forward pass when the caller has just run it on X (a training step's batch); the activations are left
-   * as that forward pass made them, so a loss on X can follow without another one.
+   * as that forward pass made them, so a loss on X can follow without another one. `inputGram` is X·Xᵀ
+   * (n×n) where the caller keeps it, for inputs that do not change.
    */
-  async structured(step: Step, X: Matrix, K: Matrix, options: { forwardDone?: boolean } = {}): Promise<void> {
+  async structured(step: Step, X: Matrix, K: Matrix, options: { forwardDone?: boolean; inputGram?: Matrix } = {}): Promise<void> {
     this.checkOut(X, K);
+    const G = options.inputGram;
+    if (G && (G.rows !== X.rows || G.cols !== X.rows)) throw new RangeError(`NTK: the input Gram must be ${X.rows}×${X.rows}, got ${G.rows}×${G.cols}`);
     const ws = await this.sensitivities(step, X, options.forwardDone ?? false);
     let first = true;
     for (const layer of this.net.layout.layers) {
       if (layer.frozen) continue;
       const l = layer.index;
-      const A = l === 0 ? X : this.net.activation(X.rows, l - 1);
       await matmul(step, ws.deltas[l], ws.deltas[l], ws.dd, { transB: true });
-      await matmul(step, A, A, ws.aa, { transB: true });
+      let aa = ws.aa;
+      // The first layer's term needs X·Xᵀ, which never changes for fixed inputs: callers pass it formed once.
+      if (l === 0 && G) aa = G;
+      else {
+        const A = l === 0 ? X : this.net.activation(X.rows, l - 1);
+        await matmul(step, A, A, aa, { transB: true });
+      }
       await step.host.prepare([ntkAccumulate]);
-      step.dispatch(ntkAccumulate, [ws.dd, ws.aa, K], {
+      step.dispatch(ntkAccumulate, [ws.dd, aa, K], {
         n: X.rows,
         k: this.outputs,
         c2: layer.weightScale ** 2,

@@ -17,7 +17,7 @@
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { MIN_IDENTITY, matmul, reduce } from '../gpu/ops.ts';
+import { MIN_IDENTITY, gatherSquare, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Mlp } from '../nn/mlp.ts';
 import { integerAtLeast } from '../util/validate.ts';
@@ -36,6 +36,9 @@ import type { AdapterClass } from '../gpu/gpu.ts';
  * these sizes; above it the GPU recurrence wins (bench/RESULTS.md, "NTK").
  */
 const HOST_SPECTRUM_MAX: Record<AdapterClass, number> = { gpu: 256, lavapipe: 1024, swiftshader: 1024, software: 1024 };
+
+/** Training sets up to this size keep their inputs' Gram (64 MiB at the limit) for the batch NTK. */
+const INPUT_GRAM_MAX = 4096;
 
 export interface TrackingConfig {
   /** λ_max and η_crit of each step's batch. */
@@ -152,6 +155,8 @@ interface TrackedSet {
   operator: SymmetricOperator;
   matrixFree: MatrixFreeNtk | null;
   residual: Matrix;
+  /** X·Xᵀ of the set's inputs, formed once, for the formed kernel's first layer (null: matrix-free, or frozen). */
+  inputGram: Matrix | null;
 }
 
 export class Tracker {
@@ -168,6 +173,11 @@ export class Tracker {
   private readonly spectra = new Map<number, SpectrumRecord>();
   /** The step whose parameters set.K was last formed at by analyze(), which record() then reuses. */
   private formedAt = -1;
+  /**
+   * X·Xᵀ of the whole training set, formed once: each batch's block of it is the first layer's input Gram in
+   * the batch NTK (gathered by the batch's indices), where the set is small enough and the first layer trains.
+   */
+  private readonly trainGram: Matrix | null = null;
 
   constructor(
     private readonly gpu: Gpu,
@@ -176,6 +186,8 @@ export class Tracker {
     setData: { x: Float32Array; y: Float32Array; d: number; k: number } | null,
     egop: Float64Array | undefined,
     private readonly adagradState: AdagradState | null = null,
+    /** The training set's inputs on the GPU, whose Gram the batch NTK's first layer reads blocks of. */
+    trainInputs: Matrix | null = null,
   ) {
     if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
     this.gram = new NtkGram(gpu, net);
@@ -195,8 +207,18 @@ export class Tracker {
         operator: matrixFree ?? matrixOperator(K!),
         matrixFree,
         residual: gpu.matrix('tracked set residual (output-major)', nk, 1),
+        inputGram: !matrixFree && this.firstLayerTrains ? gpu.matrix('tracked set input Gram', n, n, undefined, 'track fewer examples') : null,
       };
     }
+    const trainRows = trainInputs?.rows ?? Infinity;
+    if (config.batch && trainInputs && this.firstLayerTrains && trainRows <= INPUT_GRAM_MAX) {
+      this.trainGram = gpu.matrix('training set input Gram', trainRows, trainRows);
+    }
+    const grams = this.gpu.step('input Grams');
+    const forming: Promise<unknown>[] = [];
+    if (this.set?.inputGram) forming.push(matmul(grams, this.set.X, this.set.X, this.set.inputGram, { transB: true }));
+    if (this.trainGram) forming.push(matmul(grams, trainInputs!, trainInputs!, this.trainGram, { transB: true }));
+    this.inputGramsRecorded = Promise.all(forming).then(() => this.gpu.submit(grams));
     if (config.agop) {
       if (!egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
       const d = net.config.inputDim;
@@ -221,6 +243,13 @@ export class Tracker {
     }
   }
 
+  /** Resolves once the input Grams are recorded and submitted (record() and analyze() wait for it). */
+  private readonly inputGramsRecorded: Promise<void>;
+
+  private get firstLayerTrains(): boolean {
+    return !this.net.layout.layers[0].frozen;
+  }
+
   /** Lanczos steps of the spectrum: its `iterations` (60 by default), at most the kernel's dimension. */
   private get lanczosSteps(): number {
     return Math.min(this.config.spectrum?.iterations ?? 60, (this.set?.n ?? 0) * this.net.config.outputs);
@@ -239,9 +268,10 @@ export class Tracker {
   async analyze(t: number): Promise<SpectrumRecord> {
     const set = this.set!;
     const s = this.config.spectrum!.top;
+    await this.inputGramsRecorded;
     const step = this.gpu.step(`spectrum ${t}`);
     if (set.K) {
-      await this.gram.structured(step, set.X, set.K);
+      await this.gram.structured(step, set.X, set.K, { inputGram: set.inputGram ?? undefined });
       this.formedAt = t;
     }
     await this.setResidual(step, this.analysisScalars!, 0);
@@ -308,7 +338,8 @@ export class Tracker {
    * forward and backward passes the training step has just run at the current parameters (before the
    * update). Nothing here touches the training gradients.
    */
-  async record(step: Step, t: number, X: Matrix, Y: Matrix, out: GPUBuffer, row: number): Promise<void> {
+  async record(step: Step, t: number, X: Matrix, Y: Matrix, out: GPUBuffer, row: number, batchRows: GPUBuffer | null = null): Promise<void> {
+    await this.inputGramsRecorded;
     const base = row * METRIC_SLOTS;
     const k = this.net.config.outputs;
     const b = this.config.batch;
@@ -319,7 +350,7 @@ export class Tracker {
         entry = { power: new PowerIteration(this.gpu, nk, 2), K: this.gpu.matrix(`batch NTK (${X.rows})`, nk, nk) };
         this.batchPower.set(X.rows, entry);
       }
-      await this.gram.structured(step, X, entry.K, { forwardDone: true });
+      await this.gram.structured(step, X, entry.K, { forwardDone: true, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
       await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
     }
     const h = this.config.hessian;
@@ -333,7 +364,7 @@ export class Tracker {
       if (set.K) {
         // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
         if (this.formedAt === t) await this.net.forward(step, set.X);
-        else await this.gram.structured(step, set.X, set.K);
+        else await this.gram.structured(step, set.X, set.K, { inputGram: set.inputGram ?? undefined });
       }
       await set.power.record(step, set.operator, s.iterations ?? 20, out, base + SLOT.lambdaSet);
       // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
@@ -359,6 +390,15 @@ export class Tracker {
       for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i, { above });
       await reduce(step, 'min', new Matrix(partials, tensors.length, 1), null, out, base + SLOT.adagradMin);
     }
+  }
+
+  /** The batch's block of the training set's input Gram (the whole of it for a full batch), where it is kept. */
+  private async batchInputGram(step: Step, b: number, batchRows: GPUBuffer | null): Promise<Matrix | undefined> {
+    if (!this.trainGram) return undefined;
+    if (!batchRows) return b === this.trainGram.rows ? this.trainGram : undefined;
+    const block = new Matrix(step.scratch(b * b * 4), b, b);
+    await gatherSquare(step, this.trainGram, batchRows, block);
+    return block;
   }
 
   /** The tracked quantities of one metrics row, for the step record. */
@@ -436,7 +476,7 @@ export class Tracker {
     if (this.set) {
       this.set.power.destroy();
       this.set.matrixFree?.destroy();
-      for (const m of [this.set.X, this.set.Y, this.set.K, this.set.residual]) m?.buffer.destroy();
+      for (const m of [this.set.X, this.set.Y, this.set.K, this.set.residual, this.set.inputGram]) m?.buffer.destroy();
     }
     if (this.agop) {
       this.agop.network.destroy();
@@ -448,5 +488,6 @@ export class Tracker {
     }
     this.lanczos?.destroy();
     this.analysisScalars?.destroy();
+    this.trainGram?.buffer.destroy();
   }
 }

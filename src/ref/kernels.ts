@@ -57,6 +57,16 @@ export function gatherRef(src: Mat, srcRows: number, cols: number, index: ArrayL
   return out;
 }
 
+/** out[i, j] = src[index[i], index[j]] of a srcRows×srcRows matrix; NaN where an index is past the end. */
+export function gatherBlockRef(src: Mat, srcRows: number, index: ArrayLike<number>): Float64Array {
+  const m = index.length;
+  const out = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) out[i * m + j] = index[i] < srcRows && index[j] < srcRows ? src[index[i] * srcRows + index[j]] : NaN;
+  }
+  return out;
+}
+
 export function sumRef(x: Mat): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i];

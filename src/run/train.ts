@@ -239,7 +239,7 @@ export class Trainer {
     validateTracking(config.tracking, train.n);
     const sum = this.optimizer.state('sum');
     this.tracker = config.tracking
-      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null)
+      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X)
       : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / EVAL_CHUNK) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
@@ -458,7 +458,7 @@ export class Trainer {
         : await this.net.crossEntropy(step, Y, this.metrics, base + SLOT.loss, base + SLOT.correct);
     await this.net.backward(step, X, seed);
     // Tracking sees the parameters this step's loss was measured at: it runs before the update.
-    await this.tracker?.record(step, t, X, Y, this.metrics, row);
+    await this.tracker?.record(step, t, X, Y, this.metrics, row, this.order ? this.batchIndex : null);
     await this.optimizer.record(step, this.lr(t));
     this.gpu.submit(step);
     this.step++;
