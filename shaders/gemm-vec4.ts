@@ -18,6 +18,8 @@ export interface Vec4Tile {
 }
 
 export const VEC4_TILE_8x8: Vec4Tile = { wx: 8, wy: 8, tm: 8, tn: 8 };
+/** Half as tall (32×64): products with 32 rows or fewer, such as a batch of 32 through a wide layer. */
+export const VEC4_TILE_4x8: Vec4Tile = { wx: 8, wy: 8, tm: 4, tn: 8 };
 
 export interface GemmVec4Options {
   transA: boolean;

@@ -112,6 +112,18 @@ function gemmCases(): GemmCase[] {
   cases.push({ M: 72, N: 36, K: 2500, variant: 'splitk', splits: 3, alpha: -2 });
   cases.push({ M: 3, N: 66, K: 40, variant: 'splitk', splits: 64 }); // more splits asked than K has slices
   cases.push({ M: 1 + rng.int(100), N: 1 + rng.int(100), K: 500 + rng.int(3000), variant: 'splitk', tile: TILE_8x8_8x8 });
+  // The matrix-vector kernel: C one column wide (A the matrix: dot form, or axpy for Aᵀ) or one row wide (B
+  // the matrix: axpy form, or dot for Bᵀ); lengths off its 4-row and 16-column blocks.
+  cases.push({ M: 1, N: 1, K: 4, variant: 'gemv', transposes: [[false, false], [false, true]] });
+  cases.push({ M: 37, N: 1, K: 100, variant: 'gemv', transposes: [[false, false], [false, true]], alpha: -0.5 });
+  cases.push({ M: 36, N: 1, K: 17, variant: 'gemv', transposes: [[true, false], [true, true]] });
+  cases.push({ M: 1, N: 41, K: 64, variant: 'gemv', transposes: [[false, true], [true, true]], alpha: 2 });
+  cases.push({ M: 1, N: 68, K: 9, variant: 'gemv', transposes: [[false, false], [true, false]] });
+  cases.push({ M: 4 * (1 + rng.int(300)), N: 1, K: 4 * (1 + rng.int(300)), variant: 'gemv' });
+  // Subgroup shuffles: shapes off its 8-row, 256-column tile and off every subgroup size (K = 15, 33, 257).
+  for (const [M, N, K] of [[1, 1, 1], [9, 1, 17], [63, 65, 15], [65, 257, 33], [1 + rng.int(150), 1 + rng.int(300), 1 + rng.int(300)]] as [number, number, number][]) {
+    cases.push({ M, N, K, variant: 'subgroup', alpha: M === 65 ? -1.25 : undefined });
+  }
   // What 'auto' picks for matrix-vector shapes: thin tiles, split along K when K is long.
   cases.push({ M: 300, N: 1, K: 40, variant: 'auto' });
   cases.push({ M: 1, N: 257, K: 2000, variant: 'auto', alpha: 0.5 });
@@ -120,6 +132,25 @@ function gemmCases(): GemmCase[] {
 }
 
 const tileName = (t?: TileConfig) => TILES.find(([, c]) => c === t)?.[0];
+
+const gemvRefusals: KernelCheck = {
+  name: 'matmul gemv refuses outputs wider than one column or row, and unaligned reductions',
+  async run(gpu: Gpu) {
+    const detail: string[] = [];
+    const expectRefusal = async (M: number, N: number, K: number, pattern: RegExp) => {
+      try {
+        await runMatmul(gpu, { M, N, K, variant: 'gemv' }, false, false, 1);
+        detail.push(`M=${M} N=${N} K=${K} ran`);
+      } catch (e) {
+        if (!pattern.test((e as Error).message)) detail.push(`M=${M} N=${N} K=${K}: ${(e as Error).message}`);
+      }
+    };
+    await expectRefusal(5, 2, 8, /one column or one row wide; got M=5 N=2/);
+    await expectRefusal(5, 1, 7, /dot form\) needs K = 7 to be a multiple of 4/);
+    await expectRefusal(1, 6, 7, /axpy form\) needs the output length 6 to be a multiple of 4/);
+    return { ok: detail.length === 0, detail: detail.join('; ') || 'refused with the reason' };
+  },
+};
 
 async function runMatmul(gpu: Gpu, c: GemmCase, transA: boolean, transB: boolean, seed: number) {
   const rng = new Rng(seed);
@@ -140,6 +171,16 @@ const matmulChecks: KernelCheck[] = gemmCases().flatMap((c, ci) =>
   (c.transposes ?? TRANSPOSES).map(([transA, transB]) => ({
     name: `matmul ${c.variant}${c.tile ? ` ${tileName(c.tile)}` : ''} ${c.alpha !== undefined ? `${c.alpha}·` : ''}${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'} M=${c.M} N=${c.N} K=${c.K}${c.splits ? ` splits=${c.splits}` : ''}`,
     async run(gpu: Gpu) {
+      if (c.variant === 'subgroup' && !gpu.subgroups) {
+        // Without the feature the variant must refuse, naming it, rather than fail to compile.
+        try {
+          await runMatmul(gpu, c, transA, transB, 1000 + ci);
+          return { ok: false, detail: 'the subgroup variant ran on an adapter without subgroups' };
+        } catch (e) {
+          const ok = /needs an adapter with the "subgroups" feature/.test((e as Error).message);
+          return { ok, detail: `no subgroups here: ${(e as Error).message}` };
+        }
+      }
       const { a, b, got } = await runMatmul(gpu, c, transA, transB, 1000 + ci);
       const alpha = c.alpha ?? 1;
       const want = matmulRef(a, b, c.M, c.N, c.K, transA, transB).map((v) => alpha * v);
@@ -452,6 +493,7 @@ export const kernelChecks: KernelCheck[] = [
   largeElementwise,
   lincombCheck,
   viewCheck,
+  gemvRefusals,
   ...gatherChecks,
   ...gatherBlockChecks,
   ...reduceChecks,

@@ -5,8 +5,11 @@ import { actBackward, biasAct, type Activation } from '../../shaders/bias-act.ts
 import { gatherBlock, gatherRows } from '../../shaders/gather.ts';
 import { lincomb } from '../../shaders/lincomb.ts';
 import { gemmReduce } from '../../shaders/gemm-reduce.ts';
-import { gemmVec4, vec4Chunk, vec4Fits } from '../../shaders/gemm-vec4.ts';
-import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
+import { gemmSubgroup } from '../../shaders/gemm-subgroup.ts';
+import { VEC4_TILE_8x8, gemmVec4, vec4Chunk, vec4Fits, type Vec4Tile } from '../../shaders/gemm-vec4.ts';
+import { gemv, gemvFits } from '../../shaders/gemv.ts';
+import { gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
+import { GEMM_VARIANTS, THIN, chooseGemm, defaultTile, gemvPlan, type GemmVariant } from './gemm-choice.ts';
 import { MIN_IDENTITY, REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
 import { ceilDiv, type KernelDef } from './kernel.ts';
 import type { Matrix } from './matrix.ts';
@@ -14,8 +17,7 @@ import type { Bindable, Step } from './step.ts';
 
 export { MIN_IDENTITY };
 
-export type GemmVariant = 'tiled' | 'vec4' | 'reduce' | 'splitk';
-export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'vec4', 'reduce', 'splitk'];
+export { GEMM_VARIANTS, type GemmVariant } from './gemm-choice.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -23,13 +25,17 @@ export interface MatmulOptions {
   /**
    * 'tiled': register-tiled, any shape; 'vec4': float4 loads, when K (and M for Aᵀ, N for B) are multiples
    * of 4; 'reduce': invocations split K, for small outputs; 'splitk': K in chunks by the vec4 kernel where
-   * it fits (tiled elsewhere), then a fixed-order sum pass. 'auto' (default) picks by shape and adapter.
+   * it fits (tiled elsewhere), then a fixed-order sum pass; 'gemv': the matrix-vector kernel, for outputs one
+   * column or one row wide; 'subgroup': A shared by subgroup shuffles, where the adapter has subgroups.
+   * 'auto' (default) picks by shape and adapter class (src/gpu/gemm-choice.ts).
    */
   variant?: GemmVariant | 'auto';
   /** Number of K chunks for 'splitk'; by default enough for about 256 workgroups. */
   splits?: number;
-  /** Tile of the tiled kernel (and of split-K where it uses it); by default one suited to the adapter. */
+  /** Tile of the tiled kernel (and of split-K where it uses it); by default the adapter class's. */
   tile?: TileConfig;
+  /** Tile of the vec4 kernel; by default 8×8 blocks. */
+  vec4Tile?: Vec4Tile;
   /** C = alpha·op(A)·op(B); 1 by default. */
   alpha?: number;
 }
@@ -53,34 +59,8 @@ export function gemmShape(A: Matrix, B: Matrix, C: Matrix, transA = false, trans
   return { M, N, K };
 }
 
-/** Workgroups the auto choice aims for: enough to fill a large GPU, or every core of a CPU. */
+/** Workgroups split-K aims for: enough to fill a large GPU. */
 const TARGET_WORKGROUPS = 256;
-
-/**
- * The tiled kernel suited to the adapter: staged in workgroup memory on GPUs, read straight from storage on
- * CPU drivers, where barriers are context switches and caches already do the staging (bench/RESULTS.md).
- */
-export const defaultTile = (software: boolean): TileConfig => (software ? TILE_8x8_8x8_DIRECT : TILE_16x16_4x4);
-
-/** Outputs this thin get a tile of their shape (matrix-vector products); read directly on CPU drivers. */
-const THIN = 4;
-
-export function tileFor(s: GemmShape, software: boolean): TileConfig {
-  const thin = s.N <= THIN ? TILE_COLUMN : s.M <= THIN ? TILE_ROW : null;
-  if (!thin) return defaultTile(software);
-  return software ? { ...thin, direct: true } : thin;
-}
-
-/**
- * Split-K when the output has too few 64×64 tiles to fill the device and K is long; otherwise the vec4
- * kernel where the shape is float4-aligned on a CPU driver, and the tiled kernel elsewhere.
- */
-export function chooseGemmVariant(s: GemmShape, transA: boolean, transB: boolean, software: boolean): GemmVariant {
-  if (s.M <= THIN || s.N <= THIN) return s.K >= 1024 && s.M * s.N < TARGET_WORKGROUPS * 64 ? 'splitk' : 'tiled';
-  const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
-  if (tiles < TARGET_WORKGROUPS / 4 && s.K >= 8 * Math.max(s.M, s.N) && s.K >= 1024) return 'splitk';
-  return software && vec4Fits(s, transA, transB) ? 'vec4' : 'tiled';
-}
 
 export function defaultSplits(s: GemmShape): number {
   const thin = s.M <= THIN || s.N <= THIN;
@@ -93,23 +73,36 @@ export function defaultSplits(s: GemmShape): number {
 export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, options: MatmulOptions = {}): Promise<GemmVariant> {
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
-  const software = step.host.adapter.isSoftware;
+  const kind = step.host.adapter.kind;
   const shape = { ...gemmShape(A, B, C, transA, transB), alpha: options.alpha ?? 1 };
-  const tile = options.tile ?? tileFor(shape, software);
-  const variant = !options.variant || options.variant === 'auto' ? chooseGemmVariant(shape, transA, transB, software) : options.variant;
-  if (!GEMM_VARIANTS.includes(variant)) {
+  const auto = !options.variant || options.variant === 'auto';
+  const planned = chooseGemm(shape, transA, transB, kind);
+  const variant = (auto ? planned.variant : options.variant) as GemmVariant;
+  if (!GEMM_VARIANTS.includes(variant as GemmVariant)) {
     throw new RangeError(`matmul variant must be one of auto, ${GEMM_VARIANTS.join(', ')}; got "${variant}"`);
   }
+  const tile = options.tile ?? (auto ? planned.tile : defaultTile(kind));
+  const vec4Tile = options.vec4Tile ?? (auto ? planned.vec4Tile : VEC4_TILE_8x8);
   const thin = shape.M <= THIN || shape.N <= THIN;
   const aligned = vec4Fits(shape, transA, transB);
   if (variant === 'vec4' && !aligned) {
     throw new RangeError(`matmul variant vec4 needs K${transA ? ', M' : ''}${transB ? '' : ', N'} to be multiples of 4; got M=${shape.M} N=${shape.N} K=${shape.K}`);
   }
   const buffers = [A, B, C];
-  if (variant === 'reduce') {
+  if (variant === 'gemv') {
+    const g = gemvPlan(shape, transA, transB);
+    if (!g) throw new RangeError(`matmul variant gemv needs C to be one column or one row wide; got M=${shape.M} N=${shape.N}`);
+    if (!gemvFits(g.form, { L: g.L, K: shape.K })) {
+      throw new RangeError(`matmul variant gemv (${g.form} form) needs ${g.form === 'dot' ? `K = ${shape.K}` : `the output length ${g.L}`} to be a multiple of 4`);
+    }
+    await record(step, gemv(g.form), g.matrix === 'A' ? [A, B, C] : [B, A, C], { L: g.L, K: shape.K, alpha: shape.alpha });
+  } else if (variant === 'subgroup') {
+    if (!step.host.subgroups) throw new RangeError('matmul variant subgroup needs an adapter with the "subgroups" feature; this one has none');
+    await record(step, gemmSubgroup({ transA, transB }), buffers, shape);
+  } else if (variant === 'reduce') {
     await record(step, gemmReduce({ transA, transB }), buffers, shape);
   } else if (variant === 'vec4') {
-    await record(step, gemmVec4({ transA, transB }), buffers, shape);
+    await record(step, gemmVec4({ transA, transB, tile: vec4Tile }), buffers, shape);
   } else if (variant === 'tiled' || shape.K === 0) {
     await record(step, gemmTiled({ transA, transB, tile }), buffers, shape);
   } else {
@@ -120,7 +113,7 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
     const chunk = useVec4 ? vec4Chunk(shape.K, requested) : splitChunk(shape.K, requested, tile.bk);
     const splits = ceilDiv(shape.K, chunk);
     const slices = step.scratch(splits * shape.M * shape.N * 4);
-    const partial = useVec4 ? gemmVec4({ transA, transB }) : gemmTiled({ transA, transB, tile });
+    const partial = useVec4 ? gemmVec4({ transA, transB, tile: vec4Tile }) : gemmTiled({ transA, transB, tile });
     await record(step, partial, [A, B, slices], { ...shape, splits });
     await record(step, sumSlices, [slices, C], { length: shape.M * shape.N, slices: splits });
   }

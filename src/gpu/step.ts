@@ -1,5 +1,6 @@
 // A logical step: an ordered list of dispatches and copies, encoded into one command encoder at submit.
 // Consecutive dispatches share one compute pass; a copy closes the pass it interrupts.
+import type { AdapterClass } from './gpu.ts';
 import type { KernelDef } from './kernel.ts';
 import { Matrix } from './matrix.ts';
 import type { CompiledKernel } from './pipelines.ts';
@@ -28,8 +29,10 @@ export type Command = DispatchCommand | CopyCommand;
 
 /** What a step needs from its device; satisfied by Gpu. */
 export interface StepHost {
-  /** Kernels pick their defaults by it: CPU drivers and GPUs favour different kernel shapes. */
-  readonly adapter: { isSoftware: boolean };
+  /** Kernels pick their variants by its class: CPU drivers and GPUs favour different kernel shapes. */
+  readonly adapter: { isSoftware: boolean; kind: AdapterClass };
+  /** Whether kernels may use subgroup operations. */
+  readonly subgroups: boolean;
   compiled(key: string): CompiledKernel | undefined;
   prepare(defs: readonly KernelDef<any>[]): Promise<void>;
   acquireScratch(bytes: number): GPUBuffer;
