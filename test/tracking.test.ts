@@ -56,6 +56,33 @@ describe('spectral tracking during training', () => {
     trainer.destroy();
   });
 
+  it('tracks each batch\'s λ_max formed or matrix-free alike, minibatches and GD, with the input Gram kept', async () => {
+    const gpu = await testGpu();
+    for (const batchSize of [12, 'full'] as const) {
+      const run = async (method: 'structured' | 'matrix-free') => {
+        const config: TrainConfig = {
+          data: { kind: 'synthetic', task: 'rank-2', d: 10, train: 48, noise: 0.1 },
+          model: { hidden: [32] },
+          loss: 'mse',
+          optimizer: { name: 'sgd' },
+          schedule: { kind: 'constant', lr: 0.3 },
+          batchSize,
+          steps: 6,
+          tracking: { batch: { iterations: 150, method } },
+          seed: 2,
+        };
+        const trainer = await Trainer.create(gpu, config, readDataFile);
+        const r = await trainer.run();
+        trainer.destroy();
+        return r.records.map((x) => x.lambdaBatch!);
+      };
+      const formed = await run('structured');
+      const free = await run('matrix-free');
+      expect(formed.every((v) => v > 0)).toBe(true);
+      formed.forEach((v, t) => expect(Math.abs(free[t] - v) / v, `b=${batchSize} step ${t}`).toBeLessThan(1e-4));
+    }
+  });
+
   it('tracks the set matrix-free, its top eigenvalues, λ_min, L≤s and the Hessian, matching float64 at the first step', async () => {
     const n = 20;
     const d = 6;

@@ -27,6 +27,7 @@ import { BatchHessian } from './hessian.ts';
 import { MatrixFreeNtk } from './matrix-free.ts';
 import { matrixOperator, type SymmetricOperator } from './operator.ts';
 import { hostLanczos } from './lanczos-host.ts';
+import { NTK_METHOD_CHOICES, chooseNtkMethod, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
@@ -42,7 +43,12 @@ const INPUT_GRAM_MAX = 4096;
 
 export interface TrackingConfig {
   /** λ_max and η_crit of each step's batch. */
-  batch?: { every?: number; iterations?: number };
+  /**
+   * λ_max and η_crit of each step's batch. method "structured" forms the batch's NTK, "matrix-free" iterates
+   * on K·v = J(Jᵀv), "auto" (default) takes the cheaper for the batch size (src/ntk/method.ts): formed for
+   * small batches, matrix-free for GD on thousands of examples.
+   */
+  batch?: { every?: number; iterations?: number; method?: NtkMethodChoice };
   /**
    * λ_max, L≤1 and L>1 on a fixed set of the first `examples` training examples. method "gram" forms the
    * set's NTK (structured), "matrix-free" never forms it (K·v = J(Jᵀv), `chunk` examples per pass): for
@@ -88,6 +94,9 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
   const every = (path: string, v: unknown) => v !== undefined && integerAtLeast(path, v, 1);
   every('tracking.batch.every', t.batch?.every);
   every('tracking.batch.iterations', t.batch?.iterations);
+  if (t.batch?.method !== undefined && !NTK_METHOD_CHOICES.includes(t.batch.method)) {
+    throw new RangeError(`tracking.batch.method must be one of ${NTK_METHOD_CHOICES.join(', ')}; got ${JSON.stringify(t.batch.method)}`);
+  }
   every('tracking.set.every', t.set?.every);
   every('tracking.set.iterations', t.set?.iterations);
   every('tracking.agop.every', t.agop?.every);
@@ -145,6 +154,14 @@ export interface SpectrumRecord {
   lanczosIterations: number;
 }
 
+interface BatchOperator {
+  power: PowerIteration;
+  /** The formed batch NTK, or null when the batch is tracked matrix-free. */
+  K: Matrix | null;
+  /** The matrix-free product over the batch's input matrix (which the trainer refills every step). */
+  matrixFree: MatrixFreeNtk | null;
+}
+
 interface TrackedSet {
   X: Matrix;
   Y: Matrix;
@@ -161,7 +178,8 @@ interface TrackedSet {
 
 export class Tracker {
   private readonly gram: NtkGram;
-  private readonly batchPower = new Map<number, { power: PowerIteration; K: Matrix }>();
+  /** Per batch size: its warm-started power iteration and its operator (a formed K, or matrix-free). */
+  private readonly batchPower = new Map<number, BatchOperator>();
   private readonly set?: TrackedSet;
   private readonly agop?: { G: Matrix; Gstar: Matrix; normStar: number; network: NetworkAgop };
   private readonly hessian?: { op: BatchHessian; power: PowerIteration };
@@ -344,14 +362,13 @@ export class Tracker {
     const k = this.net.config.outputs;
     const b = this.config.batch;
     if (b && due(t, b.every)) {
-      const nk = X.rows * k;
-      let entry = this.batchPower.get(X.rows);
-      if (!entry) {
-        entry = { power: new PowerIteration(this.gpu, nk, 2), K: this.gpu.matrix(`batch NTK (${X.rows})`, nk, nk) };
-        this.batchPower.set(X.rows, entry);
+      const entry = this.batchOperator(X);
+      if (entry.K) {
+        await this.gram.structured(step, X, entry.K, { forwardDone: true, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
+        await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
+      } else {
+        await entry.power.record(step, entry.matrixFree!, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
       }
-      await this.gram.structured(step, X, entry.K, { forwardDone: true, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
-      await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
     }
     const h = this.config.hessian;
     if (h && this.hessian && due(t, h.every)) {
@@ -390,6 +407,35 @@ export class Tracker {
       for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i, { above });
       await reduce(step, 'min', new Matrix(partials, tensors.length, 1), null, out, base + SLOT.adagradMin);
     }
+  }
+
+  /** The power iteration and operator of batches of X's size, made on first use (method by cost, or as configured). */
+  private batchOperator(X: Matrix): BatchOperator {
+    const b = X.rows;
+    const k = this.net.config.outputs;
+    const nk = b * k;
+    // A resumed run restores the power vector before the first batch of its size: the operator comes now.
+    const restored = this.batchPower.get(b);
+    if (restored && (restored.K || restored.matrixFree)) return restored;
+    const choice = this.config.batch?.method ?? 'auto';
+    const method =
+      choice !== 'auto'
+        ? choice
+        : chooseNtkMethod({
+            layout: this.net.layout,
+            n: b,
+            k,
+            iterations: this.config.batch?.iterations ?? 20,
+            inputGram: this.trainGram !== null,
+            maxBindingBytes: this.gpu.limits.maxStorageBufferBindingSize,
+          });
+    const entry: BatchOperator = {
+      power: restored?.power ?? new PowerIteration(this.gpu, nk, 2),
+      K: method === 'structured' ? this.gpu.matrix(`batch NTK (${b})`, nk, nk, undefined, 'use a smaller batch, or tracking.batch.method "matrix-free"') : null,
+      matrixFree: method === 'matrix-free' ? new MatrixFreeNtk(this.gpu, this.net, X, { chunk: Math.ceil(b / 64) * 64 }) : null,
+    };
+    this.batchPower.set(b, entry);
+    return entry;
   }
 
   /** The batch's block of the training set's input Gram (the whole of it for a full batch), where it is kept. */
@@ -454,9 +500,7 @@ export class Tracker {
     for (const name of Object.keys(vectors)) {
       const batch = /^batch\.(\d+)$/.exec(name);
       const b = Number(batch?.[1]);
-      if (batch && !this.batchPower.has(b)) {
-        this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), K: this.gpu.matrix(`batch NTK (${b})`, b * k, b * k) });
-      }
+      if (batch && !this.batchPower.has(b)) this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), K: null, matrixFree: null });
     }
     const targets = this.warmStarts();
     for (const [name, v] of Object.entries(vectors)) {
@@ -471,7 +515,8 @@ export class Tracker {
     this.gram.destroy();
     for (const e of this.batchPower.values()) {
       e.power.destroy();
-      e.K.buffer.destroy();
+      e.K?.buffer.destroy();
+      e.matrixFree?.destroy();
     }
     if (this.set) {
       this.set.power.destroy();
