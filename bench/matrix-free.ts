@@ -3,19 +3,17 @@
 // K·v = J(Jᵀv), against what forming K would take (n² floats; the structured method's flops).
 // Usage: npm run bench:matrix-free [-- --width 256 --iterations 10]
 import { loadBundledMnist } from '../src/cli/data-files.ts';
-import { benchSetup } from './args.ts';
-import { describeAdapter } from '../src/gpu/gpu.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
 import { MLP_DEFAULTS } from '../src/nn/layout.ts';
 import { Mlp } from '../src/nn/mlp.ts';
 import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
 import { PowerIteration } from '../src/ntk/spectrum.ts';
-import { codeVersion, markdownTable, writeSection } from './results-file.ts';
+import { provenance, type BenchTable } from './results-file.ts';
 
-async function main() {
-  const { gpu, out, extra } = await benchSetup({ width: '256', iterations: '10' });
-  const width = Number(extra.width);
-  const iterations = Number(extra.iterations);
-  const adapter = describeAdapter(gpu.adapter);
+/** λ_max over all bundled digits by matrix-free power iteration, against what forming K would take. */
+export async function matrixFreeTable(gpu: Gpu, options: { width: number; iterations: number; log?: (line: string) => void }): Promise<BenchTable> {
+  const { width, iterations } = options;
+  const log = options.log ?? console.log;
   const data = await loadBundledMnist({ classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
   const n = data.n;
   const d = data.d;
@@ -38,23 +36,18 @@ async function main() {
     `${r.lambda.toPrecision(6)} (${r.iterations} it., residual ${r.residual.toExponential(1)})`,
     `${((n * n * 4) / 2 ** 20).toFixed(0)} MiB, ${(structuredFlops / 1e9).toFixed(0)} GFLOP`,
   ];
-  console.log(row.join('  |  '));
-  const body = [
-    `## Matrix-free NTK on ${adapter}`,
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)}, code ${codeVersion()}, Node ${process.version}. Wall time per product K·v = J(Jᵀv) ` +
-      `over all bundled MNIST digits (chunks of 2048), in ${iterations} power iterations after one to compile; GFLOP/s counts 4 passes of ` +
-      `2·n·parameters. λ_max after those iterations, with its residual ‖Kv − λv‖/λ. Last column: what forming K would take instead.` +
-      (gpu.adapter.note ? ` ${gpu.adapter.note}.` : ''),
-    '',
-    markdownTable(['set and network', 'ms per K·v', 'GFLOP/s', 'λ_max', 'forming K: memory, flops'], [row]),
-  ].join('\n');
-  writeSection(out, 'matrix-free', gpu.adapter, body);
-  console.log(`written to ${out}`);
+  log(row.join('  |  '));
   op.destroy();
   power.destroy();
   net.destroy();
-  gpu.destroy();
+  return {
+    id: 'matrix-free',
+    title: 'Matrix-free NTK',
+    description:
+      `${provenance()} Wall time per product K·v = J(Jᵀv) over all bundled MNIST digits (chunks of 2048), in ${iterations} power ` +
+      'iterations after one to compile; GFLOP/s counts 4 passes of 2·n·parameters. λ_max after those iterations, with its residual ' +
+      '‖Kv − λv‖/λ. Last column: what forming K would take instead.',
+    columns: ['set and network', 'ms per K·v', 'GFLOP/s', 'λ_max', 'forming K: memory, flops'],
+    rows: [row],
+  };
 }
-
-await main();

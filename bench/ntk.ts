@@ -5,16 +5,15 @@
 import { perExampleGradients } from '../shaders/ntk.ts';
 import { addInPlace } from '../shaders/lincomb.ts';
 import { readDataFile } from '../src/cli/data-files.ts';
-import { benchSetup } from './args.ts';
 import { Rng } from '../src/data/random.ts';
-import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
-import { timeStep } from '../src/gpu/timing.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
+import { median, timeStep } from '../src/gpu/timing.ts';
 import { MLP_DEFAULTS } from '../src/nn/layout.ts';
 import { Mlp } from '../src/nn/mlp.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { Lanczos, PowerIteration } from '../src/ntk/spectrum.ts';
 import { Trainer, type TrainConfig } from '../src/run/train.ts';
-import { codeVersion, markdownTable, writeSection } from './results-file.ts';
+import { provenance, type BenchTable } from './results-file.ts';
 
 const N = 128;
 const D = 3072;
@@ -29,34 +28,64 @@ async function ms<T>(f: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t0, r];
 }
 
-async function trainStepMs(gpu: Gpu, hidden: number[], tracked: boolean, steps = 4): Promise<number> {
-  const config: TrainConfig = {
+function stepConfig(hidden: number[], tracked: boolean, steps: number): TrainConfig {
+  return {
     data: { kind: 'synthetic', task: 'rank-2', d: D, train: 256, noise: 0.1 },
     model: { hidden },
     loss: 'mse',
     optimizer: { name: 'sgd' },
     schedule: { kind: 'constant', lr: 0.1 },
     batchSize: 32,
-    steps,
+    steps: 1_000_000,
     readbackEvery: steps,
     divergeAbove: Infinity,
     seed: 0,
     ...(tracked ? { tracking: { batch: { iterations: 20 }, set: { examples: N, iterations: 20 } } } : {}),
   };
-  const trainer = await Trainer.create(gpu, config, readDataFile);
-  await trainer.trainStep(0); // compiles every pipeline the step uses
-  await gpu.read(trainer.net.params, 0, 4);
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await trainer.trainStep(i);
-  await gpu.read(trainer.net.params, 0, 4);
-  const t = (performance.now() - t0) / steps;
-  trainer.destroy();
-  return t;
 }
 
-async function main() {
-  const { gpu, out } = await benchSetup();
-  const adapter = describeAdapter(gpu.adapter);
+/**
+ * Wall time per training step without and with full tracking, medians of `rounds` alternating runs of
+ * `steps` steps each (CPU drivers' timings drift by ±10% between runs: only interleaved ones compare).
+ */
+async function trackingCost(gpu: Gpu, hidden: number[], rounds = 5, steps = 4): Promise<{ plain: number; tracked: number }> {
+  const trainers = await Promise.all([false, true].map((t) => Trainer.create(gpu, stepConfig(hidden, t, steps), readDataFile)));
+  for (const tr of trainers) {
+    await tr.trainStep(0); // compiles every pipeline the step uses
+    await gpu.read(tr.net.params, 0, 4);
+  }
+  const samples: number[][] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, tr] of trainers.entries()) {
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) await tr.trainStep(s);
+      await gpu.read(tr.net.params, 0, 4);
+      samples[i].push((performance.now() - t0) / steps);
+    }
+  }
+  for (const tr of trainers) tr.destroy();
+  return { plain: median(samples[0]), tracked: median(samples[1]) };
+}
+
+/**
+ * The least a tracked step can cost over a plain one, from flops alone: a plain step is the batch's forward,
+ * weight gradients and backward products; tracking adds at least the forward pass of the 128 fixed points.
+ */
+function flopBound(hidden: number[]): number {
+  const widths = [D, ...hidden, 1];
+  let plain = 0;
+  let setForward = 0;
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const mac = widths[l] * widths[l + 1];
+    plain += 2 * 32 * mac * (l === 0 ? 2 : 3);
+    setForward += 2 * N * mac;
+  }
+  return (plain + setForward) / plain;
+}
+
+/** K by both methods, λ_max, top-5, and the cost of full tracking in a training step, for each network. */
+export async function ntkTable(gpu: Gpu, options: { log?: (line: string) => void } = {}): Promise<BenchTable> {
+  const log = options.log ?? console.log;
   const rows: (string | number)[][] = [];
   for (const net of NETS) {
     const mlp = new Mlp(gpu, { ...MLP_DEFAULTS, inputDim: D, hidden: net.hidden, outputs: 1, seed: 1 });
@@ -82,8 +111,7 @@ async function main() {
     const lanczos = new Lanczos(gpu, N);
     await lanczos.run(Ks, { count: 5, iterations: 10 }); // compile
     const [lanczosMs, l] = await ms(() => lanczos.run(Ks, { count: 5 }));
-    const plain = await trainStepMs(gpu, net.hidden, false);
-    const tracked = await trainStepMs(gpu, net.hidden, true);
+    const { plain, tracked } = await trackingCost(gpu, net.hidden);
     const row = [
       `${net.label}, width 1024`,
       structured.medianMs.toFixed(0),
@@ -95,30 +123,23 @@ async function main() {
       plain.toFixed(0),
       tracked.toFixed(0),
       `${(tracked / plain).toFixed(2)}×`,
+      `${flopBound(net.hidden).toFixed(2)}×`,
     ];
     rows.push(row);
-    console.log(row.join('  |  '));
+    log(row.join('  |  '));
     for (const x of [gram, power, cold, lanczos, mlp]) x.destroy();
   }
-  const table = markdownTable(
-    ['network (n = 128, d = 3072)', 'K structured ms', 'K by J·Jᵀ ms', 'speed-up', 'rel. difference', 'λ_max ms', 'top-5 ms', 'train step ms', 'tracked step ms', 'tracking overhead'],
+  return {
+    id: 'ntk',
+    title: 'NTK',
+    description:
+      `${provenance()} K of 128 examples: structured method (median of 3, GPU time) against Jacobian contraction (one run: ` +
+      'per-example gradients materialized in chunks of 4M floats), and their relative Frobenius difference. λ_max: cold-started power ' +
+      'iteration to a relative change of 1e-6 (wall time, readbacks every 10 iterations). Top 5: Lanczos with full reorthogonalization ' +
+      '(wall time). Training step: SGD at batch 32 on synthetic d = 3072 data, wall time per step, without tracking and with the NTK of ' +
+      'the batch and of 128 fixed points every step (20 warm-started power iterations each, and the loss split), medians of 5 alternating ' +
+      'runs of 4 steps. "flop bound": the least tracking can cost, (plain step + forward pass of the 128 points) / plain step, in flops.',
+    columns: ['network (n = 128, d = 3072)', 'K structured ms', 'K by J·Jᵀ ms', 'speed-up', 'rel. difference', 'λ_max ms', 'top-5 ms', 'train step ms', 'tracked step ms', 'tracking overhead', 'flop bound'],
     rows,
-  );
-  const body = [
-    `## NTK on ${adapter}`,
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)}, code ${codeVersion()}, Node ${process.version}. K of 128 examples: structured method ` +
-      '(median of 3, GPU time) against Jacobian contraction (one run: per-example gradients materialized in chunks of 4M floats), and their ' +
-      'relative Frobenius difference. λ_max: cold-started power iteration to a relative change of 1e-6 (wall time, readbacks every 10 ' +
-      'iterations). Top 5: Lanczos with full reorthogonalization (wall time). Training step: SGD at batch 32 on synthetic d = 3072 data, wall ' +
-      'time per step, without tracking and with the NTK of the batch and of 128 fixed points every step (20 warm-started power iterations ' +
-      'each, and the loss split).' + (gpu.adapter.note ? ` ${gpu.adapter.note}.` : ''),
-    '',
-    table,
-  ].join('\n');
-  writeSection(out, 'ntk', gpu.adapter, body);
-  console.log(`written to ${out}`);
-  gpu.destroy();
+  };
 }
-
-await main();

@@ -1,14 +1,13 @@
 // Training-step benchmark: steps per second and achieved GFLOP/s of whole training steps (gather, forward,
 // loss, backward, optimizer update, as the runner records them) beside the float64 reference's time for the
-// same step. Usage: npm run bench:train [-- --out FILE]
+// same step. Usage: npm run bench:train [-- --adapter A --out FILE]
 import { readDataFile } from '../src/cli/data-files.ts';
-import { benchSetup } from './args.ts';
 import { Rng } from '../src/data/random.ts';
-import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
+import type { Gpu } from '../src/gpu/gpu.ts';
 import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
 import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
 import { Trainer, type TrainConfig } from '../src/run/train.ts';
-import { codeVersion, markdownTable, writeSection } from './results-file.ts';
+import { provenance, type BenchTable } from './results-file.ts';
 
 interface Case {
   label: string;
@@ -86,9 +85,9 @@ function referenceStepMs(model: MlpConfig, b: number): number {
   return performance.now() - t0;
 }
 
-async function main() {
-  const { gpu, out } = await benchSetup();
-  const adapter = describeAdapter(gpu.adapter);
+/** Wall time of whole training steps beside the float64 reference's forward and backward. */
+export async function trainTable(gpu: Gpu, options: { log?: (line: string) => void } = {}): Promise<BenchTable> {
+  const log = options.log ?? console.log;
   const rows: (string | number)[][] = [];
   for (const c of CASES) {
     const k = c.config.data.kind === 'mnist' ? 10 : 1;
@@ -98,23 +97,17 @@ async function main() {
     const ref = referenceStepMs(model, c.b);
     const row = [c.label, msPerStep.toFixed(1), (1000 / msPerStep).toFixed(2), (flops / (msPerStep * 1e6)).toFixed(2), ref.toFixed(0), `${(ref / msPerStep).toFixed(1)}×`];
     rows.push(row);
-    console.log(row.join('  |  '));
+    log(row.join('  |  '));
   }
-  const table = markdownTable(['case', 'ms / step', 'steps / s', 'GFLOP/s', 'float64 ref ms / step', 'speed-up'], rows);
-  const body = [
-    `## Training steps on ${adapter}`,
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)}, code ${codeVersion()}, Node ${process.version}. Wall time of ${CASES[0].steps} consecutive steps ` +
+  return {
+    id: 'train',
+    title: 'Training steps',
+    description:
+      `${provenance()} Wall time of ${CASES[0].steps} consecutive steps ` +
       '(batch gather, forward, loss, backward, optimizer update; each step one command encoder) with one readback at the end, ' +
       'after a warm-up run that compiles the pipelines. GFLOP/s counts the products: forward, weight gradients and the ' +
-      'backward products (2·b·fan_in·fan_out each). The float64 reference is src/ref/mlp.ts on the CPU, forward and backward only.' +
-      (gpu.adapter.note ? ` ${gpu.adapter.note}.` : ''),
-    '',
-    table,
-  ].join('\n');
-  writeSection(out, 'train', gpu.adapter, body);
-  console.log(`written to ${out}`);
-  gpu.destroy();
+      'backward products (2·b·fan_in·fan_out each). The float64 reference is src/ref/mlp.ts on the CPU, forward and backward only.',
+    columns: ['case', 'ms / step', 'steps / s', 'GFLOP/s', 'float64 ref ms / step', 'speed-up'],
+    rows,
+  };
 }
-
-await main();

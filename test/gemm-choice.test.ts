@@ -6,24 +6,36 @@ import { VEC4_TILE_4x8, VEC4_TILE_8x8 } from '../shaders/gemm-vec4.ts';
 import { chooseGemm } from '../src/gpu/gemm-choice.ts';
 import type { AdapterClass } from '../src/gpu/gpu.ts';
 
-const pick = (kind: AdapterClass, M: number, N: number, K: number, transA = false, transB = false) => chooseGemm({ M, N, K }, transA, transB, kind);
+
+const pick = (kind: AdapterClass, M: number, N: number, K: number, transA = false, transB = false, subgroups = true) => chooseGemm({ M, N, K }, transA, transB, kind, subgroups);
 
 describe('kernel choice per adapter class', () => {
   for (const kind of ['lavapipe', 'swiftshader', 'software'] as const) {
-    it(`${kind}: float4 for A·Bᵀ, direct tiles for A·B and Aᵀ·B, short tiles for 32 rows, gemv for vectors`, () => {
-      expect(pick(kind, 512, 512, 512, false, true)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_8x8 });
-      expect(pick(kind, 512, 512, 512)).toMatchObject({ variant: 'tiled', tile: TILE_8x8_8x8_DIRECT });
-      expect(pick(kind, 1024, 100, 128, true, false)).toMatchObject({ variant: 'tiled', tile: TILE_8x8_8x8_DIRECT });
-      expect(pick(kind, 32, 1024, 3072, false, true)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_4x8 });
+    it(`${kind}: gemv for vectors, thin direct tiles where a vector is unaligned, split-K only for one-tile outputs`, () => {
       expect(pick(kind, 2000, 1, 2000).variant).toBe('gemv');
       expect(pick(kind, 1, 1024, 128, true, false).variant).toBe('gemv');
-      // Unaligned vectors fall back to thin tiles read straight from storage.
       expect(pick(kind, 37, 1, 101)).toMatchObject({ variant: 'tiled', tile: { ...TILE_COLUMN, direct: true } });
-      // 128×128 has four 64×64 tiles, enough for two cores: no split-K even with K = 20,000; one tile splits.
-      expect(pick(kind, 128, 128, 20_000, false, true).variant).toBe('vec4');
       expect(pick(kind, 64, 64, 20_000, false, true).variant).toBe('splitk');
+      expect(pick(kind, 128, 128, 20_000, false, true).variant).not.toBe('splitk');
     });
   }
+
+  it('lavapipe: subgroup shuffles for outputs 256 wide (without Aᵀ), float4 blocks for transposed products', () => {
+    expect(pick('lavapipe', 512, 512, 512).variant).toBe('subgroup');
+    expect(pick('lavapipe', 32, 1024, 3072, false, true).variant).toBe('subgroup');
+    expect(pick('lavapipe', 512, 512, 512, true, false)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_8x8 });
+    expect(pick('lavapipe', 128, 128, 1024, false, true)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_8x8 });
+    expect(pick('lavapipe', 32, 128, 1000, false, true)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_4x8 });
+    expect(pick('lavapipe', 100, 200, 30)).toMatchObject({ variant: 'tiled', tile: TILE_8x8_8x8_DIRECT });
+    // Without the feature, the float4 and direct kernels take those shapes.
+    expect(pick('lavapipe', 512, 512, 512, false, false, false)).toMatchObject({ variant: 'tiled', tile: TILE_8x8_8x8_DIRECT });
+    expect(pick('lavapipe', 512, 512, 512, false, true, false)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_8x8 });
+  });
+
+  it('SwiftShader: direct tiles everywhere but 32 rows or fewer (float4 4×8), never subgroups', () => {
+    for (const [tA, tB] of [[false, false], [false, true], [true, false]] as const) expect(pick('swiftshader', 512, 512, 512, tA, tB)).toMatchObject({ variant: 'tiled', tile: TILE_8x8_8x8_DIRECT });
+    expect(pick('swiftshader', 32, 1024, 3072, false, true)).toMatchObject({ variant: 'vec4', vec4Tile: VEC4_TILE_4x8 });
+  });
 
   it('gpu: staged 64×64 tiles, split-K until there are enough workgroups, staged thin tiles', () => {
     expect(pick('gpu', 512, 512, 512, false, true)).toMatchObject({ variant: 'tiled', tile: TILE_16x16_4x4 });

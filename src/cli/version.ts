@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function codeVersion(): string {
+  // A bundle built for a machine without the repository (npm run bench:device) carries the version it was built at.
+  if (process.env.CATAPULT_CODE_VERSION) return process.env.CATAPULT_CODE_VERSION;
   try {
     const run = (cmd: string) => execSync(cmd, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     const head = run('git rev-parse --short HEAD');

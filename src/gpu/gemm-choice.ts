@@ -1,10 +1,10 @@
 // Which matrix-product kernel `auto` runs, per adapter class and shape. The classes reward opposite kernel
 // shapes: a GPU wants workgroup-memory tiles and many workgroups, a CPU driver (one SIMD lane per invocation,
 // a barrier a context switch, every load a gather) wants big register blocks read straight from storage and
-// few workgroups. The CPU rules come from interleaved measurements on lavapipe and on SwiftShader, which chose
-// the same winner for every shape class below (bench/RESULTS.md, "Which kernel auto picks"; `npm run bench`
-// prints the same comparison on any adapter). The GPU rules are the usual shapes for discrete GPUs and have
-// not been measured here: bench:device measures every variant on a GPU.
+// few workgroups; and the two CPU drivers differ (lavapipe shuffles subgroups cheaply, SwiftShader does not).
+// The CPU rules come from interleaved measurements on each (bench/RESULTS.md, "Which kernel auto picks";
+// `npm run bench` prints the same comparison on any adapter). The GPU rules are the usual shapes for discrete
+// GPUs and have not been measured here: bench:device measures every variant on a GPU.
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { gemvFits, type GemvForm } from '../../shaders/gemv.ts';
 import { VEC4_TILE_4x8, VEC4_TILE_8x8, vec4Fits, type Vec4Tile } from '../../shaders/gemm-vec4.ts';
@@ -50,39 +50,61 @@ function gpuPlan(s: GemmShape): GemmPlan {
   return plan('tiled', TILE_16x16_4x4);
 }
 
-/**
- * CPU drivers. Measured winners (GFLOP/s on lavapipe and SwiftShader, 2 cores): A·Bᵀ shapes, the float4 kernel
- * with 8×8 blocks (512³: 3.7 against 2.9 direct on lavapipe); A·B and Aᵀ·B, the direct 8×8 kernel (512³: 4.4
- * against 3.7 vec4 on lavapipe, 1.7 against 1.1 on SwiftShader); 32 rows or fewer, the float4 kernel with 4×8
- * blocks, half as tall a tile (32×1024×3072: 2.5 against 1.6); one-wide outputs, the matrix-vector kernel
- * (2000×2000 by a vector: 1.8 against 0.6). Split-K only where the output has too few tiles for the cores.
- */
-function cpuPlan(s: GemmShape, transA: boolean, transB: boolean): GemmPlan {
-  const direct = TILE_8x8_8x8_DIRECT;
+/** What both CPU drivers want for vectors and thin outputs, or null for a full-size product. */
+function cpuThin(s: GemmShape, transA: boolean, transB: boolean): GemmPlan | null {
   const gemv = gemvPlan(s, transA, transB);
-  if (gemv && gemvFits(gemv.form, { L: gemv.L, K: s.K }) && ceilDiv(gemv.L, 16) <= 65535) return plan('gemv', direct);
+  // One-wide outputs: the matrix-vector kernel (2000×2000 by a vector: 1.1 against 0.05 GFLOP/s tiled on lavapipe).
+  if (gemv && gemvFits(gemv.form, { L: gemv.L, K: s.K }) && ceilDiv(gemv.L, 16) <= 65535) return plan('gemv', TILE_8x8_8x8_DIRECT);
   if (s.M <= THIN || s.N <= THIN) {
     const tile = { ...(s.N <= THIN ? TILE_COLUMN : TILE_ROW), direct: true };
     return plan(s.K >= 1024 && s.M * s.N < 16 * 64 ? 'splitk' : 'tiled', tile);
   }
-  const aligned = vec4Fits(s, transA, transB);
+  // Split-K only where the output has too few tiles for the cores.
   const tiles = ceilDiv(s.M, 64) * ceilDiv(s.N, 64);
-  if (tiles < 4 && s.K >= 1024 && s.K >= 8 * Math.max(s.M, s.N)) return plan('splitk', direct, s.M <= 32 ? VEC4_TILE_4x8 : VEC4_TILE_8x8);
-  if (aligned && s.M <= 32) return plan('vec4', direct, VEC4_TILE_4x8);
-  if (aligned && transB) return plan('vec4', direct, VEC4_TILE_8x8);
-  return plan('tiled', direct);
+  if (tiles < 4 && s.K >= 1024 && s.K >= 8 * Math.max(s.M, s.N)) return plan('splitk', TILE_8x8_8x8_DIRECT);
+  return null;
 }
 
-const RULES: Record<AdapterClass, (s: GemmShape, transA: boolean, transB: boolean) => GemmPlan> = {
+/**
+ * lavapipe, measured (GFLOP/s, interleaved, 2 cores): outputs 256 columns wide or more with A untransposed go
+ * to the subgroup kernel, whose shuffles share each load of A among 8 lanes (512³ A·B 3.7 against 3.1 direct;
+ * A·Bᵀ 3.9 against 3.1 vec4; a batch of 32 through a layer of 1024: 3.8 against 2.4); narrower outputs leave
+ * most of its 256-column tile idle (128×128 Gram: 1.6 against 2.6). Otherwise float4 8×8 blocks for A·Bᵀ and
+ * Aᵀ·B, direct 8×8 tiles for A·B, float4 4×8 blocks for 32 rows or fewer.
+ */
+function lavapipePlan(s: GemmShape, transA: boolean, transB: boolean, subgroups: boolean): GemmPlan {
+  const thin = cpuThin(s, transA, transB);
+  if (thin) return thin;
+  if (subgroups && !transA && s.N >= 256) return plan('subgroup', TILE_8x8_8x8_DIRECT);
+  const aligned = vec4Fits(s, transA, transB);
+  if (aligned && s.M <= 32) return plan('vec4', TILE_8x8_8x8_DIRECT, VEC4_TILE_4x8);
+  if (aligned && (transA || transB)) return plan('vec4', TILE_8x8_8x8_DIRECT, VEC4_TILE_8x8);
+  return plan('tiled', TILE_8x8_8x8_DIRECT);
+}
+
+/**
+ * SwiftShader, measured: its subgroups of 4 make shuffles a loss everywhere (0.2-0.5 GFLOP/s); the direct 8×8
+ * tiles are as fast as the float4 kernel or faster on every shape (forward 128×1024×100: 1.4 against 1.1)
+ * but 32 rows or fewer, where float4 4×8 blocks win (32×1024×3072: 0.87 against 0.55).
+ */
+function swiftshaderPlan(s: GemmShape, transA: boolean, transB: boolean): GemmPlan {
+  const thin = cpuThin(s, transA, transB);
+  if (thin) return thin;
+  if (vec4Fits(s, transA, transB) && s.M <= 32) return plan('vec4', TILE_8x8_8x8_DIRECT, VEC4_TILE_4x8);
+  return plan('tiled', TILE_8x8_8x8_DIRECT);
+}
+
+/** Another CPU driver: SwiftShader's rules, which ask nothing of it (no subgroups). */
+const RULES: Record<AdapterClass, (s: GemmShape, transA: boolean, transB: boolean, subgroups: boolean) => GemmPlan> = {
   gpu: gpuPlan,
-  lavapipe: cpuPlan,
-  swiftshader: cpuPlan,
-  software: cpuPlan,
+  lavapipe: lavapipePlan,
+  swiftshader: swiftshaderPlan,
+  software: swiftshaderPlan,
 };
 
-/** The kernel `auto` runs for C = op(A)·op(B) of shape s on an adapter of class `kind`. */
-export function chooseGemm(s: GemmShape, transA: boolean, transB: boolean, kind: AdapterClass): GemmPlan {
-  return RULES[kind](s, transA, transB);
+/** The kernel `auto` runs for C = op(A)·op(B) of shape s on an adapter of class `kind` (with or without subgroups). */
+export function chooseGemm(s: GemmShape, transA: boolean, transB: boolean, kind: AdapterClass, subgroups = false): GemmPlan {
+  return RULES[kind](s, transA, transB, subgroups);
 }
 
 /** Default tile of a variant named explicitly, on an adapter of class `kind`. */

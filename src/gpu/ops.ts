@@ -76,7 +76,7 @@ export async function matmul(step: Step, A: Matrix, B: Matrix, C: Matrix, option
   const kind = step.host.adapter.kind;
   const shape = { ...gemmShape(A, B, C, transA, transB), alpha: options.alpha ?? 1 };
   const auto = !options.variant || options.variant === 'auto';
-  const planned = chooseGemm(shape, transA, transB, kind);
+  const planned = chooseGemm(shape, transA, transB, kind, step.host.subgroups);
   const variant = (auto ? planned.variant : options.variant) as GemmVariant;
   if (!GEMM_VARIANTS.includes(variant as GemmVariant)) {
     throw new RangeError(`matmul variant must be one of auto, ${GEMM_VARIANTS.join(', ')}; got "${variant}"`);
