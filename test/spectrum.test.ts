@@ -39,12 +39,13 @@ describe('power iteration', () => {
     const { K, Q } = withSpectrum(spectrum, 1);
     const Km = gpu.matrix('K', 40, 40, K);
     const power = new PowerIteration(gpu, 40, 3);
-    const cold = await power.run(Km, { tolerance: 1e-7 });
+    // Checked every iteration, so the counts are exact rather than multiples of the readback cadence.
+    const cold = await power.run(Km, { tolerance: 1e-7, checkEvery: 1 });
     expect(Math.abs(cold.lambda - 50) / 50).toBeLessThan(1e-5);
     expect(cold.residual).toBeLessThan(1e-2);
-    expect(cold.iterations).toBeGreaterThan(10);
+    expect(cold.iterations).toBeGreaterThan(3);
     expect(absDot((await columns(gpu, power.v))[0], Q[0])).toBeGreaterThan(0.9999);
-    const warm = await power.run(Km, { tolerance: 1e-7 });
+    const warm = await power.run(Km, { tolerance: 1e-7, checkEvery: 1 });
     expect(warm.iterations).toBeLessThan(cold.iterations);
     expect(Math.abs(warm.lambda - 50) / 50).toBeLessThan(1e-5);
     power.destroy();
