@@ -4,8 +4,7 @@
 // Usage: npm run bench:matrix-free [-- --width 256 --iterations 10]
 import { loadBundledMnist } from '../src/cli/data-files.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { MLP_DEFAULTS } from '../src/nn/layout.ts';
-import { Mlp } from '../src/nn/mlp.ts';
+import { buildNetwork } from '../src/nn/graph.ts';
 import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
 import { PowerIteration } from '../src/ntk/spectrum.ts';
 import { provenance, type BenchTable } from './results-file.ts';
@@ -17,7 +16,7 @@ export async function matrixFreeTable(gpu: Gpu, options: { width: number; iterat
   const data = await loadBundledMnist({ classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
   const n = data.n;
   const d = data.d;
-  const net = new Mlp(gpu, { ...MLP_DEFAULTS, inputDim: d, hidden: [width], outputs: 1, seed: 1 });
+  const net = buildNetwork(gpu, { hidden: [width] }, [d, 1, 1], 1, 1);
   const X = gpu.matrix('all digits', n, d, data.x);
   const op = new MatrixFreeNtk(gpu, net, X);
   const power = new PowerIteration(gpu, n, 2);

@@ -4,8 +4,12 @@
 import { readDataFile } from '../src/cli/data-files.ts';
 import { Rng } from '../src/data/random.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { initParams, mlpLayout, MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
-import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
+import { layersLayout } from '../src/nn/graph.ts';
+import { isParamLayer } from '../src/nn/layer.ts';
+import { modelLayers, type FcnModel } from '../src/nn/models.ts';
+import { shapeSize } from '../src/nn/network.ts';
+import { initParams } from '../src/nn/params.ts';
+import { backwardRef, forwardRef } from '../src/ref/network.ts';
 import { Trainer, type TrainConfig } from '../src/run/train.ts';
 import { provenance, type BenchTable } from './results-file.ts';
 
@@ -53,9 +57,11 @@ const CASES: Case[] = [
   },
 ];
 
-/** Multiply-adds ×2 of one step: forward, weight gradients, and the backward products but the first layer's. */
-function stepFlops(model: MlpConfig, b: number): number {
-  return mlpLayout(model).layers.reduce((s, l) => s + 2 * b * l.fanIn * l.fanOut * (l.index === 0 ? 2 : 3), 0);
+/** Multiply-adds ×2 of one step of a fully connected net: forward and weight gradients, and backward products but the first layer's. */
+function stepFlops(model: FcnModel, d: number, k: number, b: number): number {
+  return modelLayers(model, [d, 1, 1], k)
+    .filter(isParamLayer)
+    .reduce((s, l, i) => s + 2 * b * shapeSize(l.inShape) * shapeSize(l.outShape) * (i === 0 ? 2 : 3), 0);
 }
 
 async function timeTraining(gpu: Gpu, c: Case): Promise<{ msPerStep: number }> {
@@ -74,14 +80,14 @@ async function timeTraining(gpu: Gpu, c: Case): Promise<{ msPerStep: number }> {
   return { msPerStep: ms };
 }
 
-function referenceStepMs(model: MlpConfig, b: number): number {
-  const layout = mlpLayout(model);
-  const params = initParams(model, layout);
-  const rng = new Rng(1);
-  const x = rng.uniformArray(b * model.inputDim);
+function referenceStepMs(model: FcnModel, d: number, k: number, b: number): number {
+  const layers = modelLayers(model, [d, 1, 1], k);
+  const net = { layers, layout: layersLayout(layers) };
+  const params = initParams(net.layout, 0);
+  const x = new Rng(1).uniformArray(b * d);
   const t0 = performance.now();
-  const fwd = mlpForwardRef(layout, params, x, b);
-  mlpBackwardRef(layout, params, fwd, new Float64Array(b * model.outputs).fill(1 / b));
+  const fwd = forwardRef(net, params, x, b);
+  backwardRef(net, params, fwd, new Float64Array(b * k).fill(1 / b));
   return performance.now() - t0;
 }
 
@@ -91,10 +97,10 @@ export async function trainTable(gpu: Gpu, options: { log?: (line: string) => vo
   const rows: (string | number)[][] = [];
   for (const c of CASES) {
     const k = c.config.data.kind === 'mnist' ? 10 : 1;
-    const model: MlpConfig = { ...MLP_DEFAULTS, ...c.config.model, inputDim: c.d, outputs: k, seed: 0 };
-    const flops = stepFlops(model, c.b);
+    const model = c.config.model as FcnModel;
+    const flops = stepFlops(model, c.d, k, c.b);
     const { msPerStep } = await timeTraining(gpu, c);
-    const ref = referenceStepMs(model, c.b);
+    const ref = referenceStepMs(model, c.d, k, c.b);
     const row = [c.label, msPerStep.toFixed(1), (1000 / msPerStep).toFixed(2), (flops / (msPerStep * 1e6)).toFixed(2), ref.toFixed(0), `${(ref / msPerStep).toFixed(1)}×`];
     rows.push(row);
     log(row.join('  |  '));

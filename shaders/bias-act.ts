@@ -1,5 +1,7 @@
 // Elementwise bias and activation for a row-major rows×cols batch (one row per example), and its derivative.
-//   forward:  Y[r, c] = act(scale·X[r, c] + biasScale·bias[c])   (the NTK layer's c and β; 1 by default)
+//   forward:  Y[r, c] = act(scale·X[r, c] + biasScale·bias[⌊c / spatial⌋])   (the NTK layer's c and β; 1 by
+//             default). spatial = 1 for dense layers; a convolution's rows are NCHW, channels × spatial
+//             positions, and each channel's bias covers its `spatial` positions.
 //   backward: dX[r, c] = dY[r, c] · act'(Y[r, c])
 // The derivative reads the activation's output Y: for ReLU, 1[z > 0] = 1[y > 0], so the pre-activation
 // need not be kept.
@@ -14,11 +16,13 @@ export interface ElementwiseShape {
   cols: number;
   scale?: number;
   biasScale?: number;
+  /** Values per bias entry along a row (NCHW: H·W); 1 by default. */
+  spatial?: number;
 }
 
 const WG = 256;
 
-const uniforms = (s: ElementwiseShape) => Uint32Array.of(s.rows * s.cols, s.cols, f32Bits(s.scale ?? 1), f32Bits(s.biasScale ?? 1));
+const uniforms = (s: ElementwiseShape) => Uint32Array.of(s.rows * s.cols, s.cols, f32Bits(s.scale ?? 1), f32Bits(s.biasScale ?? 1), s.spatial ?? 1, 0, 0, 0);
 const grid = (s: ElementwiseShape) => flatGrid(ceilDiv(s.rows * s.cols, WG));
 
 function checkActivation(act: string): asserts act is Activation {
@@ -38,7 +42,7 @@ export const biasAct = memoByKey(
   (o, key): KernelDef<ElementwiseShape> => {
     checkActivation(o.act);
     const source = wgsl`
-struct Params { count: u32, cols: u32, scale: f32, biasScale: f32 }
+struct Params { count: u32, cols: u32, scale: f32, biasScale: f32, spatial: u32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 #if ${o.bias}
@@ -55,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
   if (e >= p.count) { return; }
 #if ${o.bias}
-  let z = p.scale * x[e] + p.biasScale * bias[e % p.cols];
+  let z = p.scale * x[e] + p.biasScale * bias[(e % p.cols) / p.spatial];
 #else
   let z = p.scale * x[e];
 #endif
@@ -83,7 +87,7 @@ export const actBackward = memoByKey(
   (act, key): KernelDef<ElementwiseShape> => {
     checkActivation(act);
     const source = wgsl`
-struct Params { count: u32, cols: u32, unused0: f32, unused1: f32 }
+struct Params { count: u32, cols: u32, unused0: f32, unused1: f32, unused2: u32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;

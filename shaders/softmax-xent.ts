@@ -2,12 +2,15 @@
 // invocation per example (k is small: 10 classes):
 //   loss_r    = logsumexp(f_r) − Σ_j y_rj f_rj        (summed and divided by b on the host: L = mean loss)
 //   correct_r = 1 if argmax f_r = argmax y_r else 0  (first maximum on ties)
-//   seed_r    = (softmax(f_r) − y_r) / b             (∂L/∂f, the backward pass's seed)
+//   seed_r    = (softmax(f_r) − y_r) / B             (∂L/∂f, the backward pass's seed; B = b, or the whole
+//                                                     batch's size when these rows are one micro-batch of it)
 import { FLAT_WORKGROUP_INDEX, ceilDiv, flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 
 export interface XentShape {
   rows: number;
   classes: number;
+  /** B, what the seed divides by: rows by default. */
+  divisor?: number;
 }
 
 const WG = 64;
@@ -16,7 +19,7 @@ export const softmaxCrossEntropy: KernelDef<XentShape> = {
   name: 'softmax cross-entropy',
   key: 'softmax-xent',
   source: /* wgsl */ `
-struct Params { rows: u32, classes: u32, pad0: u32, pad1: u32 }
+struct Params { rows: u32, classes: u32, divisor: u32, pad1: u32 }
 
 @group(0) @binding(0) var<storage, read> f: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
@@ -47,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   }
   rowLoss[r] = fmax + log(total) - dot;
   rowCorrect[r] = select(0.0, 1.0, fArg == yArg);
-  let scale = 1.0 / f32(p.rows);
+  let scale = 1.0 / f32(p.divisor);
   for (var j = 0u; j < p.classes; j++) {
     seed[base + j] = (exp(f[base + j] - fmax) / total - y[base + j]) * scale;
   }
@@ -56,5 +59,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   workgroupSize: [WG, 1, 1],
   bindings: ['read', 'read', 'write', 'write', 'write', 'uniform'],
   grid: (s) => flatGrid(ceilDiv(s.rows, WG)),
-  uniforms: (s) => Uint32Array.of(s.rows, s.classes, 0, 0),
+  uniforms: (s) => Uint32Array.of(s.rows, s.classes, s.divisor ?? s.rows, 0),
 };

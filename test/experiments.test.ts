@@ -9,9 +9,8 @@ import { runExperiment } from '../src/cli/experiment.ts';
 import { readJsonLines } from '../src/cli/report.ts';
 import { BatchOrder } from '../src/data/splits.ts';
 import { decodeNpy, decodeSafetensors } from '../src/io/safetensors.ts';
-import { MLP_DEFAULTS } from '../src/nn/layout.ts';
-import { Mlp } from '../src/nn/mlp.ts';
-import { ntkRef } from '../src/ref/ntk.ts';
+import { buildNetwork } from '../src/nn/graph.ts';
+import { ntkGraphRef } from '../src/ref/network.ts';
 import { checkpointParams, decodeCheckpoint } from '../src/run/checkpoint.ts';
 import { PRESETS, resolvePreset } from '../src/run/presets.ts';
 import { partSeeds, validateTrainConfig } from '../src/run/train.ts';
@@ -43,9 +42,10 @@ describe('presets', () => {
     const gpu = await testGpu();
     for (const p of PRESETS) {
       const base = p.config('quick');
+      const model = base.model as { hidden?: number[]; channels?: number };
       const set: [string, unknown][] = [
         ['steps', 3],
-        ['model.hidden', base.model.hidden.map(() => 16)],
+        model.hidden ? ['model.hidden', model.hidden.map(() => 16)] : ['model.channels', 4],
         ['readbackEvery', 3],
       ];
       if (base.stopAtLoss !== undefined) set.push(['evalEvery', 1]);
@@ -162,9 +162,9 @@ describe('checkpoints and saved NTKs', () => {
     const { buildData } = await import('../src/run/data.ts');
     const { readDataFile } = await import('../src/cli/data-files.ts');
     const data = await buildData(saved.config.data, partSeeds(saved.config.seed).data, readDataFile);
-    const net = new Mlp(gpu, { ...MLP_DEFAULTS, ...saved.config.model, inputDim: 100, outputs: 1, seed: 0 });
+    const net = buildNetwork(gpu, saved.config.model, [100, 1, 1], 1, 0);
     const params = checkpointParams(saved, net.layout);
-    const ref = ntkRef(net.layout, params, data.train.x, 20, 100, 1);
+    const ref = ntkGraphRef({ layers: net.layers, layout: net.layout }, params, data.train.x, 20, 1);
     expect(relErr(K.data, ref)).toBeLessThan(8 * U * (100 + 48 + 1 + 20));
     net.destroy();
   }, 300_000);

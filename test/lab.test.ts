@@ -36,7 +36,7 @@ describe('config editor', () => {
     const base = { preset: 'gd-catapult', scale: 'quick' as const, seed: 3, set: [] as [string, string][] };
     const ok = checkLabConfig({ ...base, set: [['steps', '12'], ['model.hidden', '64, 32']] });
     expect(ok.ok && ok.config.steps).toBe(12);
-    expect(ok.ok && ok.config.model.hidden).toEqual([64, 32]);
+    expect(ok.ok && (ok.config.model as { hidden: number[] }).hidden).toEqual([64, 32]);
     expect(ok.ok && ok.config.seed).toBe(3);
     expect(checkLabConfig({ ...base, set: [['steps', '-3']] })).toMatchObject({ ok: false, key: 'steps', message: expect.stringMatching(/steps must be an integer >= 0/) });
     expect(checkLabConfig({ ...base, set: [['optimizer.name', 'lion']] })).toMatchObject({ ok: false, key: 'optimizer.name', message: expect.stringMatching(/one of gd, sgd/) });

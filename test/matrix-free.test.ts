@@ -2,20 +2,19 @@
 // float64 references, and power iteration on both operators.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
-import { MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
-import { Mlp } from '../src/nn/mlp.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { BatchHessian } from '../src/ntk/hessian.ts';
 import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
 import { PowerIteration } from '../src/ntk/spectrum.ts';
-import { mseHessianRef, ntkRef } from '../src/ref/ntk.ts';
+import { mseHessianRef, ntkGraphRef } from '../src/ref/network.ts';
+import { fcnNet, type FcnTestConfig } from './nets.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 import { relErr, U } from './numeric.ts';
 
 afterAll(releaseTestGpu);
 
-const config = (over: Partial<MlpConfig> = {}): MlpConfig => ({ ...MLP_DEFAULTS, inputDim: 11, hidden: [13, 7], outputs: 1, seed: 5, ...over });
+const config = (over: Partial<FcnTestConfig> = {}): FcnTestConfig => ({ inputDim: 11, hidden: [13, 7], outputs: 1, seed: 5, ...over });
 
 function matVec(A: ArrayLike<number>, v: ArrayLike<number>, m: number): Float64Array {
   const out = new Float64Array(m);
@@ -29,11 +28,11 @@ describe('matrix-free NTK product', () => {
     ['scalar output, 3 chunks, the last partial', {}, 150, 64],
     ['3 outputs, biases everywhere, first layer frozen, 2 chunks', { outputs: 3, outputBias: 0.5, frozen: [0] }, 70, 64],
     ['standard parameterization, 2 outputs, last layer alone trains', { parameterization: 'standard', outputs: 2, outputBias: 1, frozen: [0, 1] }, 20, 64],
-  ] as [string, Partial<MlpConfig>, number, number][]) {
+  ] as [string, Partial<FcnTestConfig>, number, number][]) {
     it(`K·v matches K times v (${name})`, async () => {
       const gpu = await testGpu();
       const c = config(over);
-      const net = new Mlp(gpu, c);
+      const { net, ref: refNet } = fcnNet(gpu, c);
       const x = new Rng(6).uniformArray(n * c.inputDim, -1, 1);
       const X = gpu.matrix('X', n, c.inputDim, x);
       const op = new MatrixFreeNtk(gpu, net, X, { chunk });
@@ -52,7 +51,7 @@ describe('matrix-free NTK product', () => {
       const { matrixOperator } = await import('../src/ntk/operator.ts');
       await matrixOperator(K).apply(step, V, KvStructured);
       gpu.submit(step);
-      const ref = matVec(ntkRef(net.layout, await net.readParams(), x, n, c.inputDim, c.outputs), v, m);
+      const ref = matVec(ntkGraphRef(refNet, await net.readParams(), x, n, c.outputs), v, m);
       // Two reductions in a row: over the parameters' widths and over the nk entries of v.
       const tol = 8 * U * (c.inputDim + c.hidden.reduce((s, w) => s + w, 0) + c.outputs + 2 * m);
       expect(relErr(await gpu.read(out), ref)).toBeLessThan(tol);
@@ -66,7 +65,7 @@ describe('matrix-free NTK product', () => {
   it('gives λ_max of the float64 K by power iteration, and refuses a chunk that breaks alignment', async () => {
     const gpu = await testGpu();
     const c = config({ outputs: 2 });
-    const net = new Mlp(gpu, c);
+    const { net, ref: refNet } = fcnNet(gpu, c);
     const n = 90;
     const x = new Rng(8).uniformArray(n * c.inputDim, -1, 1);
     const X = gpu.matrix('X', n, c.inputDim, x);
@@ -75,7 +74,7 @@ describe('matrix-free NTK product', () => {
     const power = new PowerIteration(gpu, op.dim, 3);
     const r = await power.run(op, { tolerance: 1e-7, maxIterations: 400 });
     const m = n * c.outputs;
-    const want = symmetricEigen(ntkRef(net.layout, await net.readParams(), x, n, c.inputDim, c.outputs), m).values[0];
+    const want = symmetricEigen(ntkGraphRef(refNet, await net.readParams(), x, n, c.outputs), m).values[0];
     expect(Math.abs(r.lambda - want) / want).toBeLessThan(1e-4);
     expect(r.residual).toBeLessThan(1e-2);
     power.destroy();
@@ -88,11 +87,11 @@ describe('Hessian-vector products of the batch loss (R-operator)', () => {
   for (const [name, over] of [
     ['NTK parameterization, 2 outputs, biases', { inputDim: 5, hidden: [7, 6], outputs: 2, outputBias: 0.5 }],
     ['standard parameterization, scalar output, first layer frozen', { inputDim: 4, hidden: [9], outputs: 1, parameterization: 'standard', frozen: [0] }],
-  ] as [string, Partial<MlpConfig>][]) {
+  ] as [string, Partial<FcnTestConfig>][]) {
     it(`H·u and λ_max(H) match the float64 Hessian (${name})`, async () => {
       const gpu = await testGpu();
       const c = config(over);
-      const net = new Mlp(gpu, c);
+      const { net, ref: refNet } = fcnNet(gpu, c);
       const b = 8;
       const rng = new Rng(9);
       const x = rng.uniformArray(b * c.inputDim, -1, 1);
@@ -100,7 +99,7 @@ describe('Hessian-vector products of the batch loss (R-operator)', () => {
       const X = gpu.matrix('X', b, c.inputDim, x);
       const Y = gpu.matrix('Y', b, c.outputs, y);
       const params = await net.readParams();
-      const H = mseHessianRef(net.layout, params, x, y, b);
+      const H = mseHessianRef(refNet, params, x, y, b);
       const P = net.layout.size;
       // u on the trainable coordinates only (H's null rows), as power iteration's iterates are.
       const u = rng.uniformArray(P, -1, 1).map((v, i) => (H[i * P + i] !== 0 || H.subarray(i * P, (i + 1) * P).some((h) => h !== 0) ? v : 0));

@@ -1,31 +1,35 @@
 // The cost model that picks how the batch NTK is tracked (src/ntk/method.ts).
 import { describe, expect, it } from 'vitest';
-import { MLP_DEFAULTS, mlpLayout } from '../src/nn/layout.ts';
+import { layersLayout, networkSites } from '../src/nn/graph.ts';
+import { modelLayers } from '../src/nn/models.ts';
 import { chooseNtkMethod, ntkCosts } from '../src/ntk/method.ts';
 
-const layout = (hidden: number[], inputDim = 100) => mlpLayout({ ...MLP_DEFAULTS, inputDim, hidden, outputs: 1, hiddenBias: 0, seed: 0 });
+const sites = (hidden: number[], inputDim = 100) => {
+  const layers = modelLayers({ hidden, hiddenBias: 0 }, [inputDim, 1, 1], 1);
+  return networkSites(layers, layersLayout(layers));
+};
 const big = { maxBindingBytes: 2 ** 30 };
 
 describe('NTK method choice', () => {
   it('forms small batches and iterates matrix-free on GD over thousands of examples', () => {
-    const l = layout([256]);
-    expect(chooseNtkMethod({ layout: l, n: 32, k: 1, iterations: 10, inputGram: true, ...big })).toBe('structured');
-    expect(chooseNtkMethod({ layout: l, n: 2000, k: 1, iterations: 10, inputGram: true, ...big })).toBe('matrix-free');
+    const l = sites([256]);
+    expect(chooseNtkMethod({ sites: l, n: 32, k: 1, iterations: 10, inputGram: true, ...big })).toBe('structured');
+    expect(chooseNtkMethod({ sites: l, n: 2000, k: 1, iterations: 10, inputGram: true, ...big })).toBe('matrix-free');
     // Fewer iterations make the matrix-free side cheaper still; many make forming K worth it.
-    const c4 = ntkCosts({ layout: l, n: 2000, k: 1, iterations: 4, inputGram: true });
-    const c40 = ntkCosts({ layout: l, n: 2000, k: 1, iterations: 40, inputGram: true });
+    const c4 = ntkCosts({ sites: l, n: 2000, k: 1, iterations: 4, inputGram: true });
+    const c40 = ntkCosts({ sites: l, n: 2000, k: 1, iterations: 40, inputGram: true });
     expect(c4['matrix-free']).toBeLessThan(c4.structured / 4);
     expect(c40['matrix-free']).toBeGreaterThan(c40.structured);
   });
 
   it('counts the first layer\'s input Gram only when it is not kept', () => {
-    const l = layout([64], 3072);
-    const kept = ntkCosts({ layout: l, n: 128, k: 1, iterations: 1, inputGram: true }).structured;
-    const formed = ntkCosts({ layout: l, n: 128, k: 1, iterations: 1, inputGram: false }).structured;
+    const l = sites([64], 3072);
+    const kept = ntkCosts({ sites: l, n: 128, k: 1, iterations: 1, inputGram: true }).structured;
+    const formed = ntkCosts({ sites: l, n: 128, k: 1, iterations: 1, inputGram: false }).structured;
     expect(formed - kept).toBe(2 * 128 * 128 * 3072);
   });
 
   it('never forms a K that passes the binding limit', () => {
-    expect(chooseNtkMethod({ layout: layout([16]), n: 8192, k: 1, iterations: 1000, inputGram: true, maxBindingBytes: 128 * 2 ** 20 })).toBe('matrix-free');
+    expect(chooseNtkMethod({ sites: sites([16]), n: 8192, k: 1, iterations: 1000, inputGram: true, maxBindingBytes: 128 * 2 ** 20 })).toBe('matrix-free');
   });
 });

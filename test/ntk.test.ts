@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
-import { MLP_DEFAULTS, type MlpConfig } from '../src/nn/layout.ts';
-import { Mlp } from '../src/nn/mlp.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
-import { ntkRef } from '../src/ref/ntk.ts';
+import { ntkGraphRef } from '../src/ref/network.ts';
+import { fcnNet, type FcnTestConfig } from './nets.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 import { relErr, U } from './numeric.ts';
 
@@ -39,18 +38,18 @@ describe('symmetric eigensolver (float64)', () => {
   });
 });
 
-const config = (over: Partial<MlpConfig> = {}): MlpConfig => ({ ...MLP_DEFAULTS, inputDim: 11, hidden: [13, 7], outputs: 1, seed: 5, ...over });
+const config = (over: Partial<FcnTestConfig> = {}): FcnTestConfig => ({ inputDim: 11, hidden: [13, 7], outputs: 1, seed: 5, ...over });
 
 describe('NTK Gram matrix', () => {
   for (const [name, over, n] of [
     ['scalar output, NTK parameterization', {}, 9],
     ['3 outputs, biases everywhere, first layer frozen', { outputs: 3, outputBias: 0.5, frozen: [0] }, 6],
     ['standard parameterization, 2 outputs', { parameterization: 'standard', outputs: 2, outputBias: 1 }, 5],
-  ] as [string, Partial<MlpConfig>, number][]) {
+  ] as [string, Partial<FcnTestConfig>, number][]) {
     it(`structured and Jacobian methods both equal the float64 J·Jᵀ (${name})`, async () => {
       const gpu = await testGpu();
       const c = config(over);
-      const net = new Mlp(gpu, c);
+      const { net, ref: refNet } = fcnNet(gpu, c);
       const gram = new NtkGram(gpu, net);
       const x = new Rng(6).uniformArray(n * c.inputDim, -1, 1);
       const X = gpu.matrix('X', n, c.inputDim, x);
@@ -61,7 +60,7 @@ describe('NTK Gram matrix', () => {
       await gram.structured(step, X, Ks);
       await gram.jacobian(step, X, Kj, 200); // tiny chunks: every layer in several pieces
       gpu.submit(step);
-      const ref = ntkRef(net.layout, await net.readParams(), x, n, c.inputDim, c.outputs);
+      const ref = ntkGraphRef(refNet, await net.readParams(), x, n, c.outputs);
       const tol = 8 * U * (c.inputDim + c.hidden.reduce((s, w) => s + w, 0) + c.outputs + n);
       const structured = await gpu.read(Ks);
       expect(relErr(structured, ref)).toBeLessThan(tol);

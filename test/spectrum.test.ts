@@ -1,13 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { MLP_DEFAULTS } from '../src/nn/layout.ts';
-import { Mlp } from '../src/nn/mlp.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { hostLanczos } from '../src/ntk/lanczos-host.ts';
 import { Lanczos, PowerIteration } from '../src/ntk/spectrum.ts';
-import { ntkRef } from '../src/ref/ntk.ts';
+import { ntkGraphRef } from '../src/ref/network.ts';
+import { fcnNet } from './nets.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
 afterAll(releaseTestGpu);
@@ -69,15 +68,14 @@ describe('Lanczos with full reorthogonalization', () => {
 
   it('matches the float64 eigen-decomposition of a real network\'s NTK (k = 2 outputs)', async () => {
     const gpu = await testGpu();
-    const c = { ...MLP_DEFAULTS, inputDim: 12, hidden: [40], outputs: 2, seed: 9 };
-    const net = new Mlp(gpu, c);
+    const { net, ref: refNet } = fcnNet(gpu, { inputDim: 12, hidden: [40], outputs: 2, seed: 9 });
     const n = 30;
     const x = new Rng(4).uniformArray(n * 12, -1, 1);
     const K = gpu.matrix('K', 2 * n, 2 * n);
     const step = gpu.step('ntk');
     await new NtkGram(gpu, net).structured(step, gpu.matrix('X', n, 12, x), K);
     gpu.submit(step);
-    const ref = symmetricEigen(ntkRef(net.layout, await net.readParams(), x, n, 12, 2), 2 * n);
+    const ref = symmetricEigen(ntkGraphRef(refNet, await net.readParams(), x, n, 2), 2 * n);
     const r = await new Lanczos(gpu, 2 * n).run(K, { count: 3 });
     r.values.forEach((v, i) => expect(Math.abs(v - ref.values[i]) / ref.values[0], `λ${i + 1}`).toBeLessThan(1e-5));
     const cols = await columns(gpu, r.vectors);

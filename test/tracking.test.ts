@@ -3,8 +3,7 @@ import { readDataFile } from '../src/cli/data-files.ts';
 import { BatchOrder } from '../src/data/splits.ts';
 import { alignment } from '../src/data/synthetic.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
-import { mlpBackwardRef, mlpForwardRef } from '../src/ref/mlp.ts';
-import { mseHessianRef, ntkRef } from '../src/ref/ntk.ts';
+import { backwardRef, forwardRef, mseHessianRef, ntkGraphRef } from '../src/ref/network.ts';
 import { detectCatapults } from '../src/run/catapults.ts';
 import { Trainer, partSeeds, type TrainConfig } from '../src/run/train.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
@@ -33,15 +32,15 @@ describe('spectral tracking during training', () => {
     const r0 = result.records[0];
 
     const { x, y } = trainer.data.train;
-    const layout = trainer.net.layout;
-    const eig = symmetricEigen(ntkRef(layout, params0, x, n, d, 1), n);
+    const layout = { layers: trainer.net.layers, layout: trainer.net.layout };
+    const eig = symmetricEigen(ntkGraphRef(layout, params0, x, n, 1), n);
     const lambda = eig.values[0];
     expect(Math.abs(r0.lambda! - lambda) / lambda).toBeLessThan(1e-4);
     expect(Math.abs(r0.lambdaBatch! - lambda) / lambda).toBeLessThan(1e-4);
     expect(r0.etaCrit).toBeCloseTo(n / r0.lambdaBatch!, 10);
 
-    const fwd = mlpForwardRef(layout, params0, x, n);
-    const residual = Array.from(fwd.acts[layout.layers.length], (f, i) => f - y[i]);
+    const fwd = forwardRef(layout, params0, x, n);
+    const residual = Array.from(fwd.outputs.at(-1)!, (f, i) => f - y[i]);
     const loss = residual.reduce((s, v) => s + v * v, 0) / n;
     const top = residual.reduce((s, v, i) => s + v * eig.vectors[0][i], 0) ** 2 / n;
     expect(Math.abs(r0.setLoss! - loss) / loss).toBeLessThan(1e-5);
@@ -50,7 +49,7 @@ describe('spectral tracking during training', () => {
 
     // AGOP: (1/n) Σ ∇x f ∇x fᵀ from the reference's input gradients, against the data's true EGOP.
     const G = new Float64Array(d * d);
-    const inputGrad = mlpBackwardRef(layout, params0, fwd, new Float64Array(n).fill(1)).inputGrad;
+    const inputGrad = backwardRef(layout, params0, fwd, new Float64Array(n).fill(1)).inputGrad;
     for (let i = 0; i < n; i++) for (let p = 0; p < d; p++) for (let q = 0; q < d; q++) G[p * d + q] += (inputGrad[i * d + p] * inputGrad[i * d + q]) / n;
     expect(Math.abs(r0.alignment! - alignment(G, trainer.data.egop!))).toBeLessThan(1e-4);
     trainer.destroy();
@@ -103,15 +102,15 @@ describe('spectral tracking during training', () => {
     const result = await trainer.run();
     const [r0, r1, r2] = result.records;
     const { x, y } = trainer.data.train;
-    const layout = trainer.net.layout;
-    const eig = symmetricEigen(ntkRef(layout, params0, x, n, d, 1), n);
+    const layout = { layers: trainer.net.layers, layout: trainer.net.layout };
+    const eig = symmetricEigen(ntkGraphRef(layout, params0, x, n, 1), n);
     expect(Math.abs(r0.lambda! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
     // Lanczos run to n steps on an n×n K: every eigenvalue, the smallest included.
     for (let j = 0; j < 3; j++) expect(Math.abs(r0.eigenvalues![j] - eig.values[j]) / eig.values[0]).toBeLessThan(1e-4);
     expect(Math.abs(r0.lambdaMin! - eig.values[n - 1]) / eig.values[0]).toBeLessThan(1e-4);
     expect(r0.condition).toBeCloseTo(r0.eigenvalues![0] / r0.lambdaMin!, 8);
-    const fwd = mlpForwardRef(layout, params0, x, n);
-    const residual = Array.from(fwd.acts[layout.layers.length], (f, i) => f - y[i]);
+    const fwd = forwardRef(layout, params0, x, n);
+    const residual = Array.from(fwd.outputs.at(-1)!, (f, i) => f - y[i]);
     const loss = residual.reduce((s, v) => s + v * v, 0) / n;
     let topS = 0;
     for (let j = 0; j < 3; j++) topS += residual.reduce((s, v, i) => s + v * eig.vectors[j][i], 0) ** 2 / n;
@@ -122,7 +121,7 @@ describe('spectral tracking during training', () => {
     expect(r1.eigenvalues).toBeUndefined();
     expect(r2.eigenvalues).toHaveLength(3);
     // The Hessian of the full-batch loss (the batch is the set here).
-    const P = layout.size;
+    const P = layout.layout.size;
     const hEig = symmetricEigen(mseHessianRef(layout, params0, x, y, n), P).values;
     const hTop = Math.max(hEig[0], -hEig[P - 1]);
     expect(Math.abs(r0.lambdaHessian! - hTop) / hTop).toBeLessThan(1e-3);

@@ -8,6 +8,8 @@ export interface ClassificationOptions {
   name: string;
   /** Bytes per example (28·28 for MNIST, 3·32·32 for CIFAR-10). */
   d: number;
+  /** [channels, height, width] of an image, its bytes in that (NCHW) order. */
+  shape?: readonly [number, number, number];
   /** Classes to keep, in the order that numbers them; all ten by default. Two classes for CIFAR-2. */
   classes?: number[];
   /** 'pm1': +1 for the first class, −1 for the second (two classes only). Default one-hot. */
@@ -44,5 +46,5 @@ export function classificationDataset(pixels: Uint8Array, labels: Uint8Array, o:
     else y[i * k + c] = 1;
   });
   const which = o.classes ? ` classes ${classes.join(',')}` : '';
-  return { name: `${o.name}${which}`, n: rows.length, d: o.d, k, x, y, labels: kept };
+  return { name: `${o.name}${which}`, n: rows.length, d: o.d, k, x, y, labels: kept, ...(o.shape ? { shape: o.shape } : {}) };
 }

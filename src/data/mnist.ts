@@ -18,5 +18,5 @@ export async function mnistDataset(
   const img = await readIdxImages(images, `${source} images`);
   const lab = await readIdxLabels(labels, `${source} labels`);
   if (img.count !== lab.length) throw new RangeError(`${source}: ${img.count} images but ${lab.length} labels`);
-  return classificationDataset(img.pixels, lab, { name: source, d: img.rows * img.cols, ...options });
+  return classificationDataset(img.pixels, lab, { name: source, d: img.rows * img.cols, shape: [1, img.rows, img.cols], ...options });
 }

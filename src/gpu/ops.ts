@@ -40,10 +40,13 @@ export interface MatmulOptions {
   alpha?: number;
 }
 
-async function record<S>(step: Step, def: KernelDef<S>, buffers: Bindable[], shape: S): Promise<void> {
+/** Records one dispatch of `def`, compiling it first if this device has not yet (later calls find it ready). */
+export async function dispatch<S>(step: Step, def: KernelDef<S>, buffers: Bindable[], shape: S): Promise<void> {
   await step.host.prepare([def]);
   step.dispatch(def, buffers, shape);
 }
+
+const record = dispatch;
 
 const dims = (m: Matrix) => `${m.rows}×${m.cols}`;
 
@@ -126,21 +129,25 @@ function sameShape(op: string, a: Matrix, b: Matrix, aName: string, bName: strin
   }
 }
 
-/** Y = act(scale·X + biasScale·bias), bias (1×cols or cols×1) added to every row; no bias when `bias` is null. */
+/**
+ * Y = act(scale·X + biasScale·bias), bias (1×cols or cols×1) added to every row; no bias when `bias` is null.
+ * With `spatial` > 1 each bias entry covers that many consecutive columns (a convolution's channel in NCHW).
+ */
 export async function biasActivation(
   step: Step,
   X: Matrix,
   bias: Matrix | null,
   Y: Matrix,
   act: Activation,
-  scales: { scale?: number; biasScale?: number } = {},
+  scales: { scale?: number; biasScale?: number; spatial?: number } = {},
 ): Promise<void> {
   sameShape('bias+activation', X, Y, 'X', 'Y');
-  if (bias && bias.length !== X.cols) {
-    throw new RangeError(`bias+activation: bias has ${bias.length} values, X has ${X.cols} columns`);
+  const spatial = scales.spatial ?? 1;
+  if (bias && bias.length * spatial !== X.cols) {
+    throw new RangeError(`bias+activation: bias has ${bias.length} values${spatial > 1 ? ` of ${spatial} positions each` : ''}, X has ${X.cols} columns`);
   }
   const buffers = bias ? [X, bias, Y] : [X, Y];
-  await record(step, biasAct({ act, bias: bias !== null }), buffers, { rows: X.rows, cols: X.cols, scale: scales.scale, biasScale: scales.biasScale });
+  await record(step, biasAct({ act, bias: bias !== null }), buffers, { rows: X.rows, cols: X.cols, scale: scales.scale, biasScale: scales.biasScale, spatial });
 }
 
 /** dX = dY ⊙ act'(·), from the activation's output Y. */

@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
 import { matmul } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import type { Mlp } from '../nn/mlp.ts';
+import type { Network, Tape } from '../nn/network.ts';
 
 export class NetworkAgop {
   private readonly seeds: Matrix[];
@@ -15,11 +15,11 @@ export class NetworkAgop {
 
   constructor(
     private readonly gpu: Gpu,
-    private readonly net: Mlp,
+    private readonly net: Network,
     readonly n: number,
   ) {
-    const k = net.config.outputs;
-    const d = net.config.inputDim;
+    const k = net.outputs;
+    const d = net.inputSize;
     this.seeds = Array.from({ length: k }, (_, a) => {
       const s = new Float32Array(n * k);
       for (let i = 0; i < n; i++) s[i * k + a] = 1;
@@ -30,17 +30,17 @@ export class NetworkAgop {
   }
 
   /**
-   * Records G for the n×d examples X into G (d×d): a forward pass (skipped when `forwardDone`: the
-   * network's last forward pass at this batch size was on X at the current parameters), then k backward passes.
+   * Records G for the n×d examples X into G (d×d): a forward pass (unless `tape`, one just recorded on X at the
+   * current parameters), then k backward passes.
    */
-  async record(step: Step, X: Matrix, G: Matrix, options: { forwardDone?: boolean } = {}): Promise<void> {
-    const d = this.net.config.inputDim;
+  async record(step: Step, X: Matrix, G: Matrix, options: { tape?: Tape } = {}): Promise<void> {
+    const d = this.net.inputSize;
     if (X.rows !== this.n) throw new RangeError(`AGOP: built for ${this.n} examples, X has ${X.rows}`);
     if (G.rows !== d || G.cols !== d) throw new RangeError(`AGOP: G must be ${d}×${d}, got ${G.rows}×${G.cols}`);
-    if (!options.forwardDone) await this.net.forward(step, X);
+    const tape = options.tape ?? (await this.net.forward(step, X));
     await step.host.prepare([addInPlace]);
     for (const [a, seed] of this.seeds.entries()) {
-      await this.net.backward(step, X, seed, this.inputGrad, { paramGrads: false });
+      await this.net.backward(step, tape, seed, { paramGrads: false, inputGrad: this.inputGrad });
       await matmul(step, this.inputGrad, this.inputGrad, a === 0 ? G : this.term, { transA: true, alpha: 1 / this.n });
       if (a > 0) step.dispatch(addInPlace, [this.term, G], { count: d * d });
     }
@@ -48,7 +48,7 @@ export class NetworkAgop {
 
   /** G on the host in float64, for a reference network whose AGOP stands in for the EGOP of real data. */
   async compute(X: Matrix): Promise<Float64Array> {
-    const d = this.net.config.inputDim;
+    const d = this.net.inputSize;
     const G = this.gpu.matrix('reference AGOP', d, d);
     const step = this.gpu.step('reference AGOP');
     await this.record(step, X, G);

@@ -1,6 +1,6 @@
 // The NTK of a set of n examples as a matrix-free operator: K v = J (Jᵀ v), never forming the nk×nk matrix.
 //   Jᵀ v: one backward pass with the output seed v (Σ_i v_i ∇θ f(x_i)), chunk by chunk, summed;
-//   J u:  one forward-mode pass (Mlp.jvp) with that parameter-space tangent, chunk by chunk.
+//   J u:  one forward-mode pass (Network.jvp) with that parameter-space tangent, chunk by chunk.
 // Cost per product: two forward, one backward and one forward-mode pass over the set; when the set fits in
 // one chunk, prepare() runs its one forward pass for all the step's products. O(n · parameters), against O(n² · Σ widths) to form K. This is
 // how λ_max of a whole training set (all 10,000 bundled MNIST digits) is tracked.
@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
 import { linearCombination, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import type { Mlp } from '../nn/mlp.ts';
+import type { Network, Tape } from '../nn/network.ts';
 import type { SymmetricOperator } from './operator.ts';
 
 /** Chunks must start at 256-byte boundaries of every example-major buffer: a multiple of 64 rows. */
@@ -26,22 +26,24 @@ export class MatrixFreeNtk implements SymmetricOperator {
   private readonly outputs: Matrix;
   private readonly jtv: GPUBuffer;
   private readonly jtvChunk: GPUBuffer;
+  /** With one chunk: the forward pass prepare() recorded, which every product of the step reuses. */
+  private tape: Tape | null = null;
 
   /** X: the set's n×d inputs, uploaded once; chunk: examples per pass (a multiple of 64). */
   constructor(
     private readonly gpu: Gpu,
-    private readonly net: Mlp,
+    private readonly net: Network,
     readonly X: Matrix,
     options: { chunk?: number } = {},
   ) {
-    const chunk = options.chunk ?? 2048;
+    const chunk = options.chunk ?? Math.max(CHUNK_ALIGN, Math.floor(Math.min(2048, net.microBatch) / CHUNK_ALIGN) * CHUNK_ALIGN);
     if (!Number.isInteger(chunk) || chunk < CHUNK_ALIGN || chunk % CHUNK_ALIGN !== 0) {
       throw new RangeError(`matrix-free NTK: chunk must be a positive multiple of ${CHUNK_ALIGN} examples, got ${chunk}`);
     }
-    if (X.cols !== net.config.inputDim) throw new RangeError(`matrix-free NTK: the network takes ${net.config.inputDim} inputs, X has ${X.cols} columns`);
-    if (!net.layout.layers.some((l) => !l.frozen)) throw new RangeError('every layer is frozen: the NTK of no parameters is zero');
+    if (X.cols !== net.inputSize) throw new RangeError(`matrix-free NTK: the network takes ${net.inputSize} inputs, X has ${X.cols} columns`);
+    if (!net.sites.some((s) => !s.frozen)) throw new RangeError('every layer is frozen: the NTK of no parameters is zero');
     this.n = X.rows;
-    this.k = net.config.outputs;
+    this.k = net.outputs;
     this.dim = this.n * this.k;
     this.chunk = Math.min(chunk, this.n);
     const shrink = 'track fewer examples';
@@ -61,7 +63,14 @@ export class MatrixFreeNtk implements SymmetricOperator {
 
   /** With one chunk, the forward pass every product of the step reuses (backward and jvp keep activations). */
   async prepare(step: Step): Promise<void> {
-    if (this.chunk === this.n) await this.net.forward(step, this.X);
+    this.tape = this.chunk === this.n ? await this.net.forward(step, this.X) : null;
+  }
+
+  /** The chunk's forward pass: the prepared one for a single chunk, else a new one. */
+  private async pass(step: Step, Xc: Matrix): Promise<Tape> {
+    if (this.chunks.length > 1) return this.net.forward(step, Xc);
+    if (!this.tape) throw new Error('matrix-free NTK: call prepare(step) before apply in each step');
+    return this.tape;
   }
 
   private rows(M: Matrix, from: number, rows: number): Matrix {
@@ -74,15 +83,13 @@ export class MatrixFreeNtk implements SymmetricOperator {
     step.dispatch(transpose, [v, this.seed], { rows: this.k, cols: this.n });
     const chunks = this.chunks;
     for (const [c, { from, rows }] of chunks.entries()) {
-      const Xc = this.rows(this.X, from, rows);
-      if (chunks.length > 1) await this.net.forward(step, Xc);
-      await this.net.backward(step, Xc, this.rows(this.seed, from, rows), undefined, { into: c === 0 ? this.jtv : this.jtvChunk });
+      const tape = await this.pass(step, this.rows(this.X, from, rows));
+      await this.net.backward(step, tape, this.rows(this.seed, from, rows), { into: c === 0 ? this.jtv : this.jtvChunk });
       if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(this.jtvChunk), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     }
     for (const { from, rows } of chunks) {
-      const Xc = this.rows(this.X, from, rows);
-      if (chunks.length > 1) await this.net.forward(step, Xc);
-      await this.net.jvp(step, Xc, this.jtv, this.rows(this.outputs, from, rows));
+      const tape = await this.pass(step, this.rows(this.X, from, rows));
+      await this.net.jvp(step, tape, this.jtv, this.rows(this.outputs, from, rows));
     }
     step.dispatch(transpose, [this.outputs, out], { rows: this.n, cols: this.k });
   }
@@ -94,8 +101,8 @@ export class MatrixFreeNtk implements SymmetricOperator {
   async residual(step: Step, Y: Matrix, residual: Matrix, out: GPUBuffer, slot: number): Promise<void> {
     if (Y.rows !== this.n || Y.cols !== this.k) throw new RangeError(`residual: targets must be ${this.n}×${this.k}, got ${Y.rows}×${Y.cols}`);
     for (const { from, rows } of this.chunks) {
-      const F = await this.net.forward(step, this.rows(this.X, from, rows));
-      await linearCombination(step, 1, F, -1, this.rows(Y, from, rows), this.rows(this.outputs, from, rows));
+      const { output } = await this.net.forward(step, this.rows(this.X, from, rows));
+      await linearCombination(step, 1, output, -1, this.rows(Y, from, rows), this.rows(this.outputs, from, rows));
     }
     await reduce(step, 'sumsq', this.outputs, null, out, slot);
     await step.host.prepare([transpose]);

@@ -1,18 +1,20 @@
 // How to get λ_max of an NTK that changes every step: form K and iterate on the nk×nk matrix, or never form
-// it and iterate on products K·v = J(Jᵀv). A pure cost model (multiply-adds × 2) picks the cheaper; a K that
-// would pass the device's binding limit can only be matrix-free.
-//   structured:  per trainable layer (ΔΔᵀ: nk·nk·fanOut) + (AAᵀ: n·n·fanIn, none for the first layer when
-//                its input Gram is kept), then each power iteration is one nk×nk product;
-//   matrix-free: each iteration is one backward pass with parameter gradients and one forward-mode pass,
-//                about two passes of n·parameters each (the forward pass is shared by the step).
-import type { ParamLayout } from '../nn/layout.ts';
+// it and iterate on products K·v = J(Jᵀv). A pure cost model (multiply-adds × 2) picks the cheaper, as
+// neural-tangents' implementations are chosen, but deterministically; a K that would pass the device's binding
+// limit can only be matrix-free. Per trainable site with W of `weights` entries and `positions` output positions
+// (1 for dense layers):
+//   formed, structured (dense): ΔΔᵀ 2·(nk)²·out + XXᵀ 2·n²·in (none for the first layer when its input Gram is kept);
+//   formed, by Jacobian:        per-example gradients 2·nk·weights·positions + contraction 2·(nk)²·weights;
+//   matrix-free:                each product is a backward and a forward-mode pass, 2·(2·n·weights·positions);
+// then each power iteration on a formed K is one (nk)² product.
+import type { SiteInfo } from '../nn/network.ts';
 
 export type NtkMethod = 'structured' | 'matrix-free';
 export const NTK_METHOD_CHOICES = ['auto', 'structured', 'matrix-free'] as const;
 export type NtkMethodChoice = (typeof NTK_METHOD_CHOICES)[number];
 
 export interface NtkCostInputs {
-  layout: ParamLayout;
+  sites: readonly SiteInfo[];
   /** Examples and outputs: K is nk×nk. */
   n: number;
   k: number;
@@ -22,20 +24,26 @@ export interface NtkCostInputs {
   inputGram: boolean;
 }
 
-/** Flops of each method for one λ_max evaluation. */
+/** Flops of each method for one λ_max evaluation ('structured': K formed, by whichever method the layers allow). */
 export function ntkCosts(c: NtkCostInputs): Record<NtkMethod, number> {
   const nk = c.n * c.k;
   let form = 0;
-  let params = 0;
-  for (const l of c.layout.layers) {
-    if (l.frozen) continue;
-    params += l.fanIn * l.fanOut + (l.biasOffset >= 0 ? l.fanOut : 0);
-    form += 2 * nk * nk * l.fanOut;
-    if (l.index > 0 || !c.inputGram) form += 2 * c.n * c.n * l.fanIn;
+  let pass = 0;
+  for (const [i, s] of c.sites.entries()) {
+    if (s.frozen) continue;
+    const weights = s.weight.count + (s.bias?.count ?? 0);
+    const positions = s.outSize / s.layer.ntk.units;
+    pass += 2 * c.n * weights * positions;
+    if (s.structured) {
+      form += 2 * nk * nk * s.outSize;
+      if (i > 0 || !c.inputGram) form += 2 * c.n * c.n * s.inSize;
+    } else {
+      form += 2 * nk * weights * positions + 2 * nk * nk * weights;
+    }
   }
   return {
     structured: form + c.iterations * 2 * nk * nk,
-    'matrix-free': c.iterations * 2 * (2 * c.n * params),
+    'matrix-free': c.iterations * 2 * pass,
   };
 }
 

@@ -19,7 +19,8 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
 import { MIN_IDENTITY, gatherSquare, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import type { Mlp } from '../nn/mlp.ts';
+import { LossHeads } from '../nn/loss.ts';
+import type { Network, Tape } from '../nn/network.ts';
 import { integerAtLeast } from '../util/validate.ts';
 import { NetworkAgop } from './agop.ts';
 import { NtkGram } from './gram.ts';
@@ -191,6 +192,7 @@ export class Tracker {
   private readonly spectra = new Map<number, SpectrumRecord>();
   /** The step whose parameters set.K was last formed at by analyze(), which record() then reuses. */
   private formedAt = -1;
+  private readonly losses: LossHeads;
   /**
    * X·Xᵀ of the whole training set, formed once: each batch's block of it is the first layer's input Gram in
    * the batch NTK (gathered by the batch's indices), where the set is small enough and the first layer trains.
@@ -199,7 +201,7 @@ export class Tracker {
 
   constructor(
     private readonly gpu: Gpu,
-    private readonly net: Mlp,
+    private readonly net: Network,
     readonly config: TrackingConfig,
     setData: { x: Float32Array; y: Float32Array; d: number; k: number } | null,
     egop: Float64Array | undefined,
@@ -209,7 +211,8 @@ export class Tracker {
   ) {
     if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
     this.gram = new NtkGram(gpu, net);
-    const k = net.config.outputs;
+    this.losses = new LossHeads(gpu, net.outputs);
+    const k = net.outputs;
     if (config.set && setData) {
       const n = config.set.examples;
       const nk = n * k;
@@ -239,7 +242,7 @@ export class Tracker {
     this.inputGramsRecorded = Promise.all(forming).then(() => this.gpu.submit(grams));
     if (config.agop) {
       if (!egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
-      const d = net.config.inputDim;
+      const d = net.inputSize;
       let normStar = 0;
       for (const v of egop) normStar += v * v;
       this.agop = {
@@ -250,7 +253,7 @@ export class Tracker {
       };
     }
     if (config.hessian) {
-      if (!net.layout.layers.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
+      if (!net.sites.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
       this.hessian = { op: new BatchHessian(gpu, net), power: new PowerIteration(gpu, net.layout.size, 3) };
     }
     if (config.spectrum && this.set) {
@@ -265,12 +268,12 @@ export class Tracker {
   private readonly inputGramsRecorded: Promise<void>;
 
   private get firstLayerTrains(): boolean {
-    return !this.net.layout.layers[0].frozen;
+    return this.net.sites.length > 0 && !this.net.sites[0].frozen;
   }
 
   /** Lanczos steps of the spectrum: its `iterations` (60 by default), at most the kernel's dimension. */
   private get lanczosSteps(): number {
-    return Math.min(this.config.spectrum?.iterations ?? 60, (this.set?.n ?? 0) * this.net.config.outputs);
+    return Math.min(this.config.spectrum?.iterations ?? 60, (this.set?.n ?? 0) * this.net.outputs);
   }
 
   /** Whether the training loop must call analyze() before recording step t. */
@@ -288,11 +291,12 @@ export class Tracker {
     const s = this.config.spectrum!.top;
     await this.inputGramsRecorded;
     const step = this.gpu.step(`spectrum ${t}`);
+    let tape: Tape | null = null;
     if (set.K) {
-      await this.gram.structured(step, set.X, set.K, { inputGram: set.inputGram ?? undefined });
+      tape = await this.formSet(step);
       this.formedAt = t;
     }
-    await this.setResidual(step, this.analysisScalars!, 0);
+    await this.setResidual(step, tape, this.analysisScalars!, 0);
     this.gpu.submit(step);
     const { values, smallest, iterations, projections } = this.hostSpectrum ? await this.spectrumOnHost(s, t) : await this.spectrumOnGpu(s, t);
     const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
@@ -328,7 +332,7 @@ export class Tracker {
   /** The formed kernel and the residual read back, Lanczos in float64 on the host, then u_iᵀ r. */
   private async spectrumOnHost(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number> }> {
     const set = this.set!;
-    const nk = set.n * this.net.config.outputs;
+    const nk = set.n * this.net.outputs;
     const K = await this.gpu.read(set.K!);
     const residual = await this.gpu.read(set.residual);
     const r = hostLanczos(K, nk, { count: s, seed: t, iterations: this.lanczosSteps });
@@ -336,19 +340,25 @@ export class Tracker {
     return { ...r, projections };
   }
 
+  /** The set's K formed at the current parameters (structured where it applies), and the forward pass's tape. */
+  private formSet(step: Step): Promise<Tape> {
+    const set = this.set!;
+    return this.gram.form(step, set.X, set.K!, { inputGram: set.inputGram ?? undefined });
+  }
+
   /**
-   * Records the set's residual (output-major) into set.residual and ‖f − y‖² into out[slot]. With a formed
-   * kernel the caller has just formed it, whose forward pass left the set's outputs in the workspace.
+   * Records the set's residual (output-major) into set.residual and ‖f − y‖² into out[slot]: from the forward
+   * pass `tape` of the set, or chunk by chunk for a matrix-free set.
    */
-  private async setResidual(step: Step, out: GPUBuffer, slot: number): Promise<void> {
+  private async setResidual(step: Step, tape: Tape | null, out: GPUBuffer, slot: number): Promise<void> {
     const set = this.set!;
     if (set.matrixFree) {
       await set.matrixFree.residual(step, set.Y, set.residual, out, slot);
       return;
     }
-    await this.net.mse(step, set.Y, out, slot);
+    const { residual } = await this.losses.mse(step, tape!.output, set.Y, out, slot);
     await step.host.prepare([transpose]);
-    step.dispatch(transpose, [this.net.residual(set.n), set.residual], { rows: set.n, cols: this.net.config.outputs });
+    step.dispatch(transpose, [residual, set.residual], { rows: set.n, cols: this.net.outputs });
   }
 
   /**
@@ -356,15 +366,15 @@ export class Tracker {
    * forward and backward passes the training step has just run at the current parameters (before the
    * update). Nothing here touches the training gradients.
    */
-  async record(step: Step, t: number, X: Matrix, Y: Matrix, out: GPUBuffer, row: number, batchRows: GPUBuffer | null = null): Promise<void> {
+  async record(step: Step, t: number, tape: Tape, Y: Matrix, out: GPUBuffer, row: number, batchRows: GPUBuffer | null = null): Promise<void> {
     await this.inputGramsRecorded;
+    const X = tape.X;
     const base = row * METRIC_SLOTS;
-    const k = this.net.config.outputs;
     const b = this.config.batch;
     if (b && due(t, b.every)) {
       const entry = this.batchOperator(X);
       if (entry.K) {
-        await this.gram.structured(step, X, entry.K, { forwardDone: true, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
+        await this.gram.form(step, X, entry.K, { tape, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
         await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
       } else {
         await entry.power.record(step, entry.matrixFree!, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
@@ -376,23 +386,20 @@ export class Tracker {
     }
     const s = this.config.set;
     const setDue = Boolean(s && this.set && due(t, s!.every));
+    let setTape: Tape | null = null;
     if (setDue && this.set && s) {
       const set = this.set;
-      if (set.K) {
-        // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
-        if (this.formedAt === t) await this.net.forward(step, set.X);
-        else await this.gram.structured(step, set.X, set.K, { inputGram: set.inputGram ?? undefined });
-      }
+      // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
+      if (set.K) setTape = this.formedAt === t ? await this.net.forward(step, set.X) : await this.formSet(step);
       await set.power.record(step, set.operator, s.iterations ?? 20, out, base + SLOT.lambdaSet);
       // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
-      await this.setResidual(step, out, base + SLOT.setLoss);
+      await this.setResidual(step, setTape, out, base + SLOT.setLoss);
       await reduce(step, 'dot', set.power.v, set.residual, out, base + SLOT.topProjection);
     }
     const a = this.config.agop;
     if (a && this.agop && this.set && due(t, a.every)) {
       // The formed-kernel path has just run the set's forward pass; the matrix-free one ran it in chunks.
-      const forwardDone = setDue && this.set.matrixFree === null;
-      await this.agop.network.record(step, this.set.X, this.agop.G, { forwardDone });
+      await this.agop.network.record(step, this.set.X, this.agop.G, { tape: setTape ?? undefined });
       await reduce(step, 'dot', this.agop.G, this.agop.Gstar, out, base + SLOT.agopDot);
       await reduce(step, 'norm', this.agop.G, null, out, base + SLOT.agopNorm);
     }
@@ -412,7 +419,7 @@ export class Tracker {
   /** The power iteration and operator of batches of X's size, made on first use (method by cost, or as configured). */
   private batchOperator(X: Matrix): BatchOperator {
     const b = X.rows;
-    const k = this.net.config.outputs;
+    const k = this.net.outputs;
     const nk = b * k;
     // A resumed run restores the power vector before the first batch of its size: the operator comes now.
     const restored = this.batchPower.get(b);
@@ -422,7 +429,7 @@ export class Tracker {
       choice !== 'auto'
         ? choice
         : chooseNtkMethod({
-            layout: this.net.layout,
+            sites: this.net.sites,
             n: b,
             k,
             iterations: this.config.batch?.iterations ?? 20,
@@ -496,7 +503,7 @@ export class Tracker {
 
   /** Restores warm starts saved by warmStarts(); a batch size not seen yet gets its power iteration now. */
   restoreWarmStarts(vectors: Record<string, Float32Array>): void {
-    const k = this.net.config.outputs;
+    const k = this.net.outputs;
     for (const name of Object.keys(vectors)) {
       const batch = /^batch\.(\d+)$/.exec(name);
       const b = Number(batch?.[1]);
@@ -513,6 +520,7 @@ export class Tracker {
 
   destroy(): void {
     this.gram.destroy();
+    this.losses.destroy();
     for (const e of this.batchPower.values()) {
       e.power.destroy();
       e.K?.buffer.destroy();

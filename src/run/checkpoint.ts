@@ -1,17 +1,20 @@
-// Checkpoints in the safetensors format, readable in NumPy or PyTorch without this lab:
-//   layers.{l}.weight              F32 [fanOut, fanIn]  layer l's W (l = 0 is the input layer), PyTorch's layout
-//   layers.{l}.bias                F32 [fanOut]         its bias, where the layer has one (the forward pass
-//                                                       multiplies it by β_l; W by c_l = 1/sqrt(fanIn) under NTK
-//                                                       parameterization, both in the metadata's config)
-//   optimizer.{state}.layers.{l}.weight / .bias         each optimizer state (torch.optim's names: momentum_buffer,
-//                                                       square_avg, sum, acc_delta, exp_avg, exp_avg_sq, ...)
+// Checkpoints in the safetensors format, readable in NumPy or PyTorch without this lab. Every parameter tensor
+// is stored under its state_dict name in PyTorch's shape (src/nn/models.ts names them), so the tensors load into
+// the equivalent torch.nn.Sequential with load_state_dict as they are:
+//   layers.{l}.weight  F32 [out, in]            fully connected nets: layer l's W (l = 0 is the input layer)
+//   layers.{l}.bias    F32 [out]                its bias, where the layer has one
+//   {i}.weight         F32 [out, in, k, k]      other models: module i of the Sequential (a Conv2d; [out, in]
+//   {i}.bias           F32 [out]                for a Linear); the forward pass multiplies W by c = 1/sqrt(fan_in)
+//                                               under NTK parameterization and a bias by β (the metadata's config)
+//   optimizer.{state}.{name}                    each optimizer state (torch.optim's names: momentum_buffer,
+//                                               square_avg, sum, acc_delta, exp_avg, exp_avg_sq, ...)
 //   optimizer.step                 I64 [1]              the optimizer's step count
 //   step                           I64 [1]              updates made: the next step to run
 //   seed                           I64 [1]              the run's seed
 //   tracking.{name}.warm_start     F32 [dim]            power-iteration vectors, so a resumed run tracks exactly
 // Metadata: format "catapult-lab checkpoint 1", config (the run's TrainConfig as JSON), lr_scale (the
 // η_crit(init) that lrUnit multiplies by), and whatever the caller adds (preset, code version).
-import type { LayerLayout, ParamLayout } from '../nn/layout.ts';
+import type { ParamLayout } from '../nn/params.ts';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.ts';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../io/safetensors.ts';
 import type { TrainConfig } from './train.ts';
@@ -40,11 +43,10 @@ export interface DecodedCheckpoint {
   warmStarts: Record<string, Float32Array>;
 }
 
-function layerTensors(prefix: string, L: LayerLayout, flat: Float32Array): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {
-    [`${prefix}layers.${L.index}.weight`]: { dtype: 'F32', shape: [L.fanOut, L.fanIn], data: flat.slice(L.weightOffset, L.weightOffset + L.fanIn * L.fanOut) },
-  };
-  if (L.biasOffset >= 0) out[`${prefix}layers.${L.index}.bias`] = { dtype: 'F32', shape: [L.fanOut], data: flat.slice(L.biasOffset, L.biasOffset + L.fanOut) };
+/** The layout's tensors of a flat parameter-shaped array, by name (with a prefix). */
+function namedTensors(prefix: string, layout: ParamLayout, flat: Float32Array): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const t of layout.tensors) out[`${prefix}${t.name}`] = { dtype: 'F32', shape: [...t.shape], data: flat.slice(t.offset, t.offset + t.count) };
   return out;
 }
 
@@ -52,8 +54,8 @@ const scalar = (v: number): Tensor => ({ dtype: 'I64', shape: [1], data: BigInt6
 
 export function encodeCheckpoint(c: CheckpointContents): Uint8Array {
   const tensors: Record<string, Tensor> = {};
-  for (const L of c.layout.layers) Object.assign(tensors, layerTensors('', L, c.params));
-  for (const [name, flat] of Object.entries(c.optimizer.buffers)) for (const L of c.layout.layers) Object.assign(tensors, layerTensors(`optimizer.${name}.`, L, flat));
+  Object.assign(tensors, namedTensors('', c.layout, c.params));
+  for (const [name, flat] of Object.entries(c.optimizer.buffers)) Object.assign(tensors, namedTensors(`optimizer.${name}.`, c.layout, flat));
   tensors['optimizer.step'] = scalar(c.optimizer.step);
   tensors.step = scalar(c.step);
   tensors.seed = scalar(c.seed);
@@ -79,15 +81,14 @@ export function decodeCheckpoint(file: Uint8Array): DecodedCheckpoint {
 
 function unflatten(c: DecodedCheckpoint, layout: ParamLayout, prefix: string): Float32Array {
   const flat = new Float32Array(layout.size);
-  for (const L of layout.layers) {
-    const w = c.tensors[`${prefix}layers.${L.index}.weight`];
-    if (!w || w.shape[0] !== L.fanOut || w.shape[1] !== L.fanIn) throw new RangeError(`checkpoint: ${prefix}layers.${L.index}.weight must be [${L.fanOut}, ${L.fanIn}], got ${w ? `[${w.shape}]` : 'none'}`);
-    flat.set(w.data as Float32Array, L.weightOffset);
-    if (L.biasOffset >= 0) {
-      const b = c.tensors[`${prefix}layers.${L.index}.bias`];
-      if (!b || b.shape[0] !== L.fanOut) throw new RangeError(`checkpoint: ${prefix}layers.${L.index}.bias must be [${L.fanOut}], got ${b ? `[${b.shape}]` : 'none'}`);
-      flat.set(b.data as Float32Array, L.biasOffset);
+  for (const t of layout.tensors) {
+    const name = `${prefix}${t.name}`;
+    const saved = c.tensors[name];
+    const want = `[${t.shape.join(', ')}]`;
+    if (!saved || saved.dtype !== 'F32' || saved.shape.length !== t.shape.length || saved.shape.some((v, i) => v !== t.shape[i])) {
+      throw new RangeError(`checkpoint: ${name} must be F32 ${want}, got ${saved ? `${saved.dtype} [${saved.shape.join(', ')}]` : 'none'}`);
     }
+    flat.set(saved.data as Float32Array, t.offset);
   }
   return flat;
 }

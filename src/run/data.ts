@@ -1,7 +1,7 @@
 // A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or MNIST (bundled or a
 // user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
-import { subset, type Dataset } from '../data/dataset.ts';
+import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
@@ -21,6 +21,8 @@ export type DataConfig =
       /** IDX image and label files (path or URL, gzip or raw); the bundled 10,000 digits by default. */
       images?: string;
       labels?: string;
+      /** Average the images over f×f blocks first (2: 28×28 → 14×14), for convolutional nets on a CPU. */
+      downsample?: number;
     }
   | {
       kind: 'cifar10';
@@ -32,6 +34,7 @@ export type DataConfig =
       /** Two classes for the paper's CIFAR-2 (e.g. [7, 9] with targets "pm1"). */
       classes?: number[];
       targets?: TargetCoding;
+      downsample?: number;
     };
 
 export interface RunData {
@@ -64,6 +67,7 @@ export function validateData(c: DataConfig): void {
       integerAtLeast('data.train', c.train, 1);
       integerAtLeast('data.val', c.val ?? 0, 0);
       integerAtLeast('data.test', c.test ?? 0, 0);
+      if (c.downsample !== undefined) integerAtLeast('data.downsample', c.downsample, 1);
       if (c.kind === 'cifar10' && (!Array.isArray(c.files) || c.files.length === 0 || c.files.some((f) => typeof f !== 'string'))) {
         throw new RangeError('data.files must list the CIFAR-10 binary batch files (paths or URLs), e.g. ["cifar-10-batches-bin/data_batch_1.bin"]');
       }
@@ -98,7 +102,7 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
         ...(c.classes ? { classes: c.classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });
-      return splitData(all, c, seed);
+      return splitData(c.downsample && c.downsample > 1 ? downsampleImages(all, c.downsample) : all, c, seed);
     }
     case 'cifar10': {
       const batches = await Promise.all(c.files.map(async (f) => readCifar10(await readFile(f), f)));
@@ -113,10 +117,11 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
       const all = classificationDataset(pixels, labels, {
         name: 'CIFAR-10',
         d: 3072,
+        shape: [3, 32, 32],
         ...(c.classes ? { classes: c.classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });
-      return splitData(all, c, seed);
+      return splitData(c.downsample && c.downsample > 1 ? downsampleImages(all, c.downsample) : all, c, seed);
     }
   }
 }

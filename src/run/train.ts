@@ -8,9 +8,15 @@ import type { Dataset } from '../data/dataset.ts';
 import { DeviceLostError } from '../gpu/errors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
-import { gather } from '../gpu/ops.ts';
-import { MLP_DEFAULTS, type MlpConfig } from '../nn/layout.ts';
-import { Mlp } from '../nn/mlp.ts';
+import { gather, reduce } from '../gpu/ops.ts';
+import type { Step } from '../gpu/step.ts';
+import { exampleShape } from '../data/dataset.ts';
+import { Matrix as GpuMatrix } from '../gpu/matrix.ts';
+import { addInPlace } from '../../shaders/lincomb.ts';
+import { Graph, buildNetwork } from '../nn/graph.ts';
+import { LossHeads } from '../nn/loss.ts';
+import type { ModelConfig } from '../nn/models.ts';
+import type { Tape } from '../nn/network.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
 import { NtkGram } from '../ntk/gram.ts';
@@ -24,7 +30,7 @@ import { buildData, validateData, type DataConfig, type ReadFile, type RunData }
 
 export type LossName = 'mse' | 'cross-entropy';
 
-export type ModelConfig = Partial<Omit<MlpConfig, 'inputDim' | 'outputs' | 'seed'>> & { hidden: number[] };
+export type { ModelConfig };
 
 export interface TrainConfig {
   data: DataConfig;
@@ -164,7 +170,7 @@ async function referenceAgop(gpu: Gpu, path: string, data: RunData, n: number, r
   if (typeof path !== 'string' || path === '') throw new RangeError('tracking.agop.reference must be the path or URL of a checkpoint (.safetensors)');
   const saved = decodeCheckpoint(await readFile(path));
   const { d, k, x } = data.train;
-  const net = new Mlp(gpu, { ...MLP_DEFAULTS, ...saved.config.model, inputDim: d, outputs: k, seed: 0 });
+  const net = buildNetwork(gpu, saved.config.model, exampleShape(data.train), k, 0);
   try {
     gpu.write(net.params, checkpointParams(saved, net.layout));
     const X = gpu.matrix('reference AGOP inputs', n, d, x.subarray(0, n * d));
@@ -196,7 +202,10 @@ interface GpuSet {
 }
 
 export class Trainer {
-  readonly net: Mlp;
+  readonly net: Graph;
+  readonly losses: LossHeads;
+  /** Whether a batch is more than one pass takes (Network.microBatch): it then runs in micro-batches. */
+  readonly microBatched: boolean;
   readonly optimizer: Optimizer;
   readonly batchSize: number;
   private readonly order: BatchOrder | null;
@@ -219,11 +228,20 @@ export class Trainer {
   ) {
     const seeds = partSeeds(config.seed);
     const train = data.train;
-    this.net = new Mlp(gpu, { ...MLP_DEFAULTS, ...config.model, inputDim: train.d, outputs: train.k, seed: seeds.init });
+    this.net = buildNetwork(gpu, config.model, exampleShape(train), train.k, seeds.init);
+    this.losses = new LossHeads(gpu, train.k);
     this.optimizer = new Optimizer(gpu, this.parameterSet(), config.optimizer);
     this.batchSize = config.batchSize === 'full' ? train.n : config.batchSize;
     if (this.batchSize > train.n) throw new RangeError(`batchSize ${this.batchSize} is larger than the training set (${train.n})`);
     this.order = this.batchSize === train.n ? null : new BatchOrder(train.n, this.batchSize, seeds.batches);
+    this.microBatched = this.batchSize > this.net.microBatch;
+    for (const what of ['batch', 'hessian'] as const) {
+      if (this.microBatched && config.tracking?.[what]) {
+        throw new RangeError(
+          `tracking.${what} needs each batch of ${this.batchSize} in one pass, but this network takes at most ${this.net.microBatch} examples per pass within this device's maxStorageBufferBindingSize (${gpu.limits.maxStorageBufferBindingSize} bytes): use batchSize <= ${this.net.microBatch}, or a narrower network`,
+        );
+      }
+    }
     const upload = (d: Dataset, name: string): GpuSet => ({
       data: d,
       X: gpu.matrix(`${name} inputs`, d.n, d.d, d.x, 'use fewer examples'),
@@ -241,7 +259,7 @@ export class Trainer {
     this.tracker = config.tracking
       ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X)
       : null;
-    const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / EVAL_CHUNK) : 0)));
+    const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / this.evalChunk) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
     this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
   }
@@ -323,7 +341,7 @@ export class Trainer {
       const op = K ? null : new MatrixFreeNtk(this.gpu, this.net, X);
       if (K) {
         const step = this.gpu.step('initial NTK');
-        await gram.structured(step, X, K);
+        await gram.form(step, X, K);
         this.gpu.submit(step);
       }
       const power = new PowerIteration(this.gpu, nk, 11);
@@ -450,18 +468,55 @@ export class Trainer {
       await gather(step, this.sets.train.Y, this.batchIndex, batch.Y);
       ({ X, Y } = batch);
     }
-    await this.net.forward(step, X);
     const base = row * METRIC_SLOTS;
-    const seed =
-      this.config.loss === 'mse'
-        ? await this.net.mse(step, Y, this.metrics, base + SLOT.loss)
-        : await this.net.crossEntropy(step, Y, this.metrics, base + SLOT.loss, base + SLOT.correct);
-    await this.net.backward(step, X, seed);
+    const tape = this.microBatched ? await this.microBatches(step, X, Y, base) : await this.lossAndGradients(step, X, Y, this.metrics, base + SLOT.loss, base + SLOT.correct, X.rows);
     // Tracking sees the parameters this step's loss was measured at: it runs before the update.
-    await this.tracker?.record(step, t, X, Y, this.metrics, row, this.order ? this.batchIndex : null);
+    await this.tracker?.record(step, t, tape, Y, this.metrics, row, this.order ? this.batchIndex : null);
     await this.optimizer.record(step, this.lr(t));
     this.gpu.submit(step);
     this.step++;
+  }
+
+  /**
+   * Forward, loss (sums into out[lossSlot] and, for cross-entropy, the number correct into out[correctSlot]) and
+   * backward of the rows X, Y of a batch of `batch` examples, the gradients into `into`. Returns the tape.
+   */
+  private async lossAndGradients(step: Step, X: Matrix, Y: Matrix, out: GPUBuffer, lossSlot: number, correctSlot: number, batch: number, into?: GPUBuffer): Promise<Tape> {
+    const tape = await this.net.forward(step, X);
+    const { seed } =
+      this.config.loss === 'mse'
+        ? await this.losses.mse(step, tape.output, Y, out, lossSlot, batch)
+        : await this.losses.crossEntropy(step, tape.output, Y, out, lossSlot, correctSlot, batch);
+    await this.net.backward(step, tape, seed, into ? { into } : {});
+    return tape;
+  }
+
+  /**
+   * A batch wider than one pass, in micro-batches of Network.microBatch rows: each one's loss seed divides by
+   * the whole batch, its gradients go to a scratch buffer and are added to the first's in order, and the
+   * micro-batches' losses are summed into the step's slots. Returns the last micro-batch's tape.
+   */
+  private async microBatches(step: Step, X: Matrix, Y: Matrix, base: number): Promise<Tape> {
+    const m = this.net.microBatch;
+    const parts = Math.ceil(X.rows / m);
+    const sums = step.scratch(2 * parts * 4);
+    const scratchGrads = step.scratch(this.net.layout.size * 4);
+    await step.host.prepare([addInPlace]);
+    let tape: Tape | null = null;
+    for (let c = 0; c < parts; c++) {
+      const from = c * m;
+      const rows = Math.min(m, X.rows - from);
+      tape = await this.lossAndGradients(step, this.rowsOf(step, X, from, rows, 'micro X'), this.rowsOf(step, Y, from, rows, 'micro Y'), sums, c, parts + c, X.rows, c === 0 ? undefined : scratchGrads);
+      if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(scratchGrads), this.net.paramVector(this.net.grads)], { count: this.net.layout.size });
+    }
+    await reduce(step, 'sum', new GpuMatrix(sums, parts, 1), null, this.metrics, base + SLOT.loss);
+    if (this.config.loss === 'cross-entropy') await reduce(step, 'sum', new GpuMatrix(sums, parts, 1, parts * 4), null, this.metrics, base + SLOT.correct);
+    return tape!;
+  }
+
+  /** Rows per evaluation pass: at most EVAL_CHUNK, and what one pass of the network takes. */
+  private get evalChunk(): number {
+    return Math.min(EVAL_CHUNK, this.net.microBatch);
   }
 
   /** Rows in the batch of step t (the last batch of an epoch can be smaller). */
@@ -498,17 +553,18 @@ export class Trainer {
 
   private async evaluateSet(set: GpuSet): Promise<{ loss: number; accuracy?: number }> {
     const n = set.data.n;
-    const chunks = Math.ceil(n / EVAL_CHUNK);
+    const chunk = this.evalChunk;
+    const chunks = Math.ceil(n / chunk);
     const step = this.gpu.step('evaluate');
     for (let ci = 0; ci < chunks; ci++) {
-      const from = ci * EVAL_CHUNK;
-      const rows = Math.min(EVAL_CHUNK, n - from);
+      const from = ci * chunk;
+      const rows = Math.min(chunk, n - from);
       // Chunks are copied out (a view at an arbitrary row would break the 256-byte binding alignment).
       const X = this.rowsOf(step, set.X, from, rows, 'X');
       const Y = this.rowsOf(step, set.Y, from, rows, 'Y');
-      await this.net.forward(step, X);
-      if (this.config.loss === 'mse') await this.net.mse(step, Y, this.evalOut, 2 * ci);
-      else await this.net.crossEntropy(step, Y, this.evalOut, 2 * ci, 2 * ci + 1);
+      const { output } = await this.net.forward(step, X);
+      if (this.config.loss === 'mse') await this.losses.mse(step, output, Y, this.evalOut, 2 * ci);
+      else await this.losses.crossEntropy(step, output, Y, this.evalOut, 2 * ci, 2 * ci + 1);
     }
     this.gpu.submit(step);
     const v = await this.gpu.read(this.evalOut, 0, chunks * 2 * 4);
@@ -523,7 +579,7 @@ export class Trainer {
 
   private readonly chunkCopies = new Map<string, Matrix>();
 
-  private rowsOf(step: ReturnType<Gpu['step']>, M: Matrix, from: number, rows: number, tag: string): Matrix {
+  private rowsOf(step: Step, M: Matrix, from: number, rows: number, tag: string): Matrix {
     if (from === 0 && rows === M.rows) return M;
     const key = `${M.label}:${rows}:${tag}`;
     let copy = this.chunkCopies.get(key);
@@ -545,18 +601,14 @@ export class Trainer {
 
   private parameterSet() {
     const layout = this.net.layout;
-    const tensors = layout.layers
-      .filter((l) => !l.frozen)
-      .flatMap((l) => [
-        { offset: l.weightOffset, count: l.fanIn * l.fanOut },
-        ...(l.biasOffset >= 0 ? [{ offset: l.biasOffset, count: l.fanOut }] : []),
-      ]);
+    const tensors = layout.tensors.filter((t) => !t.frozen).map((t) => ({ offset: t.offset, count: t.count }));
     return { params: this.net.params, grads: this.net.grads, size: layout.size, tensors };
   }
 
   destroy(): void {
     this.tracker?.destroy();
     this.net.destroy();
+    this.losses.destroy();
     this.optimizer.destroy();
     for (const b of [this.metrics, this.evalOut, this.batchIndex]) b.destroy();
     for (const s of Object.values(this.sets)) {

@@ -1,0 +1,93 @@
+// The two kinds of layer a network is a sequence of, as contracts the graph runtime (graph.ts) drives. Each
+// layer kind is one file in src/nn/layers/ with hand-written derivatives; the runtime owns the buffers.
+//
+// A parametrized layer (linear, conv2d) computes pre = c·op(x; W) + β·b and y = act(pre), act ∈ {relu, identity}
+// fused into its bias pass. The runtime applies the activation's derivative (ReLU's mask, read from y) and hands
+// the layer δ = ∂/∂pre, so every derivative below is of the affine part, which is bilinear in (x, W):
+//   backward: ∇W = c·(∂op/∂W)ᵀ δ,  ∇b = β·Σ δ,  dx = c·(∂op/∂x)ᵀ δ;
+//   tangent:  ḣ = c·(op(x; U) + op(ẋ; W)) + β·u_b;
+//   R-operator of backward (for Hessian-vector products): R{∇W} = c·(op_Wᵀ R{δ} on x + op_Wᵀ δ on ẋ),
+//             R{∇b} = β·Σ R{δ},  R{dx} = c·(op_xᵀ R{δ} with W + op_xᵀ δ with U).
+// A parameter-free layer is linear in x (pooling, flatten) or a ReLU; its tangent is its forward on ẋ, or
+// the mask.
+import type { Matrix } from '../gpu/matrix.ts';
+import type { Step } from '../gpu/step.ts';
+import type { Shape } from './network.ts';
+import type { ParamSpec } from './params.ts';
+
+export type Activation = 'relu' | 'identity';
+
+/** One layer's tensors as matrices in some parameter-shaped buffer (weights as out × everything else). */
+export interface LayerTensors {
+  weight: Matrix;
+  bias: Matrix | null;
+}
+
+/** Batch-sized temporaries a parametrized layer's tangent and R-operator may use (the runtime allocates them). */
+export interface LayerScratch {
+  /** b×outSize, three times. */
+  outA: Matrix;
+  outB: Matrix;
+  outC: Matrix;
+  /** b×inSize, three times (null for the first layer, which has no dx). */
+  inA: Matrix | null;
+  inB: Matrix | null;
+  inC: Matrix | null;
+  /** weight-shaped, twice. */
+  weightA: Matrix;
+  weightB: Matrix;
+  /** 1×b of ones (bias sums). */
+  ones: Matrix;
+}
+
+export interface ParamLayer {
+  readonly kind: 'linear' | 'conv2d';
+  readonly name: string;
+  readonly inShape: Shape;
+  readonly outShape: Shape;
+  /** Weight, then bias when the layer has one. */
+  readonly params: readonly ParamSpec[];
+  readonly activation: Activation;
+  /** Whether the structured NTK term (ΔΔᵀ) ⊙ (c²AAᵀ + β²) holds (dense layers). */
+  readonly structured: boolean;
+  /** pre = c·op(x; W), then y = act(pre + β·b). */
+  forward(s: Step, x: Matrix, pre: Matrix, y: Matrix, p: LayerTensors): Promise<void>;
+  /** ∇W, ∇b into g (when given; frozen layers get none) and dx (when given) from δ = ∂/∂pre; `ones` is 1×b. */
+  backward(s: Step, x: Matrix, delta: Matrix, g: LayerTensors | null, dx: Matrix | null, p: LayerTensors, ones: Matrix): Promise<void>;
+  /** ḣ into hdot from ẋ (null: zero) and the tangent's own tensors u (null: frozen); false when ḣ is zero. */
+  tangent(s: Step, x: Matrix, xdot: Matrix | null, u: LayerTensors | null, hdot: Matrix, p: LayerTensors, t: LayerScratch): Promise<boolean>;
+  /** Rows of the Jacobian for a run of output units (PyTorch's dim 0: neurons, channels) of this layer. */
+  readonly ntk: {
+    /** Output units, and J columns per unit (its weights; then one bias column each, after all the weights). */
+    units: number;
+    weightsPerUnit: number;
+    /** c and β of pre = c·op(x; W) + β·b, for the structured term (dense layers). */
+    c: number;
+    beta: number;
+    /**
+     * J[r, …] for rows r of δ (r = a·n + i: output a of example i, x's row i) and units from..from+units−1:
+     * their weights' columns, then their biases' (when the layer has a bias).
+     */
+    perExampleGrads(s: Step, io: { x: Matrix; delta: Matrix; n: number; from: number; units: number; J: Matrix }): Promise<void>;
+  };
+  /** The R-operator of backward: R{∇W}, R{∇b} into rg (when given) and R{dx} (returned, when wanted). */
+  rBackward(s: Step, x: Matrix, xdot: Matrix | null, delta: Matrix, rDelta: Matrix, u: LayerTensors | null, rg: LayerTensors | null, wantDx: boolean, p: LayerTensors, t: LayerScratch): Promise<Matrix | null>;
+}
+
+export interface FreeLayer {
+  readonly kind: 'avgpool' | 'globalavgpool' | 'flatten' | 'relu';
+  readonly name: string;
+  readonly inShape: Shape;
+  readonly outShape: Shape;
+  /** The output is the input itself, reinterpreted (flatten): no buffers, no work. */
+  readonly alias: boolean;
+  forward(s: Step, x: Matrix, y: Matrix): Promise<void>;
+  /** dx from dy (y is the layer's output, which ReLU's derivative reads). */
+  backward(s: Step, y: Matrix, dy: Matrix, dx: Matrix): Promise<void>;
+  /** ẏ from ẋ. */
+  tangent(s: Step, y: Matrix, xdot: Matrix, ydot: Matrix): Promise<void>;
+}
+
+export type Layer = ParamLayer | FreeLayer;
+
+export const isParamLayer = (l: Layer): l is ParamLayer => l.kind === 'linear' || l.kind === 'conv2d';

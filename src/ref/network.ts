@@ -1,0 +1,315 @@
+// Float64 reference of the sequential networks of src/nn (linear, conv2d, ReLU, average and global average
+// pooling, flatten), written from the layers' descriptions only (shapes, scales, activation, parameter layout)
+// with plain loops, independently of the GPU kernels: the forward pass, the backward pass of any output seed
+// (parameter and input gradients), the forward-mode product J·u, and the NTK K = J·Jᵀ from per-example rows of J.
+// Tensors are NCHW rows, as on the GPU; parameters are read from the flat layout (PyTorch's shapes).
+import { isParamLayer, type Layer, type ParamLayer } from '../nn/layer.ts';
+import type { AvgPool } from '../nn/layers/avgpool.ts';
+import type { Conv2d } from '../nn/layers/conv2d.ts';
+import { shapeSize } from '../nn/network.ts';
+import type { ParamLayout } from '../nn/params.ts';
+
+export interface RefNet {
+  layers: readonly Layer[];
+  layout: ParamLayout;
+}
+
+export interface RefForward {
+  /** inputs[i] and outputs[i] of each layer (b rows each); pre[i] of parametrized layers. */
+  inputs: Float64Array[];
+  outputs: Float64Array[];
+  pre: (Float64Array | null)[];
+  b: number;
+}
+
+function tensorsOf(net: RefNet, layer: ParamLayer, params: ArrayLike<number>): { W: Float64Array; bias: Float64Array | null } {
+  const find = (suffix: string) => net.layout.tensors.find((t) => t.name === `${layer.name}.${suffix}`);
+  const w = find('weight')!;
+  const b = find('bias');
+  const slice = (o: number, n: number) => Float64Array.from({ length: n }, (_, i) => params[o + i]);
+  return { W: slice(w.offset, w.count), bias: b ? slice(b.offset, b.count) : null };
+}
+
+const conv = (l: ParamLayer) => l as unknown as Conv2d;
+
+/** pre = c·op(x; W) + β·b for one parametrized layer (b rows). */
+function affine(layer: ParamLayer, W: ArrayLike<number>, bias: ArrayLike<number> | null, x: ArrayLike<number>, b: number): Float64Array {
+  const c = layer.ntk.c;
+  const beta = layer.ntk.beta;
+  const out = shapeSize(layer.outShape);
+  const pre = new Float64Array(b * out);
+  if (layer.kind === 'linear') {
+    const n = shapeSize(layer.inShape);
+    for (let r = 0; r < b; r++) {
+      for (let o = 0; o < out; o++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += x[r * n + i] * W[o * n + i];
+        pre[r * out + o] = c * s + (bias ? beta * bias[o] : 0);
+      }
+    }
+    return pre;
+  }
+  const [cin, h, w] = layer.inShape;
+  const [cout, ho, wo] = layer.outShape;
+  const { kernel: k, stride: st, padding: p } = conv(layer);
+  for (let n = 0; n < b; n++) {
+    for (let co = 0; co < cout; co++) {
+      for (let oy = 0; oy < ho; oy++) {
+        for (let ox = 0; ox < wo; ox++) {
+          let s = 0;
+          for (let ci = 0; ci < cin; ci++) {
+            for (let ky = 0; ky < k; ky++) {
+              const iy = oy * st + ky - p;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < k; kx++) {
+                const ix = ox * st + kx - p;
+                if (ix < 0 || ix >= w) continue;
+                s += W[((co * cin + ci) * k + ky) * k + kx] * x[((n * cin + ci) * h + iy) * w + ix];
+              }
+            }
+          }
+          pre[((n * cout + co) * ho + oy) * wo + ox] = c * s + (bias ? beta * bias[co] : 0);
+        }
+      }
+    }
+  }
+  return pre;
+}
+
+/** The adjoint of affine's linear part: (∇W, ∇b, dx) from δ = ∂/∂pre. */
+function affineAdjoint(layer: ParamLayer, W: ArrayLike<number>, x: ArrayLike<number>, delta: ArrayLike<number>, b: number) {
+  const c = layer.ntk.c;
+  const beta = layer.ntk.beta;
+  const gW = new Float64Array(W.length);
+  const gb = new Float64Array(layer.outShape[0]);
+  const dx = new Float64Array(b * shapeSize(layer.inShape));
+  if (layer.kind === 'linear') {
+    const n = shapeSize(layer.inShape);
+    const out = shapeSize(layer.outShape);
+    for (let r = 0; r < b; r++) {
+      for (let o = 0; o < out; o++) {
+        const d = delta[r * out + o];
+        gb[o] += beta * d;
+        for (let i = 0; i < n; i++) {
+          gW[o * n + i] += c * d * x[r * n + i];
+          dx[r * n + i] += c * d * W[o * n + i];
+        }
+      }
+    }
+    return { gW, gb, dx };
+  }
+  const [cin, h, w] = layer.inShape;
+  const [cout, ho, wo] = layer.outShape;
+  const { kernel: k, stride: st, padding: p } = conv(layer);
+  for (let n = 0; n < b; n++) {
+    for (let co = 0; co < cout; co++) {
+      for (let oy = 0; oy < ho; oy++) {
+        for (let ox = 0; ox < wo; ox++) {
+          const d = delta[((n * cout + co) * ho + oy) * wo + ox];
+          gb[co] += beta * d;
+          for (let ci = 0; ci < cin; ci++) {
+            for (let ky = 0; ky < k; ky++) {
+              const iy = oy * st + ky - p;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < k; kx++) {
+                const ix = ox * st + kx - p;
+                if (ix < 0 || ix >= w) continue;
+                const wi = ((co * cin + ci) * k + ky) * k + kx;
+                const xi = ((n * cin + ci) * h + iy) * w + ix;
+                gW[wi] += c * d * x[xi];
+                dx[xi] += c * d * W[wi];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { gW, gb, dx };
+}
+
+/** A parameter-free layer's forward map (linear but for ReLU). */
+function freeForward(layer: Layer, x: ArrayLike<number>, b: number): Float64Array {
+  const out = new Float64Array(b * shapeSize(layer.outShape));
+  if (layer.kind === 'relu') return Float64Array.from(x as ArrayLike<number>, (v) => Math.max(v, 0));
+  if (layer.kind === 'flatten') return Float64Array.from(x as ArrayLike<number>);
+  const [c, h, w] = layer.inShape;
+  if (layer.kind === 'globalavgpool') {
+    for (let n = 0; n < b * c; n++) {
+      let s = 0;
+      for (let q = 0; q < h * w; q++) s += x[n * h * w + q];
+      out[n] = s / (h * w);
+    }
+    return out;
+  }
+  const [, ho, wo] = layer.outShape;
+  const kk = (layer as AvgPool).window;
+  for (let n = 0; n < b * c; n++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        let s = 0;
+        for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++) s += x[(n * h + i * kk + u) * w + j * kk + v];
+        out[(n * ho + i) * wo + j] = s / (kk * kk);
+      }
+    }
+  }
+  return out;
+}
+
+/** dx of a parameter-free layer from dy (its output y for ReLU's mask). */
+function freeAdjoint(layer: Layer, y: ArrayLike<number>, dy: ArrayLike<number>, b: number): Float64Array {
+  if (layer.kind === 'relu') return Float64Array.from(dy as ArrayLike<number>, (v, i) => (y[i] > 0 ? v : 0));
+  if (layer.kind === 'flatten') return Float64Array.from(dy as ArrayLike<number>);
+  const [c, h, w] = layer.inShape;
+  const dx = new Float64Array(b * c * h * w);
+  if (layer.kind === 'globalavgpool') {
+    for (let n = 0; n < b * c; n++) for (let q = 0; q < h * w; q++) dx[n * h * w + q] = dy[n] / (h * w);
+    return dx;
+  }
+  const [, ho, wo] = layer.outShape;
+  const kk = (layer as AvgPool).window;
+  for (let n = 0; n < b * c; n++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++) dx[(n * h + i * kk + u) * w + j * kk + v] = dy[(n * ho + i) * wo + j] / (kk * kk);
+    }
+  }
+  return dx;
+}
+
+export function forwardRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, b: number): RefForward {
+  const inputs: Float64Array[] = [];
+  const outputs: Float64Array[] = [];
+  const pre: (Float64Array | null)[] = [];
+  let a: Float64Array = Float64Array.from(x as ArrayLike<number>);
+  for (const layer of net.layers) {
+    inputs.push(a);
+    if (isParamLayer(layer)) {
+      const { W, bias } = tensorsOf(net, layer, params);
+      const z = affine(layer, W, bias, a, b);
+      pre.push(z);
+      a = layer.activation === 'relu' ? z.map((v) => Math.max(v, 0)) : z;
+    } else {
+      pre.push(null);
+      a = freeForward(layer, a, b);
+    }
+    outputs.push(a);
+  }
+  return { inputs, outputs, pre, b };
+}
+
+export interface RefBackward {
+  /** ∂(Σ seed ⊙ f)/∂θ over the flat layout (zero for frozen tensors and padding). */
+  grads: Float64Array;
+  /** ∂(Σ seed ⊙ f)/∂x, b×inputSize. */
+  inputGrad: Float64Array;
+}
+
+export function backwardRef(net: RefNet, params: ArrayLike<number>, fwd: RefForward, seed: ArrayLike<number>): RefBackward {
+  const grads = new Float64Array(net.layout.size);
+  let dy: Float64Array = Float64Array.from(seed as ArrayLike<number>);
+  for (let i = net.layers.length - 1; i >= 0; i--) {
+    const layer = net.layers[i];
+    if (!isParamLayer(layer)) {
+      dy = freeAdjoint(layer, fwd.outputs[i], dy, fwd.b);
+      continue;
+    }
+    const delta = layer.activation === 'relu' ? dy.map((v, e) => (fwd.outputs[i][e] > 0 ? v : 0)) : dy;
+    const { W } = tensorsOf(net, layer, params);
+    const { gW, gb, dx } = affineAdjoint(layer, W, fwd.inputs[i], delta, fwd.b);
+    const w = net.layout.tensors.find((t) => t.name === `${layer.name}.weight`)!;
+    const bt = net.layout.tensors.find((t) => t.name === `${layer.name}.bias`);
+    if (!w.frozen) {
+      grads.set(gW, w.offset);
+      if (bt) grads.set(gb, bt.offset);
+    }
+    dy = dx;
+  }
+  return { grads, inputGrad: dy };
+}
+
+/** J·u: the directional derivative of the outputs along the parameter tangent u (frozen tensors excluded). */
+export function jvpRef(net: RefNet, params: ArrayLike<number>, fwd: RefForward, tangent: ArrayLike<number>): Float64Array {
+  let adot: Float64Array = new Float64Array(fwd.b * shapeSize(net.layers[0].inShape));
+  for (const [i, layer] of net.layers.entries()) {
+    if (!isParamLayer(layer)) {
+      adot = layer.kind === 'relu' ? adot.map((v, e) => (fwd.outputs[i][e] > 0 ? v : 0)) : freeForward(layer, adot, fwd.b);
+      continue;
+    }
+    const { W } = tensorsOf(net, layer, params);
+    const w = net.layout.tensors.find((t) => t.name === `${layer.name}.weight`)!;
+    const bt = net.layout.tensors.find((t) => t.name === `${layer.name}.bias`);
+    let hdot = affine(layer, W, null, adot, fwd.b);
+    if (!w.frozen) {
+      const U = Float64Array.from({ length: w.count }, (_, e) => tangent[w.offset + e]);
+      const ub = bt ? Float64Array.from({ length: bt.count }, (_, e) => tangent[bt.offset + e]) : null;
+      const fromU = affine(layer, U, ub, fwd.inputs[i], fwd.b);
+      hdot = hdot.map((v, e) => v + fromU[e]);
+    }
+    adot = layer.activation === 'relu' ? hdot.map((v, e) => (fwd.outputs[i][e] > 0 ? v : 0)) : hdot;
+  }
+  return adot;
+}
+
+/** Rows of J (output-major: row a·n + i is output a of example i), one backward pass per row. */
+export function jacobianRowsRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, n: number, k: number): Float64Array[] {
+  const d = shapeSize(net.layers[0].inShape);
+  const rows: Float64Array[] = [];
+  for (let a = 0; a < k; a++) {
+    for (let i = 0; i < n; i++) {
+      const fwd = forwardRef(net, params, Array.from({ length: d }, (_, j) => x[i * d + j]), 1);
+      const seed = new Float64Array(k);
+      seed[a] = 1;
+      rows.push(backwardRef(net, params, fwd, seed).grads);
+    }
+  }
+  return rows;
+}
+
+/** K = J·Jᵀ, nk×nk, output-major. */
+export function ntkGraphRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, n: number, k: number): Float64Array {
+  const J = jacobianRowsRef(net, params, x, n, k);
+  const m = n * k;
+  const K = new Float64Array(m * m);
+  for (let p = 0; p < m; p++) {
+    for (let q = 0; q <= p; q++) {
+      let s = 0;
+      for (let t = 0; t < J[p].length; t++) s += J[p][t] * J[q][t];
+      K[p * m + q] = K[q * m + p] = s;
+    }
+  }
+  return K;
+}
+
+/** ∇θ of the MSE loss (1/b)‖f − y‖² in float64 (zero on frozen tensors and padding). */
+export function mseGradientRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, b: number): Float64Array {
+  const fwd = forwardRef(net, params, x, b);
+  const f = fwd.outputs[fwd.outputs.length - 1];
+  return backwardRef(net, params, fwd, f.map((v, i) => (2 / b) * (v - y[i]))).grads;
+}
+
+/**
+ * The Hessian of the MSE loss over the trainable parameters, size×size in float64, by central differences
+ * of float64 gradients with a step (1e-6) far below any kink's distance in the small test networks.
+ * Rows and columns of frozen tensors and padding are zero.
+ */
+export function mseHessianRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, b: number): Float64Array {
+  const P = net.layout.size;
+  const H = new Float64Array(P * P);
+  const trainable = new Uint8Array(P);
+  for (const t of net.layout.tensors) if (!t.frozen) trainable.fill(1, t.offset, t.offset + t.count);
+  const h = 1e-6;
+  const theta = Float64Array.from(params as ArrayLike<number>);
+  for (let j = 0; j < P; j++) {
+    if (!trainable[j]) continue;
+    const t0 = theta[j];
+    theta[j] = t0 + h;
+    const gp = mseGradientRef(net, theta, x, y, b);
+    theta[j] = t0 - h;
+    const gm = mseGradientRef(net, theta, x, y, b);
+    theta[j] = t0;
+    for (let i = 0; i < P; i++) H[i * P + j] = (gp[i] - gm[i]) / (2 * h);
+  }
+  // Symmetrize away the O(h²) asymmetry of the differences.
+  for (let i = 0; i < P; i++) for (let j = 0; j < i; j++) H[i * P + j] = H[j * P + i] = (H[i * P + j] + H[j * P + i]) / 2;
+  return H;
+}
