@@ -10,6 +10,10 @@ import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
 import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dWeightGrad, weightGradChunk, type ConvGeometry, type ConvShape } from '../shaders/conv2d.ts';
+import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type PoolShape } from '../shaders/pool.ts';
+import { sumSlices } from '../shaders/reduce.ts';
+import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, convOutputRef, globalAvgPoolAdjointRef, globalAvgPoolRef } from '../src/ref/conv.ts';
 import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherBlockRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
 export interface CheckResult {
@@ -347,6 +351,161 @@ const gatherBlockChecks: KernelCheck[] = [
   },
 }));
 
+/** Convolution geometries: edges (1×1×1, one channel, odd sizes, stride 2, padding 0 and 1, Cout off the
+ * 32-wide tile) and random ones. */
+function convCases(): ConvGeometry[] {
+  const rng = new Rng(4242);
+  const fixed: ConvGeometry[] = [
+    { b: 1, cin: 1, h: 1, w: 1, cout: 1, k: 1, stride: 1, pad: 0 },
+    { b: 2, cin: 3, h: 7, w: 5, cout: 5, k: 3, stride: 1, pad: 1 },
+    { b: 3, cin: 2, h: 9, w: 9, cout: 37, k: 3, stride: 2, pad: 0 },
+    { b: 2, cin: 1, h: 6, w: 6, cout: 4, k: 3, stride: 2, pad: 1 },
+  ];
+  for (let i = 0; i < 2; i++) {
+    const pad = rng.int(2);
+    const h = 3 + rng.int(10);
+    const w = 3 + rng.int(10);
+    const k = [1, 3, 5].filter((v) => v <= Math.min(h, w) + 2 * pad)[rng.int(2)];
+    fixed.push({ b: 1 + rng.int(4), cin: 1 + rng.int(5), h, w, cout: 1 + rng.int(40), k, stride: 1 + rng.int(2), pad });
+  }
+  return fixed;
+}
+
+const convName = (g: ConvGeometry) => `b=${g.b} ${g.cin}×${g.h}×${g.w} → ${g.cout}, k=${g.k} s=${g.stride} p=${g.pad}`;
+
+const convChecks: KernelCheck[] = convCases().flatMap((g, gi) => {
+  const rng = new Rng(500 + gi);
+  const [ho, wo] = convOutputRef(g);
+  const x = rng.uniformArray(g.b * g.cin * g.h * g.w);
+  const W = rng.uniformArray(g.cout * g.cin * g.k * g.k);
+  const dy = rng.uniformArray(g.b * g.cout * ho * wo);
+  const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+  const alpha = 0.75;
+  const read = async (gpu: Gpu, def: KernelDef<ConvShape>, inputs: [ArrayLike<number>, number, number][], outRows: number, outCols: number, shape: ConvShape) => {
+    const ins = inputs.map(([data, rows, cols], i) => gpu.matrix(`in ${i}`, rows, cols, data));
+    const out = gpu.matrix('out', outRows, outCols);
+    const step = gpu.step('conv check');
+    await gpu.prepare([def, sumSlices]);
+    step.dispatch(def, [...ins, out], shape);
+    gpu.submit(step);
+    return gpu.read(out);
+  };
+  const K = g.cin * g.k * g.k;
+  const P = ho * wo;
+  return [
+    {
+      name: `conv2d forward ${convName(g)}`,
+      async run(gpu: Gpu) {
+        const got = await read(gpu, conv2dForward, [[x, g.b, g.cin * g.h * g.w], [W, g.cout, K]], g.b, g.cout * P, { ...g, alpha });
+        const scale = conv2dRef(g, abs(x), abs(W), alpha);
+        return compare(got, conv2dRef(g, x, W, alpha), (i) => gamma(K + 1) * scale[i]);
+      },
+    },
+    {
+      name: `conv2d input gradient ${convName(g)}`,
+      async run(gpu: Gpu) {
+        const got = await read(gpu, conv2dInputGrad, [[dy, g.b, g.cout * P], [W, g.cout, K]], g.b, g.cin * g.h * g.w, { ...g, alpha });
+        const scale = conv2dAdjointRef(g, abs(x), abs(W), abs(dy), alpha).dx;
+        return compare(got, conv2dAdjointRef(g, x, W, dy, alpha).dx, (i) => gamma(g.cout * g.k * g.k + 1) * scale[i]);
+      },
+    },
+    {
+      name: `conv2d weight and bias gradients ${convName(g)} (whole and in 3 slices)`,
+      async run(gpu: Gpu) {
+        const want = conv2dAdjointRef(g, x, W, dy, alpha, 2);
+        const scale = conv2dAdjointRef(g, abs(x), abs(W), abs(dy), alpha, 2);
+        const tol = (s: Float64Array) => (i: number) => gamma(g.b * P + 1) * s[i];
+        const whole = await read(gpu, conv2dWeightGrad, [[dy, g.b, g.cout * P], [x, g.b, g.cin * g.h * g.w]], g.cout, K, { ...g, alpha });
+        const r1 = compare(whole, want.dW, tol(scale.dW));
+        // Three slices of the b·P reduction, then the in-order slice sum: the same sums, split.
+        const slices = Math.ceil((g.b * P) / weightGradChunk(g, 3));
+        const parts = await read(gpu, conv2dWeightGrad, [[dy, g.b, g.cout * P], [x, g.b, g.cin * g.h * g.w]], slices * g.cout, K, { ...g, alpha, splits: slices });
+        const summed = new Float64Array(g.cout * K);
+        for (let z = 0; z < slices; z++) for (let e = 0; e < summed.length; e++) summed[e] += parts[z * summed.length + e];
+        const r2 = compare(summed, want.dW, tol(scale.dW));
+        const db = await read(gpu, conv2dBiasGrad, [[dy, g.b, g.cout * P]], 1, g.cout, { ...g, alpha: 2 });
+        const r3 = compare(db, want.db, tol(scale.db));
+        return { ok: r1.ok && r2.ok && r3.ok, detail: `whole: ${r1.detail}; ${slices} slices: ${r2.detail}; bias: ${r3.detail}` };
+      },
+    },
+    {
+      name: `conv2d per-example gradients ${convName(g)}`,
+      async run(gpu: Gpu) {
+        // Rows of δ for 2 outputs (r = a·b + i), channels from c0 = ⌊Cout/3⌋, with their bias columns.
+        const rows = 2 * g.b;
+        const delta = rng.uniformArray(rows * g.cout * P);
+        const c0 = Math.floor(g.cout / 3);
+        const units = Math.max(1, g.cout - c0 - 1);
+        const beta = 0.5;
+        const cols = units * K + units;
+        const got = await read(gpu, conv2dPerExample as unknown as KernelDef<ConvShape>, [[delta, rows, g.cout * P], [x, g.b, g.cin * g.h * g.w]], rows, cols, { ...g, rows, c0, units, alpha, beta } as unknown as ConvShape);
+        const want = new Float64Array(rows * cols);
+        const scale = new Float64Array(rows * cols);
+        const one = { ...g, b: 1 };
+        for (let r = 0; r < rows; r++) {
+          const xi = x.subarray((r % g.b) * g.cin * g.h * g.w, ((r % g.b) + 1) * g.cin * g.h * g.w);
+          const dr = delta.subarray(r * g.cout * P, (r + 1) * g.cout * P);
+          const adj = conv2dAdjointRef(one, xi, W, dr, alpha, beta);
+          const adjAbs = conv2dAdjointRef(one, abs(xi), W, abs(dr), alpha, beta);
+          for (let u = 0; u < units; u++) {
+            for (let kk = 0; kk < K; kk++) {
+              want[r * cols + u * K + kk] = adj.dW[(c0 + u) * K + kk];
+              scale[r * cols + u * K + kk] = adjAbs.dW[(c0 + u) * K + kk];
+            }
+            want[r * cols + units * K + u] = adj.db[c0 + u];
+            scale[r * cols + units * K + u] = adjAbs.db[c0 + u];
+          }
+        }
+        return compare(got, want, (i) => gamma(P + 1) * scale[i]);
+      },
+    },
+  ];
+});
+
+const poolChecks: KernelCheck[] = [
+  { b: 2, c: 3, h: 7, w: 6, k: 2 },
+  { b: 1, c: 1, h: 5, w: 5, k: 5 },
+  { b: 3, c: 4, h: 9, w: 4, k: 3 },
+].flatMap((s, si) => {
+  const rng = new Rng(700 + si);
+  const x = rng.uniformArray(s.b * s.c * s.h * s.w);
+  const planes = s.b * s.c;
+  const [ho, wo] = [Math.floor(s.h / s.k), Math.floor(s.w / s.k)];
+  const dy = rng.uniformArray(planes * ho * wo);
+  const dg = rng.uniformArray(planes);
+  const run = async (gpu: Gpu, def: KernelDef<PoolShape>, input: ArrayLike<number>, rows: number, inCols: number, outCols: number) => {
+    const X = gpu.matrix('in', rows, inCols, input);
+    const Y = gpu.matrix('out', rows, outCols);
+    const step = gpu.step('pool check');
+    await gpu.prepare([def]);
+    step.dispatch(def, [X, Y], s);
+    gpu.submit(step);
+    return gpu.read(Y);
+  };
+  const name = `${s.b}×${s.c}×${s.h}×${s.w}`;
+  const tol = (n: number, scale: ArrayLike<number>) => (i: number) => gamma(n + 1) * Math.abs(scale[i]) + 2 * U * Math.abs(scale[i]);
+  return [
+    {
+      name: `average pool ${s.k}×${s.k} and its backward, ${name}`,
+      async run(gpu: Gpu) {
+        const f = compare(await run(gpu, avgPool, x, s.b, s.c * s.h * s.w, s.c * ho * wo), avgPoolRef(x, planes, s.h, s.w, s.k), tol(s.k * s.k, avgPoolRef(Float64Array.from(x, Math.abs), planes, s.h, s.w, s.k)));
+        const want = avgPoolAdjointRef(dy, planes, s.h, s.w, s.k);
+        const bwd = compare(await run(gpu, avgPoolBackward, dy, s.b, s.c * ho * wo, s.c * s.h * s.w), want, tol(1, want));
+        return { ok: f.ok && bwd.ok, detail: `forward: ${f.detail}; backward: ${bwd.detail}` };
+      },
+    },
+    {
+      name: `global average pool and its backward, ${name}`,
+      async run(gpu: Gpu) {
+        const f = compare(await run(gpu, globalAvgPool, x, s.b, s.c * s.h * s.w, s.c), globalAvgPoolRef(x, planes, s.h * s.w), tol(s.h * s.w, globalAvgPoolRef(Float64Array.from(x, Math.abs), planes, s.h * s.w)));
+        const want = globalAvgPoolAdjointRef(dg, planes, s.h * s.w);
+        const bwd = compare(await run(gpu, globalAvgPoolBackward, dg, s.b, s.c, s.c * s.h * s.w), want, tol(1, want));
+        return { ok: f.ok && bwd.ok, detail: `forward: ${f.detail}; backward: ${bwd.detail}` };
+      },
+    },
+  ];
+});
+
 const reduceLengths = [1, 255, 4096, 4097, 1_000_003];
 
 const reduceChecks: KernelCheck[] = (['sum', 'dot', 'sumsq', 'norm', 'min'] as Reduction[]).flatMap((op) =>
@@ -494,6 +653,8 @@ export const kernelChecks: KernelCheck[] = [
   lincombCheck,
   viewCheck,
   gemvRefusals,
+  ...convChecks,
+  ...poolChecks,
   ...gatherChecks,
   ...gatherBlockChecks,
   ...reduceChecks,

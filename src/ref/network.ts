@@ -8,6 +8,7 @@ import type { AvgPool } from '../nn/layers/avgpool.ts';
 import type { Conv2d } from '../nn/layers/conv2d.ts';
 import { shapeSize } from '../nn/network.ts';
 import type { ParamLayout } from '../nn/params.ts';
+import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, globalAvgPoolAdjointRef, globalAvgPoolRef, type ConvRefGeometry } from './conv.ts';
 
 export interface RefNet {
   layers: readonly Layer[];
@@ -30,7 +31,11 @@ function tensorsOf(net: RefNet, layer: ParamLayer, params: ArrayLike<number>): {
   return { W: slice(w.offset, w.count), bias: b ? slice(b.offset, b.count) : null };
 }
 
-const conv = (l: ParamLayer) => l as unknown as Conv2d;
+/** The kernels' geometry of a convolution layer for b examples. */
+function geometry(layer: ParamLayer, b: number): ConvRefGeometry {
+  const l = layer as unknown as Conv2d;
+  return { b, cin: l.inShape[0], h: l.inShape[1], w: l.inShape[2], cout: l.outShape[0], k: l.kernel, stride: l.stride, pad: l.padding };
+}
 
 /** pre = c·op(x; W) + β·b for one parametrized layer (b rows). */
 function affine(layer: ParamLayer, W: ArrayLike<number>, bias: ArrayLike<number> | null, x: ArrayLike<number>, b: number): Float64Array {
@@ -49,31 +54,7 @@ function affine(layer: ParamLayer, W: ArrayLike<number>, bias: ArrayLike<number>
     }
     return pre;
   }
-  const [cin, h, w] = layer.inShape;
-  const [cout, ho, wo] = layer.outShape;
-  const { kernel: k, stride: st, padding: p } = conv(layer);
-  for (let n = 0; n < b; n++) {
-    for (let co = 0; co < cout; co++) {
-      for (let oy = 0; oy < ho; oy++) {
-        for (let ox = 0; ox < wo; ox++) {
-          let s = 0;
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy * st + ky - p;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox * st + kx - p;
-                if (ix < 0 || ix >= w) continue;
-                s += W[((co * cin + ci) * k + ky) * k + kx] * x[((n * cin + ci) * h + iy) * w + ix];
-              }
-            }
-          }
-          pre[((n * cout + co) * ho + oy) * wo + ox] = c * s + (bias ? beta * bias[co] : 0);
-        }
-      }
-    }
-  }
-  return pre;
+  return conv2dRef(geometry(layer, b), x, W, c, bias, beta);
 }
 
 /** The adjoint of affine's linear part: (∇W, ∇b, dx) from δ = ∂/∂pre. */
@@ -98,62 +79,17 @@ function affineAdjoint(layer: ParamLayer, W: ArrayLike<number>, x: ArrayLike<num
     }
     return { gW, gb, dx };
   }
-  const [cin, h, w] = layer.inShape;
-  const [cout, ho, wo] = layer.outShape;
-  const { kernel: k, stride: st, padding: p } = conv(layer);
-  for (let n = 0; n < b; n++) {
-    for (let co = 0; co < cout; co++) {
-      for (let oy = 0; oy < ho; oy++) {
-        for (let ox = 0; ox < wo; ox++) {
-          const d = delta[((n * cout + co) * ho + oy) * wo + ox];
-          gb[co] += beta * d;
-          for (let ci = 0; ci < cin; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy * st + ky - p;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox * st + kx - p;
-                if (ix < 0 || ix >= w) continue;
-                const wi = ((co * cin + ci) * k + ky) * k + kx;
-                const xi = ((n * cin + ci) * h + iy) * w + ix;
-                gW[wi] += c * d * x[xi];
-                dx[xi] += c * d * W[wi];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return { gW, gb, dx };
+  const adj = conv2dAdjointRef(geometry(layer, b), x, W, delta, c, beta);
+  return { gW: adj.dW, gb: adj.db, dx: adj.dx };
 }
 
 /** A parameter-free layer's forward map (linear but for ReLU). */
 function freeForward(layer: Layer, x: ArrayLike<number>, b: number): Float64Array {
-  const out = new Float64Array(b * shapeSize(layer.outShape));
   if (layer.kind === 'relu') return Float64Array.from(x as ArrayLike<number>, (v) => Math.max(v, 0));
   if (layer.kind === 'flatten') return Float64Array.from(x as ArrayLike<number>);
   const [c, h, w] = layer.inShape;
-  if (layer.kind === 'globalavgpool') {
-    for (let n = 0; n < b * c; n++) {
-      let s = 0;
-      for (let q = 0; q < h * w; q++) s += x[n * h * w + q];
-      out[n] = s / (h * w);
-    }
-    return out;
-  }
-  const [, ho, wo] = layer.outShape;
-  const kk = (layer as AvgPool).window;
-  for (let n = 0; n < b * c; n++) {
-    for (let i = 0; i < ho; i++) {
-      for (let j = 0; j < wo; j++) {
-        let s = 0;
-        for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++) s += x[(n * h + i * kk + u) * w + j * kk + v];
-        out[(n * ho + i) * wo + j] = s / (kk * kk);
-      }
-    }
-  }
-  return out;
+  if (layer.kind === 'globalavgpool') return globalAvgPoolRef(x, b * c, h * w);
+  return avgPoolRef(x, b * c, h, w, (layer as AvgPool).window);
 }
 
 /** dx of a parameter-free layer from dy (its output y for ReLU's mask). */
@@ -161,19 +97,8 @@ function freeAdjoint(layer: Layer, y: ArrayLike<number>, dy: ArrayLike<number>, 
   if (layer.kind === 'relu') return Float64Array.from(dy as ArrayLike<number>, (v, i) => (y[i] > 0 ? v : 0));
   if (layer.kind === 'flatten') return Float64Array.from(dy as ArrayLike<number>);
   const [c, h, w] = layer.inShape;
-  const dx = new Float64Array(b * c * h * w);
-  if (layer.kind === 'globalavgpool') {
-    for (let n = 0; n < b * c; n++) for (let q = 0; q < h * w; q++) dx[n * h * w + q] = dy[n] / (h * w);
-    return dx;
-  }
-  const [, ho, wo] = layer.outShape;
-  const kk = (layer as AvgPool).window;
-  for (let n = 0; n < b * c; n++) {
-    for (let i = 0; i < ho; i++) {
-      for (let j = 0; j < wo; j++) for (let u = 0; u < kk; u++) for (let v = 0; v < kk; v++) dx[(n * h + i * kk + u) * w + j * kk + v] = dy[(n * ho + i) * wo + j] / (kk * kk);
-    }
-  }
-  return dx;
+  if (layer.kind === 'globalavgpool') return globalAvgPoolAdjointRef(dy, b * c, h * w);
+  return avgPoolAdjointRef(dy, b * c, h, w, (layer as AvgPool).window);
 }
 
 export function forwardRef(net: RefNet, params: ArrayLike<number>, x: ArrayLike<number>, b: number): RefForward {
