@@ -1,0 +1,119 @@
+// The NTK of convolutional nets: K by Jacobian contraction equals the float64 J·Jᵀ for any chunk size, the
+// matrix-free product equals K·v, power iteration finds the float64 λ_max, and on a dense net all three methods
+// (structured, jacobian, matrix-free) agree, as neural-tangents cross-checks its implementations.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/data/random.ts';
+import type { ModelConfig } from '../src/nn/models.ts';
+import { shapeSize, type Shape } from '../src/nn/network.ts';
+import { symmetricEigen } from '../src/ntk/eigen.ts';
+import { NtkGram } from '../src/ntk/gram.ts';
+import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
+import { PowerIteration } from '../src/ntk/spectrum.ts';
+import { ntkGraphRef } from '../src/ref/network.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
+import { testNet } from './nets.ts';
+import { relErr, U } from './numeric.ts';
+
+afterAll(releaseTestGpu);
+
+// Two 3×3 convolutions of 4 channels on 6×6×2 inputs, then a linear layer to 2 outputs.
+const TINY: ModelConfig = { kind: 'graph', layers: [{ type: 'conv2d', out: 4, kernel: 3, padding: 1, bias: 0.5 }, { type: 'relu' }, { type: 'conv2d', out: 4, kernel: 3, stride: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'linear', bias: 0.2 }] };
+const INPUT: Shape = [2, 6, 6];
+const N = 5;
+const K_OUT = 2;
+
+describe('NTK of a convolutional net', () => {
+  it('by Jacobian contraction equals the float64 J·Jᵀ for every chunk size; the structured method refuses it, naming the layer', async () => {
+    const gpu = await testGpu();
+    const { net, ref } = testNet(gpu, TINY, INPUT, K_OUT, 21);
+    const gram = new NtkGram(gpu, net);
+    const d = shapeSize(INPUT);
+    const x = new Rng(22).uniformArray(N * d, -1, 1);
+    const X = gpu.matrix('X', N, d, x);
+    const m = N * K_OUT;
+    const want = ntkGraphRef(ref, await net.readParams(), x, N, K_OUT);
+    const tol = 8 * U * (d * 9 + 4 * 9 * 9 + 36 + N);
+    const results: Float32Array[] = [];
+    // 1 << 22 floats: each site whole; 150: a unit at a time; 400: two or three units per chunk.
+    for (const chunk of [1 << 22, 150, 400]) {
+      const K = gpu.matrix('K', m, m);
+      const step = gpu.step('jacobian');
+      await gram.jacobian(step, X, K, chunk);
+      gpu.submit(step);
+      const got = await gpu.read(K);
+      expect(relErr(got, want), `chunks of ${chunk} floats`).toBeLessThan(tol);
+      results.push(got);
+    }
+    expect(relErr(results[1], results[0])).toBeLessThan(tol);
+    expect(gram.structuredAvailable).toBe(false);
+    await expect(gram.structured(gpu.step('s'), X, gpu.matrix('K', m, m))).rejects.toThrow(/the conv2d layer "0" has no structured NTK term: use the jacobian or matrix-free method/);
+    // formed() takes the method the layers allow.
+    expect(relErr(await gram.formed(X), want)).toBeLessThan(tol);
+    gram.destroy();
+    net.destroy();
+  });
+
+  it('matrix-free K·v equals K times v, and power iteration finds the float64 λ_max', async () => {
+    const gpu = await testGpu();
+    const { net, ref } = testNet(gpu, TINY, INPUT, K_OUT, 23);
+    const d = shapeSize(INPUT);
+    const x = new Rng(24).uniformArray(N * d, -1, 1);
+    const X = gpu.matrix('X', N, d, x);
+    const m = N * K_OUT;
+    const Kref = ntkGraphRef(ref, await net.readParams(), x, N, K_OUT);
+    const op = new MatrixFreeNtk(gpu, net, X);
+    const v = new Rng(25).uniformArray(m, -1, 1);
+    const V = gpu.matrix('v', m, 1, v);
+    const Kv = gpu.matrix('Kv', m, 1);
+    const step = gpu.step('K·v');
+    await op.prepare(step);
+    await op.apply(step, V, Kv);
+    gpu.submit(step);
+    const want = Array.from({ length: m }, (_, i) => Kref.subarray(i * m, (i + 1) * m).reduce((s, kij, j) => s + kij * v[j], 0));
+    expect(relErr(await gpu.read(Kv), want)).toBeLessThan(1e-5);
+    const lambda = symmetricEigen(Kref, m).values[0];
+    const r = await new PowerIteration(gpu, m, 1).run(op, { tolerance: 1e-7, maxIterations: 400 });
+    expect(Math.abs(r.lambda - lambda) / lambda).toBeLessThan(1e-4);
+    op.destroy();
+    net.destroy();
+  });
+});
+
+describe('the three NTK methods on a dense net', () => {
+  it('structured, jacobian and matrix-free agree', async () => {
+    const gpu = await testGpu();
+    const { net } = testNet(gpu, { hidden: [12, 7], outputBias: 0.3 }, [9, 1, 1], 2, 31);
+    const gram = new NtkGram(gpu, net);
+    const n = 7;
+    const m = n * 2;
+    const X = gpu.matrix('X', n, 9, new Rng(32).uniformArray(n * 9, -1, 1));
+    const Ks = gpu.matrix('Ks', m, m);
+    const Kj = gpu.matrix('Kj', m, m);
+    const step = gpu.step('both');
+    await gram.structured(step, X, Ks);
+    await gram.jacobian(step, X, Kj, 100);
+    gpu.submit(step);
+    const tol = 8 * U * (9 + 12 + 7 + 2 + n);
+    const structured = await gpu.read(Ks);
+    expect(relErr(await gpu.read(Kj), structured)).toBeLessThan(tol);
+    // K·e_j by the matrix-free product is column j of the formed K.
+    const op = new MatrixFreeNtk(gpu, net, X);
+    const E = gpu.matrix('E', m, m, Float32Array.from({ length: m * m }, (_, e) => (Math.floor(e / m) === e % m ? 1 : 0)));
+    const col = gpu.matrix('col', m, 1);
+    const e = gpu.matrix('e', m, 1);
+    const got: number[] = [];
+    for (let j = 0; j < m; j++) {
+      const s = gpu.step('column');
+      s.copy(E.buffer, e.buffer, m * 4, j * m * 4, 0);
+      await op.prepare(s);
+      await op.apply(s, e, col);
+      gpu.submit(s);
+      got.push(...(await gpu.read(col)));
+    }
+    // got holds K's columns one after another: Kᵀ = K.
+    expect(relErr(got, structured)).toBeLessThan(1e-5);
+    op.destroy();
+    gram.destroy();
+    net.destroy();
+  });
+});

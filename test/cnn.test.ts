@@ -1,0 +1,174 @@
+// Convolutional networks end to end against the float64 reference: every layer kind (conv2d with stride 1 and 2,
+// padding 0 and 1, one channel; ReLU fused and standalone; average and global average pooling; flatten; linear)
+// in small graphs, forward, parameter and input gradients, forward-mode products, the central differences of the
+// float64 forward pass, the adjoint identity ⟨J u, s⟩ = ⟨u, Jᵀ s⟩ on the GPU, and Hessian-vector products.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/data/random.ts';
+import { linearCombination } from '../src/gpu/ops.ts';
+import { LossHeads } from '../src/nn/loss.ts';
+import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
+import { shapeSize, type Shape } from '../src/nn/network.ts';
+import { backwardRef, forwardRef, jvpRef, mseHessianRef } from '../src/ref/network.ts';
+import { releaseTestGpu, testGpu } from './gpu.ts';
+import { testNet } from './nets.ts';
+import { relErr, U } from './numeric.ts';
+
+afterAll(releaseTestGpu);
+
+interface Case {
+  name: string;
+  model: ModelConfig;
+  input: Shape;
+  k: number;
+  b: number;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'conv s=1 p=1 + ReLU, avgpool 2, flatten, linear (biases)',
+    model: { kind: 'graph', layers: [{ type: 'conv2d', out: 3, kernel: 3, padding: 1, bias: 0.5 }, { type: 'relu' }, { type: 'avgpool', kernel: 2 }, { type: 'flatten' }, { type: 'linear', bias: 0.3 }] },
+    input: [2, 6, 5],
+    k: 2,
+    b: 3,
+  },
+  {
+    name: 'conv s=2 p=0 on odd 7×7, ReLU, conv 1×1 to one channel, global average pool, linear',
+    model: { kind: 'graph', layers: [{ type: 'conv2d', out: 4, kernel: 3, stride: 2 }, { type: 'relu' }, { type: 'conv2d', out: 1, kernel: 1 }, { type: 'globalavgpool' }, { type: 'linear' }] },
+    input: [1, 7, 7],
+    k: 1,
+    b: 4,
+  },
+  {
+    name: 'standalone ReLU after a pool, standard parameterization, first layer frozen',
+    model: { kind: 'graph', parameterization: 'standard', frozen: [0], layers: [{ type: 'conv2d', out: 3, kernel: 2, stride: 2, padding: 1, bias: 1 }, { type: 'avgpool', kernel: 2 }, { type: 'relu' }, { type: 'flatten' }, { type: 'linear', out: 5 }, { type: 'relu' }, { type: 'linear' }] },
+    input: [2, 5, 6],
+    k: 3,
+    b: 2,
+  },
+  { name: 'the cnn model (depth 3, 3 channels)', model: { kind: 'cnn', depth: 3, channels: 3 }, input: [1, 5, 5], k: 2, b: 3 },
+  { name: 'the myrtle model (depth 5, 2 channels)', model: { kind: 'myrtle', depth: 5, channels: 2 }, input: [3, 8, 8], k: 2, b: 2 },
+];
+
+/** Relative tolerance from the sum of the reduction lengths (every layer's fan-in), as for dense nets. */
+function tolerance(model: ModelConfig, input: Shape, k: number, b: number): number {
+  const layers = modelLayers(model, input, k);
+  const reductions = layers.reduce((s, l) => s + shapeSize(l.inShape) + shapeSize(l.outShape), 0);
+  return 8 * U * (reductions + b);
+}
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
+describe('convolutional networks on the GPU against float64', () => {
+  for (const c of CASES) {
+    it(`${c.name}: forward, gradients, jvp, central differences and the adjoint identity`, async () => {
+      const gpu = await testGpu();
+      const { net, ref } = testNet(gpu, c.model, c.input, c.k, 11);
+      const d = shapeSize(c.input);
+      const rng = new Rng(12);
+      const x = rng.uniformArray(c.b * d, -1, 1);
+      const s = rng.uniformArray(c.b * c.k, -1, 1);
+      const u = rng.uniformArray(net.layout.size, -1, 1);
+      for (const t of net.layout.tensors) if (t.frozen) u.fill(0, t.offset, t.offset + t.count);
+      const X = gpu.matrix('X', c.b, d, x);
+      const S = gpu.matrix('S', c.b, c.k, s);
+      const Ub = gpu.matrix('u', net.layout.size, 1, u);
+      const dX = gpu.matrix('dX', c.b, d);
+      const Ju = gpu.matrix('Ju', c.b, c.k);
+      const step = gpu.step('cnn');
+      const tape = await net.forward(step, X);
+      await net.backward(step, tape, S, { inputGrad: dX });
+      await net.jvp(step, tape, Ub.buffer, Ju);
+      gpu.submit(step);
+      const params = await net.readParams();
+      const fwd = forwardRef(ref, params, x, c.b);
+      const want = backwardRef(ref, params, fwd, s);
+      const tol = tolerance(c.model, c.input, c.k, c.b);
+      const grads = await net.readGrads();
+      expect(relErr(await gpu.read(tape.output), fwd.outputs.at(-1)!), 'forward').toBeLessThan(tol);
+      for (const t of net.layout.tensors) {
+        const r = [t.offset, t.offset + t.count] as const;
+        if (t.frozen) expect(grads.subarray(...r).every((v) => v === 0), `${t.name} frozen`).toBe(true);
+        else expect(relErr(grads.subarray(...r), want.grads.subarray(...r)), `∇ ${t.name}`).toBeLessThan(tol);
+      }
+      expect(relErr(await gpu.read(dX), want.inputGrad), '∇x').toBeLessThan(tol);
+      const ju = await gpu.read(Ju);
+      expect(relErr(ju, jvpRef(ref, params, fwd, u)), 'J u').toBeLessThan(tol);
+
+      // Central differences of the float64 forward pass along u (parameters) and along a direction of x.
+      const h = 1e-5;
+      const along = (delta: number) => forwardRef(ref, Float64Array.from(params, (p, i) => p + delta * u[i]), x, c.b).outputs.at(-1)!;
+      const fd = along(h).map((v, i) => (v - along(-h)[i]) / (2 * h));
+      expect(relErr(ju, fd), 'J u against central differences').toBeLessThan(1e-5);
+      const e = rng.uniformArray(c.b * d, -1, 1);
+      const alongX = (delta: number) => forwardRef(ref, params, Float64Array.from(x, (v, i) => v + delta * e[i]), c.b).outputs.at(-1)!;
+      const fdX = dot(s, alongX(h).map((v, i) => (v - alongX(-h)[i]) / (2 * h)));
+      expect(Math.abs(dot(await gpu.read(dX), e) - fdX) / (Math.abs(fdX) + 1e-12), '⟨∇x, e⟩ against central differences').toBeLessThan(1e-5);
+      // The adjoint identity on the GPU alone: ⟨J u, s⟩ = ⟨u, Jᵀ s⟩.
+      const left = dot(ju, s);
+      const right = dot(u, grads);
+      expect(Math.abs(left - right) / (Math.abs(left) + Math.abs(right)), '⟨J u, s⟩ = ⟨u, Jᵀ s⟩').toBeLessThan(tol);
+      net.destroy();
+    });
+  }
+
+  it('Hessian-vector products of a convolutional net match the float64 Hessian (R-operator through conv and pooling)', async () => {
+    const gpu = await testGpu();
+    const c = CASES[0];
+    const { net, ref } = testNet(gpu, c.model, c.input, c.k, 3);
+    const losses = new LossHeads(gpu, c.k);
+    const d = shapeSize(c.input);
+    const rng = new Rng(13);
+    const x = rng.uniformArray(c.b * d, -1, 1);
+    const y = rng.uniformArray(c.b * c.k, -1, 1);
+    const u = rng.uniformArray(net.layout.size, -1, 1);
+    const X = gpu.matrix('X', c.b, d, x);
+    const Y = gpu.matrix('Y', c.b, c.k, y);
+    const Ub = gpu.matrix('u', net.layout.size, 1, u);
+    const Fdot = gpu.matrix('Fdot', c.b, c.k);
+    const seedDot = gpu.matrix('seedDot', c.b, c.k);
+    const Hu = gpu.createBuffer({ label: 'Hu', size: net.layout.size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const loss = gpu.matrix('loss', 1, 1);
+    const step = gpu.step('hvp');
+    const tape = await net.forward(step, X);
+    const { seed } = await losses.mse(step, tape.output, Y, loss.buffer, 0);
+    await net.backward(step, tape, seed, { paramGrads: false });
+    await net.jvp(step, tape, Ub.buffer, Fdot);
+    await linearCombination(step, 2 / c.b, Fdot, 0, Fdot, seedDot);
+    await net.hessianVectorBackward(step, tape, seed, Ub.buffer, seedDot, Hu);
+    gpu.submit(step);
+    const P = net.layout.size;
+    const H = mseHessianRef(ref, await net.readParams(), x, y, c.b);
+    const want = Float64Array.from({ length: P }, (_, i) => dot(H.subarray(i * P, (i + 1) * P), u));
+    const got = await gpu.read(Hu);
+    const live = net.layout.tensors.flatMap((t) => Array.from({ length: t.count }, (_, j) => t.offset + j));
+    expect(relErr(live.map((i) => got[i]), live.map((i) => want[i]))).toBeLessThan(1e-4);
+    net.destroy();
+  });
+});
+
+describe('model configs that cannot be built', () => {
+  const build = (model: ModelConfig, input: Shape = [1, 6, 6], k = 1) => () => modelLayers(model, input, k);
+  it('names the layer and what is allowed', () => {
+    expect(build({ kind: 'graph', layers: [{ type: 'maxpool' } as never] })).toThrow(/model.layers\[0\]: unknown layer type "maxpool"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten/);
+    expect(build({ kind: 'graph', layers: [{ type: 'conv2d', out: 2, kernel: 3 }, { type: 'linear' }] })).toThrow(/model.layers\[1\] \(linear\) takes a vector, but the layer before gives 2×4×4: put a flatten before it/);
+    expect(build({ kind: 'graph', layers: [{ type: 'conv2d', out: 2, kernel: 9 }, { type: 'flatten' }, { type: 'linear' }] })).toThrow(/model.layers\[0\] \(conv2d\): kernel 9 is larger than its input 1×6×6 with padding 0/);
+    expect(build({ kind: 'graph', layers: [{ type: 'avgpool', kernel: 7 }] })).toThrow(/model.layers\[0\] \(avgpool\): window 7 is larger than its input 1×6×6/);
+    expect(build({ kind: 'graph', layers: [{ type: 'conv2d', out: 2, kernel: 3, dilation: 2 } as never] })).toThrow(/model.layers\[0\] \(conv2d\): unknown field "dilation"; a conv2d layer takes out, kernel, stride, padding, bias/);
+    expect(build({ kind: 'graph', layers: [{ type: 'flatten' }, { type: 'linear', out: 4 }] }, [1, 6, 6], 2)).toThrow(/the model ends in 4 values per example; the task has 2 outputs: end with a linear layer of out 2/);
+    expect(build({ kind: 'myrtle', depth: 6 as never, channels: 4 })).toThrow(/model.depth of a myrtle model must be 5, 7 or 10, got 6/);
+    expect(build({ kind: 'cnn', channels: 0 })).toThrow(/model.channels must be an integer >= 1, got 0/);
+    expect(build({ kind: 'resnet' as never, channels: 4 } as never)).toThrow(/model.kind must be one of fcn, cnn, myrtle, graph; got "resnet"/);
+    expect(build({ kind: 'cnn', channels: 4 }, [100, 1, 1])).toThrow(/layer 0 of the cnn model \(conv2d\) needs images, but its input is a vector of 100/);
+  });
+
+  it('names a Sequential\'s tensors by position, as torch.nn.Sequential\'s state_dict does', () => {
+    const layers = modelLayers({ kind: 'cnn', depth: 3, channels: 4, bias: 0.1 }, [3, 8, 8], 2);
+    const names = layers.flatMap((l) => ('params' in l ? l.params.map((p) => `${p.name} [${p.shape}]`) : []));
+    // Conv2d, ReLU, Conv2d, ReLU, Flatten, Linear: modules 0, 2 and 5 have parameters.
+    expect(names).toEqual(['0.weight [4,3,3,3]', '0.bias [4]', '2.weight [4,4,3,3]', '2.bias [4]', '5.weight [2,256]', '5.bias [2]']);
+  });
+});
