@@ -3,23 +3,27 @@
 //
 // Layouts: x is b rows of Cin·H·W (NCHW), W is OIHW [Cout, Cin, k, k] row-major (so its row co, of length
 // K = Cin·k·k, is indexed by kk = (ci·k + ky)·k + kx), outputs are NCHW with H' = ⌊(H + 2p − k)/s⌋ + 1 and P = H'·W'.
-//   conv2dForward:    pre[n, co, q]   = α Σ_kk W[co, kk] · patch(x, n, q, kk)         M = b·P rows, N = Cout
+//   conv2dForward:    pre[n, co, q]   = α Σ_kk W[co, kk] · patch(x, n, q, kk)         rows (n, q), columns co
 //   conv2dInputGrad:  dx[n, ci, r]    = α Σ_{co,ky,kx} W[co, ci, ky, kx] · dy[n, co, q(r, ky, kx)]
 //                     (q(r, ky, kx): the output whose window puts tap (ky, kx) on input position r, if any)
-//   conv2dWeightGrad: dW[co, kk]      = α Σ_{n,q} dy[n, co, q] · patch(x, n, q, kk)   over b·P, in z slices
+//                                                                                     rows (n, r), columns ci
+//   conv2dWeightGrad: dW[co, kk]      = α Σ_{n,q} dy[n, co, q] · patch(x, n, q, kk)   rows co, columns kk, the
+//                     reduction over b·P in z slices (slice z writes its own copy of dW: reduce.ts adds them);
+//                     perExample: one z per row r of δ (r = a·n + i: output a of example i), the reduction over
+//                     that example's P positions only, written as row r of J for output channels c0..c0+units−1
 //   conv2dBiasGrad:   db[co]          = β Σ_{n,q} dy[n, co, q]
-//   conv2dPerExample: J[r, (co−c0)·K + kk] = α Σ_q δ[r, co, q] · patch(x, r mod n, q, kk), then the bias
-//                     columns J[r, units·K + co − c0] = β Σ_q δ[r, co, q]: rows of the Jacobian for output
-//                     channels c0.. of the layer (rows r = a·n + i, output a of example i, as src/ntk/gram.ts stacks δ)
+//   conv2dPerExampleBias: J[r, units·K + u] = β Σ_q δ[r, c0 + u, q], the bias columns after the weights'
 // where patch(x, n, q, kk) = x[n, ci, oy·s + ky − p, ox·s + kx − p], zero outside the image.
 //
-// The first three are register-tiled like gemm-tiled.ts's direct variant: each invocation owns TM rows × TN
-// columns of the output in named registers, reads its operands straight from storage (out-of-image taps and
-// edge rows are clamped reads turned to zero by select, so control flow needs no branch), and writes only in
-// range. No kernel uses atomics: every sum runs in a fixed order, and the weight gradient's slices are added in
-// slice order by reduce.ts's sumSlices.
+// The three products are register-tiled like gemm-tiled.ts's direct variant: an invocation owns TM rows × TN
+// columns of the output in named registers and reads its operands straight from storage. A tap outside the image
+// is a select of 0: its (unclamped) read may fall outside the buffer, which WebGPU's robust buffer access makes a
+// harmless in-bounds read or zero, and select discards it, so the loop has neither branches nor clamps. Row and
+// channel offsets are hoisted out of the tap loop; stride 1 is compiled apart, without divisions. The tile
+// (workgroup wx×wy, TM = TN = 4) is chosen per shape to leave as few lanes idle as possible (16 output channels
+// leave half of a 32-wide tile idle). No kernel uses atomics: every sum runs in a fixed order.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_WORKGROUP_INDEX, ceilDiv, f32Bits, flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
+import { ceilDiv, f32Bits, memoByKey, type KernelDef } from '../src/gpu/kernel.ts';
 import { unroll } from './gemm-tiled.ts';
 
 export interface ConvGeometry {
@@ -60,13 +64,38 @@ export function convOutput(g: Pick<ConvGeometry, 'h' | 'w' | 'k' | 'stride' | 'p
 /** Columns of a per-example chunk: the units' weights, then their biases if the layer has any. */
 export const convChunkColumns = (s: Pick<ConvPerExampleShape, 'units' | 'cin' | 'k' | 'beta'>) => s.units * s.cin * s.k * s.k + (s.beta !== 0 ? s.units : 0);
 
+export interface ConvTile {
+  wx: number;
+  wy: number;
+}
+
 const TM = 4;
 const TN = 4;
-const WX = 8;
-const WY = 8;
-const BM = TM * WY;
-const BN = TN * WX;
-const WG = 256;
+/** The tiles convTile chooses from (exported for the kernel checks, which run every one). */
+export const CONV_TILES: readonly ConvTile[] = [
+  { wx: 8, wy: 8 },
+  { wx: 4, wy: 16 },
+  { wx: 2, wy: 32 },
+  { wx: 1, wy: 64 },
+  { wx: 16, wy: 4 },
+  { wx: 32, wy: 2 },
+];
+
+/** The tile that leaves the fewest output slots idle for an M×N output (ties: the squarest, listed first). */
+export function convTile(M: number, N: number): ConvTile {
+  let best = CONV_TILES[0];
+  let bestWaste = Infinity;
+  for (const t of CONV_TILES) {
+    const bm = t.wy * TM;
+    const bn = t.wx * TN;
+    const waste = ceilDiv(M, bm) * bm * ceilDiv(N, bn) * bn;
+    if (waste < bestWaste) {
+      best = t;
+      bestWaste = waste;
+    }
+  }
+  return best;
+}
 
 const PARAMS = `struct Params {
   b: u32, cin: u32, h: u32, w: u32,
@@ -81,121 +110,136 @@ function uniforms(s: ConvGeometry & { alpha?: number; kChunk?: number; c0?: numb
   return Uint32Array.of(s.b, s.cin, s.h, s.w, s.cout, ho, wo, s.k, s.stride, s.pad, s.kChunk ?? 0, s.c0 ?? 0, s.units ?? 0, s.rows ?? 0, s.cols ?? 0, 0, f32Bits(s.alpha ?? 1), f32Bits(s.beta ?? 0), 0, 0);
 }
 
-/** WGSL: `value` of x at example base, channel ci, tap (ky, kx) of output (oy, ox), zero outside the image. */
-const patch = (v: string, base: string, ci: string, oy: string, ox: string, ky: string, kx: string) => `
-    let ${v}iy = i32(${oy} * p.stride + ${ky}) - i32(p.pad);
-    let ${v}ix = i32(${ox} * p.stride + ${kx}) - i32(p.pad);
-    let ${v}in = ${v}iy >= 0 && ${v}iy < i32(p.h) && ${v}ix >= 0 && ${v}ix < i32(p.w);
-    let ${v} = select(0.0, x[${base} + (${ci} * p.h + u32(clamp(${v}iy, 0, i32(p.h) - 1))) * p.w + u32(clamp(${v}ix, 0, i32(p.w) - 1))], ${v}in);`;
-
 const store = (buffer: string, index: string, cond: string, value: string) => `  if (${cond}) { ${buffer}[${index}] = ${value}; }`;
+const stores = (t: ConvTile, buffer: string, index: (i: number, j: number) => string, cond: (i: number, j: number) => string) =>
+  unroll(TM * TN, (e) => store(buffer, index(Math.floor(e / TN), e % TN), cond(Math.floor(e / TN), e % TN), `p.alpha * acc${e}`));
+const fmas = (indent: string) => unroll(TM * TN, (e) => `${indent}acc${e} += a${Math.floor(e / TN)} * b${e % TN};`);
+const tileKey = (t: ConvTile) => `${t.wx}x${t.wy}`;
 
-export const conv2dForward: KernelDef<ConvShape> = {
-  name: 'conv2d forward',
-  key: 'conv2d-forward',
-  source: wgsl`
+export interface ConvKernelOptions {
+  tile: ConvTile;
+  /** Stride 1, compiled without the divisions a general stride needs (the input gradient). */
+  unitStride: boolean;
+}
+
+export const conv2dForward = memoByKey(
+  (o: ConvKernelOptions) => `conv2d-forward:${tileKey(o.tile)}`,
+  (o, key): KernelDef<ConvShape> => {
+    const { wx, wy } = o.tile;
+    const [bm, bn] = [TM * wy, TN * wx];
+    return {
+      name: `conv2d forward ${bm}×${bn}`,
+      key,
+      source: wgsl`
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(${WX}, ${WY}, 1)
+@compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let P = p.ho * p.wo;
   let M = p.b * P;
   let K = p.cin * p.k * p.k;
-  let row0 = wid.y * ${BM}u + lid.y;
-  let col0 = wid.x * ${BN}u + lid.x;
+  let HW = p.h * p.w;
+  let row0 = wid.y * ${bm}u + lid.y;
+  let col0 = wid.x * ${bn}u + lid.x;
   // Rows (n, oy, ox) and columns co this invocation owns; past the edge they are clamped onto the last.
-${unroll(TM, (i) => `  let m${i} = min(row0 + ${i * WY}u, M - 1u);
-  let n${i} = m${i} / P;
+${unroll(TM, (i) => `  let m${i} = min(row0 + ${i * wy}u, M - 1u);
   let q${i} = m${i} % P;
-  let oy${i} = q${i} / p.wo;
-  let ox${i} = q${i} % p.wo;
-  let xb${i} = n${i} * p.cin * p.h * p.w;`)}
-${unroll(TN, (j) => `  let co${j} = min(col0 + ${j * WX}u, p.cout - 1u);`)}
+  let iy${i} = i32((q${i} / p.wo) * p.stride) - i32(p.pad);
+  let ix${i} = i32((q${i} % p.wo) * p.stride) - i32(p.pad);
+  let xb${i} = (m${i} / P) * p.cin * HW;`)}
+${unroll(TN, (j) => `  let wb${j} = min(col0 + ${j * wx}u, p.cout - 1u) * K;`)}
 ${unroll(TM * TN, (e) => `  var acc${e} = 0.0;`)}
+  var kk = 0u;
   for (var ci = 0u; ci < p.cin; ci++) {
     for (var ky = 0u; ky < p.k; ky++) {
+${unroll(TM, (i) => `      let ry${i} = iy${i} + i32(ky);
+      let inY${i} = u32(ry${i}) < p.h;
+      let off${i} = xb${i} + ci * HW + u32(ry${i}) * p.w;`)}
       for (var kx = 0u; kx < p.k; kx++) {
-        let kk = (ci * p.k + ky) * p.k + kx;
-${unroll(TM, (i) => patch(`a${i}`, `xb${i}`, 'ci', `oy${i}`, `ox${i}`, 'ky', 'kx'))}
-${unroll(TN, (j) => `        let b${j} = wt[co${j} * K + kk];`)}
-${unroll(TM * TN, (e) => `        acc${e} += a${Math.floor(e / TN)} * b${e % TN};`)}
+${unroll(TM, (i) => `        let rx${i} = u32(ix${i} + i32(kx));
+        let a${i} = select(0.0, x[off${i} + rx${i}], inY${i} && rx${i} < p.w);`)}
+${unroll(TN, (j) => `        let b${j} = wt[wb${j} + kk];`)}
+${fmas('        ')}
+        kk++;
       }
     }
   }
-${unroll(TM * TN, (e) => {
-  const i = Math.floor(e / TN);
-  const j = e % TN;
-  return store('y', `(n${i} * p.cout + co${j}) * P + q${i}`, `row0 + ${i * WY}u < M && col0 + ${j * WX}u < p.cout`, `p.alpha * acc${e}`);
-})}
+${stores(o.tile, 'y', (i, j) => `((m${i} / P) * p.cout + col0 + ${j * wx}u) * P + q${i}`, (i, j) => `row0 + ${i * wy}u < M && col0 + ${j * wx}u < p.cout`)}
 }
 `,
-  workgroupSize: [WX, WY, 1],
-  bindings: ['read', 'read', 'write', 'uniform'],
-  grid: (s) => {
-    const [ho, wo] = convOutput(s);
-    return [ceilDiv(s.cout, BN), ceilDiv(s.b * ho * wo, BM), 1];
+      workgroupSize: [wx, wy, 1],
+      bindings: ['read', 'read', 'write', 'uniform'],
+      grid: (s) => {
+        const [ho, wo] = convOutput(s);
+        return [ceilDiv(s.cout, bn), ceilDiv(s.b * ho * wo, bm), 1];
+      },
+      uniforms: (s) => uniforms(s),
+    };
   },
-  uniforms: (s) => uniforms(s),
-};
+);
 
-export const conv2dInputGrad: KernelDef<ConvShape> = {
-  name: 'conv2d input gradient',
-  key: 'conv2d-input-grad',
-  source: wgsl`
+export const conv2dInputGrad = memoByKey(
+  (o: ConvKernelOptions) => `conv2d-input-grad:${tileKey(o.tile)}${o.unitStride ? ':s1' : ''}`,
+  (o, key): KernelDef<ConvShape> => {
+    const { wx, wy } = o.tile;
+    const [bm, bn] = [TM * wy, TN * wx];
+    // The output row (column) whose tap ky (kx) lands on this input row: oy·s = iy + p − ky, if it divides.
+    const outIndex = (v: string, t: string) =>
+      o.unitStride ? `let ${v} = ${t};\n        let ${v}ok = u32(${v}) <` : `let ${v} = ${t} / s;\n        let ${v}ok = ${t} >= 0 && ${t} % s == 0 && u32(${v}) <`;
+    return {
+      name: `conv2d input gradient ${bm}×${bn}${o.unitStride ? ' (stride 1)' : ''}`,
+      key,
+      source: wgsl`
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(${WX}, ${WY}, 1)
+@compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let HW = p.h * p.w;
   let P = p.ho * p.wo;
   let M = p.b * HW;
-  let row0 = wid.y * ${BM}u + lid.y;
-  let col0 = wid.x * ${BN}u + lid.x;
-  // Rows are input positions (n, iy, ix), columns input channels ci.
-${unroll(TM, (i) => `  let m${i} = min(row0 + ${i * WY}u, M - 1u);
-  let n${i} = m${i} / HW;
-  let r${i} = m${i} % HW;
-  let iy${i} = i32(r${i} / p.w) + i32(p.pad);
-  let ix${i} = i32(r${i} % p.w) + i32(p.pad);
-  let db${i} = n${i} * p.cout * P;`)}
-${unroll(TN, (j) => `  let ci${j} = min(col0 + ${j * WX}u, p.cin - 1u);`)}
-${unroll(TM * TN, (e) => `  var acc${e} = 0.0;`)}
+  let KK = p.k * p.k;
   let s = i32(p.stride);
+  let row0 = wid.y * ${bm}u + lid.y;
+  let col0 = wid.x * ${bn}u + lid.x;
+  // Rows are input positions (n, iy, ix), columns input channels ci.
+${unroll(TM, (i) => `  let m${i} = min(row0 + ${i * wy}u, M - 1u);
+  let r${i} = m${i} % HW;
+  let ty${i} = i32(r${i} / p.w) + i32(p.pad);
+  let tx${i} = i32(r${i} % p.w) + i32(p.pad);
+  let db${i} = (m${i} / HW) * p.cout * P;`)}
+${unroll(TN, (j) => `  let wb${j} = min(col0 + ${j * wx}u, p.cin - 1u) * KK;`)}
+${unroll(TM * TN, (e) => `  var acc${e} = 0.0;`)}
   for (var co = 0u; co < p.cout; co++) {
+    let cw = co * p.cin * KK;
     for (var ky = 0u; ky < p.k; ky++) {
+${unroll(TM, (i) => `        ${outIndex(`oy${i}`, `(ty${i} - i32(ky))`)} p.ho;
+        let off${i} = db${i} + co * P + u32(oy${i}) * p.wo;`)}
       for (var kx = 0u; kx < p.k; kx++) {
-        // Output (oy, ox) whose tap (ky, kx) lands on this input position: oy·s = iy + p − ky, if it divides.
-${unroll(TM, (i) => `        let ty${i} = iy${i} - i32(ky);
-        let tx${i} = ix${i} - i32(kx);
-        let oy${i} = ty${i} / s;
-        let ox${i} = tx${i} / s;
-        let ok${i} = ty${i} >= 0 && tx${i} >= 0 && ty${i} % s == 0 && tx${i} % s == 0 && oy${i} < i32(p.ho) && ox${i} < i32(p.wo);
-        let a${i} = select(0.0, dy[db${i} + co * P + u32(clamp(oy${i}, 0, i32(p.ho) - 1)) * p.wo + u32(clamp(ox${i}, 0, i32(p.wo) - 1))], ok${i});`)}
-${unroll(TN, (j) => `        let b${j} = wt[((co * p.cin + ci${j}) * p.k + ky) * p.k + kx];`)}
-${unroll(TM * TN, (e) => `        acc${e} += a${Math.floor(e / TN)} * b${e % TN};`)}
+${unroll(TM, (i) => `        ${outIndex(`ox${i}`, `(tx${i} - i32(kx))`)} p.wo;
+        let a${i} = select(0.0, dy[off${i} + u32(ox${i})], oy${i}ok && ox${i}ok);`)}
+${unroll(TN, (j) => `        let b${j} = wt[cw + wb${j} + ky * p.k + kx];`)}
+${fmas('        ')}
       }
     }
   }
-${unroll(TM * TN, (e) => {
-  const i = Math.floor(e / TN);
-  const j = e % TN;
-  return store('dx', `(n${i} * p.cin + ci${j}) * HW + r${i}`, `row0 + ${i * WY}u < M && col0 + ${j * WX}u < p.cin`, `p.alpha * acc${e}`);
-})}
+${stores(o.tile, 'dx', (i, j) => `((m${i} / HW) * p.cin + col0 + ${j * wx}u) * HW + r${i}`, (i, j) => `row0 + ${i * wy}u < M && col0 + ${j * wx}u < p.cin`)}
 }
 `,
-  workgroupSize: [WX, WY, 1],
-  bindings: ['read', 'read', 'write', 'uniform'],
-  grid: (s) => [ceilDiv(s.cin, BN), ceilDiv(s.b * s.h * s.w, BM), 1],
-  uniforms: (s) => uniforms(s),
-};
+      workgroupSize: [wx, wy, 1],
+      bindings: ['read', 'read', 'write', 'uniform'],
+      grid: (s) => [ceilDiv(s.cin, bn), ceilDiv(s.b * s.h * s.w, bm), 1],
+      uniforms: (s) => uniforms(s),
+    };
+  },
+);
 
 /** Reduction elements per slice of the weight gradient: about a 1/splits share, at least 64. */
 export function weightGradChunk(s: ConvGeometry, splits: number): number {
@@ -203,55 +247,101 @@ export function weightGradChunk(s: ConvGeometry, splits: number): number {
   return Math.max(64, ceilDiv(s.b * ho * wo, Math.max(1, splits)));
 }
 
-export const conv2dWeightGrad: KernelDef<ConvShape> = {
-  name: 'conv2d weight gradient',
-  key: 'conv2d-weight-grad',
-  source: wgsl`
+export interface WeightGradOptions {
+  tile: ConvTile;
+  /** One z per row of δ, written as a row of the Jacobian (conv2dPerExample), instead of reduction slices. */
+  perExample: boolean;
+}
+
+/** The weight-gradient kernel for a given tile (conv2dWeightGrad and conv2dPerExample pick it by shape). */
+export const conv2dWeightGradTiled = memoByKey(
+  (o: WeightGradOptions) => `conv2d-weight-grad:${tileKey(o.tile)}${o.perExample ? ':per-example' : ''}`,
+  (o, key): KernelDef<ConvShape & Partial<ConvPerExampleShape>> => {
+    const { wx, wy } = o.tile;
+    const [bm, bn] = [TM * wy, TN * wx];
+    const per = o.perExample;
+    return {
+      name: per ? `conv2d per-example gradients ${bm}×${bn}` : `conv2d weight gradient ${bm}×${bn}`,
+      key,
+      source: wgsl`
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(${WX}, ${WY}, 1)
+@compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let P = p.ho * p.wo;
   let K = p.cin * p.k * p.k;
-  let row0 = wid.y * ${BM}u + lid.y;
-  let col0 = wid.x * ${BN}u + lid.x;
-  // Rows are output channels co, columns taps kk = (ci, ky, kx); z takes the slice [z·kChunk, …) of the b·P
-  // reduction elements (n, q).
-${unroll(TM, (i) => `  let co${i} = min(row0 + ${i * WY}u, p.cout - 1u);`)}
-${unroll(TN, (j) => `  let kk${j} = min(col0 + ${j * WX}u, K - 1u);
-  let ci${j} = kk${j} / (p.k * p.k);
-  let ky${j} = (kk${j} / p.k) % p.k;
-  let kx${j} = kk${j} % p.k;`)}
-${unroll(TM * TN, (e) => `  var acc${e} = 0.0;`)}
+  let HW = p.h * p.w;
+  let row0 = wid.y * ${bm}u + lid.y;
+  let col0 = wid.x * ${bn}u + lid.x;
+#if ${per}
+  // Rows are output channels c0.. of this chunk, z the row r of δ (example r mod n), the reduction its P positions.
+  let nRows = p.units;
+  let r = wid.z;
+  let dyBase = r * p.cout * P;
+  let xBase = (r % p.b) * p.cin * HW;
+  let t0 = 0u;
+  let t1 = P;
+#else
+  // Rows are output channels co, z the slice [z·kChunk, …) of the b·P reduction elements (n, q).
+  let nRows = p.cout;
   let t0 = wid.z * p.kChunk;
   let t1 = min(p.b * P, t0 + p.kChunk);
+#endif
+${unroll(TM, (i) => `  let co${i} = ${per ? 'p.c0 + ' : ''}min(row0 + ${i * wy}u, nRows - 1u);`)}
+  // Columns are taps kk = (ci, ky, kx).
+${unroll(TN, (j) => `  let kk${j} = min(col0 + ${j * wx}u, K - 1u);
+  let ci${j} = kk${j} / (p.k * p.k);
+  let ky${j} = i32((kk${j} / p.k) % p.k) - i32(p.pad);
+  let kx${j} = i32(kk${j} % p.k) - i32(p.pad);
+  let xc${j} = ci${j} * HW;`)}
+${unroll(TM * TN, (e) => `  var acc${e} = 0.0;`)}
   for (var t = t0; t < t1; t++) {
-    let n = t / P;
+#if ${per}
+    let q = t;
+    let xb = xBase;
+    let db = dyBase + q;
+#else
     let q = t % P;
-    let oy = q / p.wo;
-    let ox = q % p.wo;
-    let xb = n * p.cin * p.h * p.w;
-${unroll(TM, (i) => `    let a${i} = dy[(n * p.cout + co${i}) * P + q];`)}
-${unroll(TN, (j) => patch(`b${j}`, 'xb', `ci${j}`, 'oy', 'ox', `ky${j}`, `kx${j}`))}
-${unroll(TM * TN, (e) => `    acc${e} += a${Math.floor(e / TN)} * b${e % TN};`)}
+    let n = t / P;
+    let xb = n * p.cin * HW;
+    let db = n * p.cout * P + q;
+#endif
+    let oy = i32((q / p.wo) * p.stride);
+    let ox = i32((q % p.wo) * p.stride);
+${unroll(TM, (i) => `    let a${i} = dy[db + co${i} * P];`)}
+${unroll(TN, (j) => `    let ry${j} = u32(oy + ky${j});
+    let rx${j} = u32(ox + kx${j});
+    let b${j} = select(0.0, x[xb + xc${j} + ry${j} * p.w + rx${j}], ry${j} < p.h && rx${j} < p.w);`)}
+${fmas('    ')}
   }
+#if ${per}
+${stores(o.tile, 'dw', (i, j) => `r * p.cols + (row0 + ${i * wy}u) * K + col0 + ${j * wx}u`, (i, j) => `row0 + ${i * wy}u < p.units && col0 + ${j * wx}u < K`)}
+#else
   let slice = wid.z * p.cout * K;
-${unroll(TM * TN, (e) => {
-  const i = Math.floor(e / TN);
-  const j = e % TN;
-  return store('dw', `slice + co${i} * K + kk${j}`, `row0 + ${i * WY}u < p.cout && col0 + ${j * WX}u < K`, `p.alpha * acc${e}`);
-})}
+${stores(o.tile, 'dw', (i, j) => `slice + (row0 + ${i * wy}u) * K + col0 + ${j * wx}u`, (i, j) => `row0 + ${i * wy}u < p.cout && col0 + ${j * wx}u < K`)}
+#endif
 }
 `,
-  workgroupSize: [WX, WY, 1],
-  bindings: ['read', 'read', 'write', 'uniform'],
-  grid: (s) => [ceilDiv(s.cin * s.k * s.k, BN), ceilDiv(s.cout, BM), Math.max(1, s.splits ?? 1)],
-  uniforms: (s) => uniforms({ ...s, kChunk: weightGradChunk(s, s.splits ?? 1) }),
-};
+      workgroupSize: [wx, wy, 1],
+      bindings: ['read', 'read', 'write', 'uniform'],
+      grid: (s) => [ceilDiv(s.cin * s.k * s.k, bn), ceilDiv(per ? s.units! : s.cout, bm), per ? s.rows! : Math.max(1, s.splits ?? 1)],
+      uniforms: (s) => (per ? uniforms({ ...s, cols: convChunkColumns(s as ConvPerExampleShape) }) : uniforms({ ...s, kChunk: weightGradChunk(s, s.splits ?? 1) })),
+    };
+  },
+);
+
+/** dW of a convolution (slices of the reduction when `splits` > 1), with the tile suited to its shape. */
+export const conv2dWeightGrad = (g: Pick<ConvGeometry, 'cout' | 'cin' | 'k'>) => conv2dWeightGradTiled({ tile: convTile(g.cout, g.cin * g.k * g.k), perExample: false });
+
+/** Rows of the Jacobian for output channels c0.. (the weight columns; conv2dPerExampleBias adds the bias columns). */
+export const conv2dPerExample = (g: Pick<ConvPerExampleShape, 'units' | 'cin' | 'k'>) =>
+  conv2dWeightGradTiled({ tile: convTile(g.units, g.cin * g.k * g.k), perExample: true }) as unknown as KernelDef<ConvPerExampleShape>;
+
+const WG = 64;
 
 export const conv2dBiasGrad: KernelDef<ConvShape> = {
   name: 'conv2d bias gradient',
@@ -262,7 +352,7 @@ ${PARAMS}
 @group(0) @binding(1) var<storage, read_write> db: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let co = gid.x;
   if (co >= p.cout) { return; }
@@ -275,57 +365,45 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   db[co] = p.alpha * acc;
 }
 `,
-  workgroupSize: [64, 1, 1],
+  workgroupSize: [WG, 1, 1],
   bindings: ['read', 'write', 'uniform'],
-  grid: (s) => [ceilDiv(s.cout, 64), 1, 1],
+  grid: (s) => [ceilDiv(s.cout, WG), 1, 1],
   uniforms: (s) => uniforms(s),
 };
 
-export const conv2dPerExample: KernelDef<ConvPerExampleShape> = {
-  name: 'conv2d per-example gradients',
-  key: 'conv2d-per-example',
-  source: wgsl`
+export const conv2dPerExampleBias: KernelDef<ConvPerExampleShape> = {
+  name: 'conv2d per-example bias gradients',
+  key: 'conv2d-per-example-bias',
+  source: /* wgsl */ `
 ${PARAMS}
 @group(0) @binding(0) var<storage, read> delta: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> jac: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> jac: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
 
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
-  let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
-  if (e >= p.rows * p.cols) { return; }
-  let r = e / p.cols;
-  let col = e % p.cols;
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let e = gid.x;
+  if (e >= p.rows * p.units) { return; }
+  let r = e / p.units;
+  let u = e % p.units;
   let P = p.ho * p.wo;
-  let K = p.cin * p.k * p.k;
-  let weights = p.units * K;
-  let n = r % p.b;
-  let xb = n * p.cin * p.h * p.w;
+  let base = (r * p.cout + p.c0 + u) * P;
   var acc = 0.0;
-  if (col < weights) {
-    let co = p.c0 + col / K;
-    let kk = col % K;
-    let ci = kk / (p.k * p.k);
-    let ky = (kk / p.k) % p.k;
-    let kx = kk % p.k;
-    let db = (r * p.cout + co) * P;
-    for (var q = 0u; q < P; q++) {
-      let oy = q / p.wo;
-      let ox = q % p.wo;
-${patch('v', 'xb', 'ci', 'oy', 'ox', 'ky', 'kx')}
-      acc += delta[db + q] * v;
-    }
-    jac[e] = p.alpha * acc;
-  } else {
-    let db = (r * p.cout + p.c0 + col - weights) * P;
-    for (var q = 0u; q < P; q++) { acc += delta[db + q]; }
-    jac[e] = p.beta * acc;
-  }
+  for (var q = 0u; q < P; q++) { acc += delta[base + q]; }
+  jac[r * p.cols + p.units * p.cin * p.k * p.k + u] = p.beta * acc;
 }
 `,
   workgroupSize: [WG, 1, 1],
-  bindings: ['read', 'read', 'write', 'uniform'],
-  grid: (s) => flatGrid(ceilDiv(s.rows * convChunkColumns(s), WG)),
+  bindings: ['read', 'write', 'uniform'],
+  grid: (s) => [ceilDiv(s.rows * s.units, WG), 1, 1],
   uniforms: (s) => uniforms({ ...s, cols: convChunkColumns(s) }),
 };
+
+/** The forward kernel suited to the shape (the tile by the output's rows and channels). */
+export const conv2dForwardFor = (g: ConvGeometry) => {
+  const [ho, wo] = convOutput(g);
+  return conv2dForward({ tile: convTile(g.b * ho * wo, g.cout), unitStride: g.stride === 1 });
+};
+
+/** The input-gradient kernel suited to the shape. */
+export const conv2dInputGradFor = (g: ConvGeometry) => conv2dInputGrad({ tile: convTile(g.b * g.h * g.w, g.cin), unitStride: g.stride === 1 });

@@ -10,7 +10,7 @@ import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
 import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
-import { conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dWeightGrad, weightGradChunk, type ConvGeometry, type ConvShape } from '../shaders/conv2d.ts';
+import { CONV_TILES, conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dPerExampleBias, conv2dWeightGrad, conv2dWeightGradTiled, convTile, weightGradChunk, type ConvGeometry } from '../shaders/conv2d.ts';
 import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type PoolShape } from '../shaders/pool.ts';
 import { sumSlices } from '../shaders/reduce.ts';
 import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, convOutputRef, globalAvgPoolAdjointRef, globalAvgPoolRef } from '../src/ref/conv.ts';
@@ -381,32 +381,48 @@ const convChecks: KernelCheck[] = convCases().flatMap((g, gi) => {
   const dy = rng.uniformArray(g.b * g.cout * ho * wo);
   const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
   const alpha = 0.75;
-  const read = async (gpu: Gpu, def: KernelDef<ConvShape>, inputs: [ArrayLike<number>, number, number][], outRows: number, outCols: number, shape: ConvShape) => {
+  // Dispatches in order into one output (the per-example weights, then their bias columns).
+  const read = async (gpu: Gpu, defs: [KernelDef<any>, object][], inputs: [ArrayLike<number>, number, number][], outRows: number, outCols: number, bindLast = 1) => {
     const ins = inputs.map(([data, rows, cols], i) => gpu.matrix(`in ${i}`, rows, cols, data));
     const out = gpu.matrix('out', outRows, outCols);
     const step = gpu.step('conv check');
-    await gpu.prepare([def, sumSlices]);
-    step.dispatch(def, [...ins, out], shape);
+    await gpu.prepare(defs.map(([def]) => def));
+    defs.forEach(([def, shape], d) => step.dispatch(def, d < bindLast ? [...ins, out] : [ins[0], out], shape));
     gpu.submit(step);
     return gpu.read(out);
   };
+  // The tile the shape gets, and one more (the cases rotate through all of them).
+  const [M, N] = [g.b * ho * wo, g.cout];
+  const tiles = [...new Set([convTile(M, N), CONV_TILES[gi % CONV_TILES.length]])];
+  const all = (results: { ok: boolean; detail: string }[]) => ({ ok: results.every((r) => r.ok), detail: results.map((r, i) => `tile ${i}: ${r.detail}`).join('; ') });
   const K = g.cin * g.k * g.k;
   const P = ho * wo;
   return [
     {
       name: `conv2d forward ${convName(g)}`,
       async run(gpu: Gpu) {
-        const got = await read(gpu, conv2dForward, [[x, g.b, g.cin * g.h * g.w], [W, g.cout, K]], g.b, g.cout * P, { ...g, alpha });
         const scale = conv2dRef(g, abs(x), abs(W), alpha);
-        return compare(got, conv2dRef(g, x, W, alpha), (i) => gamma(K + 1) * scale[i]);
+        const want = conv2dRef(g, x, W, alpha);
+        const results = [];
+        for (const tile of tiles) {
+          const got = await read(gpu, [[conv2dForward({ tile, unitStride: g.stride === 1 }), { ...g, alpha }]], [[x, g.b, g.cin * g.h * g.w], [W, g.cout, K]], g.b, g.cout * P);
+          results.push(compare(got, want, (i) => gamma(K + 1) * scale[i]));
+        }
+        return all(results);
       },
     },
     {
       name: `conv2d input gradient ${convName(g)}`,
       async run(gpu: Gpu) {
-        const got = await read(gpu, conv2dInputGrad, [[dy, g.b, g.cout * P], [W, g.cout, K]], g.b, g.cin * g.h * g.w, { ...g, alpha });
         const scale = conv2dAdjointRef(g, abs(x), abs(W), abs(dy), alpha).dx;
-        return compare(got, conv2dAdjointRef(g, x, W, dy, alpha).dx, (i) => gamma(g.cout * g.k * g.k + 1) * scale[i]);
+        const want = conv2dAdjointRef(g, x, W, dy, alpha).dx;
+        const results = [];
+        // Stride 1 has its own variant; the general one must agree on it too.
+        for (const [tile, unitStride] of [[convTile(g.b * g.h * g.w, g.cin), g.stride === 1], [CONV_TILES[gi % CONV_TILES.length], false]] as const) {
+          const got = await read(gpu, [[conv2dInputGrad({ tile, unitStride }), { ...g, alpha }]], [[dy, g.b, g.cout * P], [W, g.cout, K]], g.b, g.cin * g.h * g.w);
+          results.push(compare(got, want, (i) => gamma(g.cout * g.k * g.k + 1) * scale[i]));
+        }
+        return all(results);
       },
     },
     {
@@ -415,15 +431,17 @@ const convChecks: KernelCheck[] = convCases().flatMap((g, gi) => {
         const want = conv2dAdjointRef(g, x, W, dy, alpha, 2);
         const scale = conv2dAdjointRef(g, abs(x), abs(W), abs(dy), alpha, 2);
         const tol = (s: Float64Array) => (i: number) => gamma(g.b * P + 1) * s[i];
-        const whole = await read(gpu, conv2dWeightGrad, [[dy, g.b, g.cout * P], [x, g.b, g.cin * g.h * g.w]], g.cout, K, { ...g, alpha });
+        const ins: [ArrayLike<number>, number, number][] = [[dy, g.b, g.cout * P], [x, g.b, g.cin * g.h * g.w]];
+        const whole = await read(gpu, [[conv2dWeightGrad(g), { ...g, alpha }]], ins, g.cout, K);
         const r1 = compare(whole, want.dW, tol(scale.dW));
-        // Three slices of the b·P reduction, then the in-order slice sum: the same sums, split.
+        // Three slices of the b·P reduction, then the in-order slice sum: the same sums, split; in the rotated tile.
         const slices = Math.ceil((g.b * P) / weightGradChunk(g, 3));
-        const parts = await read(gpu, conv2dWeightGrad, [[dy, g.b, g.cout * P], [x, g.b, g.cin * g.h * g.w]], slices * g.cout, K, { ...g, alpha, splits: slices });
+        const sliced = conv2dWeightGradTiled({ tile: CONV_TILES[gi % CONV_TILES.length], perExample: false });
+        const parts = await read(gpu, [[sliced, { ...g, alpha, splits: slices }]], ins, slices * g.cout, K);
         const summed = new Float64Array(g.cout * K);
         for (let z = 0; z < slices; z++) for (let e = 0; e < summed.length; e++) summed[e] += parts[z * summed.length + e];
         const r2 = compare(summed, want.dW, tol(scale.dW));
-        const db = await read(gpu, conv2dBiasGrad, [[dy, g.b, g.cout * P]], 1, g.cout, { ...g, alpha: 2 });
+        const db = await read(gpu, [[conv2dBiasGrad, { ...g, alpha: 2 }]], [[dy, g.b, g.cout * P]], 1, g.cout);
         const r3 = compare(db, want.db, tol(scale.db));
         return { ok: r1.ok && r2.ok && r3.ok, detail: `whole: ${r1.detail}; ${slices} slices: ${r2.detail}; bias: ${r3.detail}` };
       },
@@ -438,7 +456,8 @@ const convChecks: KernelCheck[] = convCases().flatMap((g, gi) => {
         const units = Math.max(1, g.cout - c0 - 1);
         const beta = 0.5;
         const cols = units * K + units;
-        const got = await read(gpu, conv2dPerExample as unknown as KernelDef<ConvShape>, [[delta, rows, g.cout * P], [x, g.b, g.cin * g.h * g.w]], rows, cols, { ...g, rows, c0, units, alpha, beta } as unknown as ConvShape);
+        const shape = { ...g, rows, c0, units, alpha, beta };
+        const got = await read(gpu, [[conv2dPerExample(shape), shape], [conv2dPerExampleBias, shape]], [[delta, rows, g.cout * P], [x, g.b, g.cin * g.h * g.w]], rows, cols);
         const want = new Float64Array(rows * cols);
         const scale = new Float64Array(rows * cols);
         const one = { ...g, b: 1 };

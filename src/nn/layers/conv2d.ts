@@ -5,7 +5,7 @@
 //   tangent:  ḣ = c·(U ⋆ x + W ⋆ ẋ) + β·u_b
 //   R{∇W} = c·(wgrad(R{δ}, x) + wgrad(δ, ẋ)),  R{∇b} = β·Σ R{δ},  R{dx} = c·(dgrad(R{δ}, W) + dgrad(δ, U))
 // Its NTK block has no structured form here; it is formed from per-example gradients (src/ntk/gram.ts).
-import { conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dWeightGrad, convOutput, weightGradChunk, type ConvGeometry } from '../../../shaders/conv2d.ts';
+import { conv2dBiasGrad, conv2dForwardFor, conv2dInputGradFor, conv2dPerExample, conv2dPerExampleBias, conv2dWeightGrad, convOutput, convTile, weightGradChunk, type ConvGeometry } from '../../../shaders/conv2d.ts';
 import { sumSlices } from '../../../shaders/reduce.ts';
 import { ceilDiv } from '../../gpu/kernel.ts';
 import { Matrix } from '../../gpu/matrix.ts';
@@ -70,7 +70,8 @@ export class Conv2d implements ParamLayer {
       beta: this.beta,
       perExampleGrads: async (s, io) => {
         const shape = { ...this.geometry(io.n), rows: io.delta.rows, c0: io.from, units: io.units, alpha: this.c, beta: this.beta };
-        await dispatch(s, conv2dPerExample, [io.delta, io.x, io.J], shape);
+        await dispatch(s, conv2dPerExample(shape), [io.delta, io.x, io.J], shape);
+        if (this.beta !== 0) await dispatch(s, conv2dPerExampleBias, [io.delta, io.J], shape);
       },
     };
   }
@@ -85,22 +86,24 @@ export class Conv2d implements ParamLayer {
   }
 
   private async conv(s: Step, x: Matrix, w: Matrix, out: Matrix): Promise<void> {
-    await dispatch(s, conv2dForward, [x, w, out], { ...this.geometry(x.rows), alpha: this.c });
+    const g = this.geometry(x.rows);
+    await dispatch(s, conv2dForwardFor(g), [x, w, out], { ...g, alpha: this.c });
   }
 
   /** dW = c·wgrad(dy, x), its reduction over b·H'W' split into slices added in order when it is long. */
   private async weightGrad(s: Step, dy: Matrix, x: Matrix, dw: Matrix): Promise<void> {
     const g = this.geometry(x.rows);
-    const tiles = ceilDiv(g.cout, 32) * ceilDiv(g.cin * g.k * g.k, 32);
+    const tile = convTile(g.cout, g.cin * g.k * g.k);
+    const tiles = ceilDiv(g.cout, 4 * tile.wy) * ceilDiv(g.cin * g.k * g.k, 4 * tile.wx);
     const reduction = g.b * this.spatial;
     const splits = Math.max(1, Math.min(ceilDiv(WEIGHT_GRAD_WORKGROUPS, tiles), Math.floor(reduction / 256)));
     if (splits === 1) {
-      await dispatch(s, conv2dWeightGrad, [dy, x, dw], { ...g, alpha: this.c });
+      await dispatch(s, conv2dWeightGrad(g), [dy, x, dw], { ...g, alpha: this.c });
       return;
     }
     const slices = ceilDiv(reduction, weightGradChunk(g, splits));
     const scratch = new Matrix(s.scratch(slices * dw.length * 4), slices * dw.rows, dw.cols);
-    await dispatch(s, conv2dWeightGrad, [dy, x, scratch], { ...g, alpha: this.c, splits: slices });
+    await dispatch(s, conv2dWeightGrad(g), [dy, x, scratch], { ...g, alpha: this.c, splits: slices });
     await dispatch(s, sumSlices, [scratch, dw], { length: dw.length, slices });
   }
 
@@ -118,7 +121,10 @@ export class Conv2d implements ParamLayer {
       await this.weightGrad(s, delta, x, g.weight);
       if (g.bias) await this.biasGrad(s, delta, g.bias);
     }
-    if (dx) await dispatch(s, conv2dInputGrad, [delta, p.weight, dx], { ...this.geometry(x.rows), alpha: this.c });
+    if (dx) {
+      const gx = this.geometry(x.rows);
+      await dispatch(s, conv2dInputGradFor(gx), [delta, p.weight, dx], { ...gx, alpha: this.c });
+    }
   }
 
   async tangent(s: Step, x: Matrix, xdot: Matrix | null, u: LayerTensors | null, hdot: Matrix, p: LayerTensors, t: LayerScratch): Promise<boolean> {
@@ -154,9 +160,9 @@ export class Conv2d implements ParamLayer {
     }
     if (!wantDx) return null;
     const g = { ...this.geometry(x.rows), alpha: this.c };
-    await dispatch(s, conv2dInputGrad, [rDelta, p.weight, t.inA!], g);
+    await dispatch(s, conv2dInputGradFor(g), [rDelta, p.weight, t.inA!], g);
     if (!u) return t.inA;
-    await dispatch(s, conv2dInputGrad, [delta, u.weight, t.inB!], g);
+    await dispatch(s, conv2dInputGradFor(g), [delta, u.weight, t.inB!], g);
     await linearCombination(s, 1, t.inA!, 1, t.inB!, t.inC!);
     return t.inC;
   }
