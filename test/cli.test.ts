@@ -34,6 +34,28 @@ describe('command line', () => {
     expect(catapult('frobnicate').status).toBe(2);
   });
 
+  it('a bad graph model exits 2 naming the module and what is allowed, with no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
+    const config = (layers: unknown[]) => {
+      const path = join(dir, `graph-${Math.random().toString(36).slice(2)}.json`);
+      const base = { data: { kind: 'mnist', train: 8, classes: [7, 9], targets: 'pm1', downsample: 4 }, loss: 'mse', optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 4, steps: 1, seed: 0 };
+      writeFileSync(path, JSON.stringify({ ...base, model: { kind: 'graph', layers } }));
+      return path;
+    };
+    const cases: [unknown[], RegExp][] = [
+      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool', kernel: 2 }], /model.layers\[1\]: unknown layer type "maxpool"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten/],
+      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'linear' }], /model.layers\[1\] \(linear\) takes a vector, but the layer before gives 4×5×5: put a flatten before it/],
+      [[{ type: 'conv2d', out: 4, kernel: 9 }, { type: 'flatten' }, { type: 'linear' }], /model.layers\[0\] \(conv2d\): kernel 9 is larger than its input 1×7×7 with padding 0/],
+      [[{ type: 'conv2d', out: 4, kernel: 3, dilation: 2 }], /model.layers\[0\] \(conv2d\): unknown field "dilation"; a conv2d layer takes out, kernel, stride, padding, bias/],
+    ];
+    for (const [layers, message] of cases) {
+      const r = catapult('train', config(layers));
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
     const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
     const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);

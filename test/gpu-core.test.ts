@@ -31,6 +31,20 @@ describe('device', () => {
     expect(gpu.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
   });
 
+  it('counts the bytes of live buffers and their peak', () => {
+    const before = gpu.liveBytes;
+    gpu.resetPeak();
+    const a = gpu.matrix('a', 100, 10);
+    const b = gpu.matrix('b', 3, 3); // 36 bytes, stored as created
+    expect(gpu.liveBytes - before).toBe(4000 + 36);
+    a.buffer.destroy();
+    a.buffer.destroy(); // twice is harmless, and counted once
+    expect(gpu.liveBytes - before).toBe(36);
+    expect(gpu.peakBytes - before).toBe(4036);
+    b.buffer.destroy();
+    expect(gpu.liveBytes).toBe(before);
+  });
+
   it('a lost device rejects pending and later work with DeviceLostError instead of hanging', async () => {
     const doomed = await requestNodeGpu();
     const m = doomed.matrix('m', 4, 4, new Float32Array(16));

@@ -77,7 +77,7 @@ describe('fully connected network on the GPU', () => {
   });
 
   it('refuses configurations it cannot build, naming the field', () => {
-    const layers = (c: FcnTestConfig) => modelLayers(c, [c.inputDim, 1, 1], c.outputs);
+    const layers = ({ inputDim, outputs, seed: _seed, ...model }: FcnTestConfig) => modelLayers(model, [inputDim, 1, 1], outputs);
     expect(() => layers(config({ hidden: [4, 0] }))).toThrow(/model.hidden\[1\] must be an integer >= 1, got 0/);
     expect(() => layers(config({ parameterization: 'mup' as never }))).toThrow(/model.parameterization must be "ntk" or "standard"/);
     expect(() => layers(config({ frozen: [3] }))).toThrow(/model.frozen: layer 3 does not exist \(parametrized layers 0..2\)/);

@@ -175,7 +175,7 @@ describe('spectral tracking during training', () => {
     await expect(Trainer.create(gpu, { ...base, tracking: { agop: {} } }, readDataFile)).rejects.toThrow(/tracking.agop needs tracking.set/);
     await expect(Trainer.create(gpu, { ...base, tracking: { spectrum: { top: 2 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum needs tracking.set/);
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10 }, spectrum: { top: 11 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum.top must be an integer in 1..10, got 11/);
-    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, method: 'dense' as 'gram' } } }, readDataFile)).rejects.toThrow(/tracking.set.method must be "gram" or "matrix-free", got "dense"/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, method: 'dense' as 'gram' } } }, readDataFile)).rejects.toThrow(/tracking.set.method must be one of auto, gram, matrix-free; got "dense"/);
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, chunk: 100 } } }, readDataFile)).rejects.toThrow(/tracking.set.chunk must be a positive multiple of 64 examples, got 100/);
   });
 });

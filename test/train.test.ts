@@ -115,4 +115,73 @@ describe('training loop', () => {
     await expect(Trainer.create(await testGpu(), rank2({ batchSize: 500 }), readDataFile)).rejects.toThrow(/batchSize 500 is larger than the training set \(128\)/);
     await expect(Trainer.create(await testGpu(), rank2({ loss: 'cross-entropy' }), readDataFile)).rejects.toThrow(/needs one-hot targets with k >= 2/);
   });
+
+  it('a misspelt key at any level is an error naming it and what that level takes', () => {
+    const bad = (over: object) => () => validateTrainConfig({ ...rank2(), ...over } as TrainConfig);
+    expect(bad({ stepz: 3 })).toThrow(/config: unknown key "stepz"; config takes data, model, loss/);
+    expect(bad({ data: { kind: 'synthetic', task: 'rank-2', d: 10, trian: 128 } })).toThrow(/data \(synthetic\): unknown key "trian"; .* takes kind, task, d, train, val, test, noise/);
+    expect(bad({ data: { kind: 'mnist', train: 10, downsampel: 2 } })).toThrow(/data \(mnist\): unknown key "downsampel"/);
+    expect(bad({ model: { hiden: [64] } })).toThrow(/model \(fcn\): unknown key "hiden"; .* takes kind, parameterization, sigma, frozen, hidden, hiddenBias, outputBias/);
+    expect(bad({ model: { kind: 'cnn', channels: 4, channel: 8 } })).toThrow(/model \(cnn\): unknown key "channel"/);
+    expect(bad({ model: { kind: 'resnet', channels: 4 } })).toThrow(/model.kind must be one of fcn, cnn, myrtle, graph; got "resnet"/);
+    expect(bad({ optimizer: { name: 'sgd', betas: [0.9, 0.99] } })).toThrow(/optimizer \(sgd\): unknown key "betas"; .* takes name, weightDecay, momentum, dampening, nesterov/);
+    expect(bad({ schedule: { kind: 'constant', rate: 1 } })).toThrow(/schedule \(constant\): unknown key "rate"; .* takes kind, lr/);
+    expect(bad({ schedule: { kind: 'decay', schedule: { kind: 'constant', lr: 1, max: 2 }, at: [], factor: 0.5 } })).toThrow(/schedule.schedule \(constant\): unknown key "max"/);
+    expect(bad({ tracking: { sett: { examples: 8 } } })).toThrow(/tracking: unknown key "sett"; tracking takes batch, set, agop, hessian, spectrum, adagrad/);
+    expect(bad({ tracking: { set: { example: 8 } } })).toThrow(/tracking.set: unknown key "example"/);
+    expect(bad({ tracking: { batch: 5 } })).toThrow(/tracking.batch must be an object/);
+    expect(bad({ microBatch: 0 })).toThrow(/microBatch must be an integer >= 1, got 0/);
+  });
+});
+
+describe('micro-batches', () => {
+  // A CNN on 7×7 digits: 8 examples a step in one pass, or in passes of 3 (3 + 3 + 2) with the gradients summed.
+  const cnn = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+    data: { kind: 'mnist', train: 16, test: 8, classes: [7, 9], targets: 'pm1', downsample: 4 },
+    model: { kind: 'cnn', depth: 3, channels: 5, bias: 1 },
+    loss: 'mse',
+    optimizer: { name: 'sgd', momentum: 0.9 },
+    schedule: { kind: 'constant', lr: 0.05 },
+    batchSize: 8,
+    steps: 6,
+    evalEvery: 3,
+    readbackEvery: 3,
+    seed: 3,
+    ...over,
+  });
+
+  it('a step in passes of microBatch examples is the step in one pass, to float32 rounding', async () => {
+    const gpu = await testGpu();
+    const run = async (config: TrainConfig) => {
+      const t = await Trainer.create(gpu, config, readDataFile);
+      const r = await t.run();
+      const params = await gpu.read(t.net.params);
+      t.destroy();
+      return { r, params, passRows: t.passRows, microBatched: t.microBatched };
+    };
+    const whole = await run(cnn());
+    const parts = await run(cnn({ microBatch: 3 }));
+    expect(whole.microBatched).toBe(false);
+    expect(parts.microBatched).toBe(true);
+    expect(parts.passRows).toBe(3);
+    expect(parts.r.records.map((x) => x.step)).toEqual([0, 1, 2, 3, 4, 5]);
+    let worst = 0;
+    parts.r.records.forEach((rec, i) => (worst = Math.max(worst, Math.abs(rec.loss - whole.r.records[i].loss) / whole.r.records[i].loss)));
+    expect(worst).toBeLessThan(1e-5);
+    let num = 0;
+    let den = 0;
+    whole.params.forEach((w, i) => {
+      num += (w - parts.params[i]) ** 2;
+      den += w * w;
+    });
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+    // The losses moved: the comparison is of a run that trained.
+    expect(whole.r.records[5].loss).not.toBe(whole.r.records[0].loss);
+  }, 120_000);
+
+  it('refuses a microBatch above what one pass holds, and batch tracking across passes', async () => {
+    const gpu = await testGpu();
+    await expect(Trainer.create(gpu, cnn({ microBatch: 1e9 }), readDataFile)).rejects.toThrow(/microBatch 1000000000 is more than this network fits in one pass on this device \(\d+ examples/);
+    await expect(Trainer.create(gpu, cnn({ microBatch: 4, tracking: { batch: {} } }), readDataFile)).rejects.toThrow(/tracking.batch needs each batch of 8 in one pass, but microBatch is 4: use batchSize <= 4/);
+  });
 });

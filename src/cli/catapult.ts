@@ -102,7 +102,8 @@ async function train(argv: string[]): Promise<void> {
   const sink = values.out ? createWriteStream(values.out) : null;
   try {
     console.log(adapterLine(gpu.adapter));
-    const trainer = await Trainer.create(gpu, config, readDataFile);
+    // What only the data can check (the model's shapes against the images, the batch against the set) is a config error too.
+    const trainer = await asUsage(() => Trainer.create(gpu, config, readDataFile));
     const d = trainer.data.train;
     console.log(`data: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; model: ${trainer.net.layout.count} parameters; seed ${config.seed}`);
     const result = await trainer.run({

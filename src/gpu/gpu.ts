@@ -172,9 +172,35 @@ export class Gpu implements StepHost {
     return this.scratchPool.acquire(bytes);
   }
 
+  /** Bytes of the buffers created through this device and not yet destroyed, and the most there were at once. */
+  liveBytes = 0;
+  peakBytes = 0;
+
+  /** Destroys the scratch buffers no step holds (so that a measured peak starts from the live state). */
+  trimScratch(): void {
+    this.scratchPool.destroy();
+  }
+
+  /** Starts a new peak from what is live now (benchmarks report the peak of one operation). */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
   createBuffer(spec: BufferSpec): GPUBuffer {
     this.throwIfLost();
-    return createCheckedBuffer(this.device, spec);
+    const buffer = createCheckedBuffer(this.device, spec);
+    // Counted until destroy(): the engine's only memory figure (WebGPU reports none).
+    const size = buffer.size;
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    const destroy = buffer.destroy.bind(buffer);
+    let counted = true;
+    buffer.destroy = () => {
+      if (counted) this.liveBytes -= size;
+      counted = false;
+      destroy();
+    };
+    return buffer;
   }
 
   /** A storage matrix, zero-filled or initialized from `data` (row-major, rows*cols values). */

@@ -6,7 +6,9 @@
 //   formed, structured (dense): ΔΔᵀ 2·(nk)²·out + XXᵀ 2·n²·in (none for the first layer when its input Gram is kept);
 //   formed, by Jacobian:        per-example gradients 2·nk·weights·positions + contraction 2·(nk)²·weights;
 //   matrix-free:                each product is a backward and a forward-mode pass, 2·(2·n·weights·positions);
-// then each power iteration on a formed K is one (nk)² product.
+// then each power iteration on a formed K is one (nk)² product. Memory decides first: forming K needs it (4·(nk)²
+// bytes) and all n examples' per-site sensitivities (4·nk·outSize bytes) in one binding each, and the n
+// examples in one pass; matrix-free needs neither (it runs in chunks of examples).
 import type { SiteInfo } from '../nn/network.ts';
 
 export type NtkMethod = 'structured' | 'matrix-free';
@@ -47,9 +49,15 @@ export function ntkCosts(c: NtkCostInputs): Record<NtkMethod, number> {
   };
 }
 
-/** The cheaper method, or matrix-free when K (4·(nk)² bytes) would not fit in one storage binding. */
-export function chooseNtkMethod(c: NtkCostInputs & { maxBindingBytes: number }): NtkMethod {
-  if (4 * (c.n * c.k) ** 2 > c.maxBindingBytes) return 'matrix-free';
+/** The most examples whose K can be formed: one pass of the network, each site's sensitivities in one binding. */
+export function formedRowsLimit(sites: readonly SiteInfo[], k: number, passRows: number, maxBindingBytes: number): number {
+  const widest = Math.max(1, ...sites.map((s) => s.outSize));
+  return Math.min(passRows, Math.floor(maxBindingBytes / (4 * k * widest)));
+}
+
+/** The cheaper method, or matrix-free when forming K would not fit (K in one binding, n ≤ formedRows). */
+export function chooseNtkMethod(c: NtkCostInputs & { maxBindingBytes: number; formedRows?: number }): NtkMethod {
+  if (4 * (c.n * c.k) ** 2 > c.maxBindingBytes || c.n > (c.formedRows ?? Infinity)) return 'matrix-free';
   const cost = ntkCosts(c);
   return cost['matrix-free'] < cost.structured ? 'matrix-free' : 'structured';
 }

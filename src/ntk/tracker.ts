@@ -21,14 +21,14 @@ import { MIN_IDENTITY, gatherSquare, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { LossHeads } from '../nn/loss.ts';
 import type { Network, Tape } from '../nn/network.ts';
-import { integerAtLeast } from '../util/validate.ts';
+import { integerAtLeast, onlyKeys } from '../util/validate.ts';
 import { NetworkAgop } from './agop.ts';
 import { NtkGram } from './gram.ts';
 import { BatchHessian } from './hessian.ts';
 import { MatrixFreeNtk } from './matrix-free.ts';
 import { matrixOperator, type SymmetricOperator } from './operator.ts';
 import { hostLanczos } from './lanczos-host.ts';
-import { NTK_METHOD_CHOICES, chooseNtkMethod, type NtkMethodChoice } from './method.ts';
+import { NTK_METHOD_CHOICES, chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
@@ -52,10 +52,13 @@ export interface TrackingConfig {
   batch?: { every?: number; iterations?: number; method?: NtkMethodChoice };
   /**
    * λ_max, L≤1 and L>1 on a fixed set of the first `examples` training examples. method "gram" forms the
-   * set's NTK (structured), "matrix-free" never forms it (K·v = J(Jᵀv), `chunk` examples per pass): for
-   * sets too large for an nk×nk matrix, up to the whole training set.
+   * set's NTK (structured where every layer has the formula, else by contracting per-example gradients),
+   * "matrix-free" never forms it (K·v = J(Jᵀv), `chunk` examples per pass): for sets too large for an nk×nk
+   * matrix, up to the whole training set. "auto" (default) takes the cheaper by the cost rule of
+   * src/ntk/method.ts, counting the power iterations and the spectrum's Lanczos steps, and matrix-free when
+   * K would not fit in one binding.
    */
-  set?: { examples: number; every?: number; iterations?: number; method?: 'gram' | 'matrix-free'; chunk?: number };
+  set?: { examples: number; every?: number; iterations?: number; method?: SetMethodChoice; chunk?: number };
   /**
    * AGOP alignment on the same set with the true EGOP (synthetic tasks) or, given `reference` (a
    * checkpoint file of a network on the same inputs), that network's AGOP on the set: the paper's
@@ -86,12 +89,29 @@ export interface AdagradState {
   initial: number;
 }
 
+export const SET_METHOD_CHOICES = ['auto', 'gram', 'matrix-free'] as const;
+export type SetMethodChoice = (typeof SET_METHOD_CHOICES)[number];
+
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
 export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9 } as const;
 export const METRIC_SLOTS = 10;
 
+const TRACKING_KEYS: { [K in keyof TrackingConfig]-?: readonly string[] } = {
+  batch: ['every', 'iterations', 'method'],
+  set: ['examples', 'every', 'iterations', 'method', 'chunk'],
+  agop: ['every', 'reference'],
+  hessian: ['every', 'iterations'],
+  spectrum: ['top', 'every', 'iterations'],
+  adagrad: ['every'],
+};
+
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
   if (!t) return;
+  onlyKeys('tracking', t, Object.keys(TRACKING_KEYS));
+  for (const [section, keys] of Object.entries(TRACKING_KEYS)) {
+    const v = t[section as keyof TrackingConfig];
+    if (v !== undefined) onlyKeys(`tracking.${section}`, v, keys);
+  }
   const every = (path: string, v: unknown) => v !== undefined && integerAtLeast(path, v, 1);
   every('tracking.batch.every', t.batch?.every);
   every('tracking.batch.iterations', t.batch?.iterations);
@@ -111,8 +131,8 @@ export function validateTracking(t: TrackingConfig | undefined, trainSize?: numb
     if (!Number.isInteger(t.spectrum.top) || t.spectrum.top < 1 || t.spectrum.top > 10) throw new RangeError(`tracking.spectrum.top must be an integer in 1..10, got ${t.spectrum.top}`);
   }
   if (t.set) {
-    const method = t.set.method ?? 'gram';
-    if (method !== 'gram' && method !== 'matrix-free') throw new RangeError(`tracking.set.method must be "gram" or "matrix-free", got ${JSON.stringify(method)}`);
+    const method = t.set.method ?? 'auto';
+    if (!SET_METHOD_CHOICES.includes(method)) throw new RangeError(`tracking.set.method must be one of ${SET_METHOD_CHOICES.join(', ')}; got ${JSON.stringify(method)}`);
     if (t.set.chunk !== undefined && (!Number.isInteger(t.set.chunk) || t.set.chunk < 64 || t.set.chunk % 64 !== 0)) {
       throw new RangeError(`tracking.set.chunk must be a positive multiple of 64 examples, got ${t.set.chunk}`);
     }
@@ -217,7 +237,13 @@ export class Tracker {
       const n = config.set.examples;
       const nk = n * k;
       const X = gpu.matrix('tracked set inputs', n, setData.d, setData.x.subarray(0, n * setData.d));
-      const matrixFree = config.set.method === 'matrix-free' ? new MatrixFreeNtk(gpu, net, X, { chunk: config.set.chunk }) : null;
+      const method = this.setMethod(n);
+      if (method === 'gram' && n > this.formedRows) {
+        throw new RangeError(
+          `tracking.set: forming the NTK of ${n} examples needs them in one pass, and this network on this device takes at most ${this.formedRows} (maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize} bytes): use tracking.set.method "matrix-free" (or "auto"), or tracking.set.examples <= ${this.formedRows}`,
+        );
+      }
+      const matrixFree = method === 'matrix-free' ? new MatrixFreeNtk(gpu, net, X, { chunk: config.set.chunk }) : null;
       const K = matrixFree ? null : gpu.matrix('tracked set NTK', nk, nk, undefined, 'track fewer examples, or use tracking.set.method "matrix-free"');
       this.set = {
         X,
@@ -262,6 +288,21 @@ export class Tracker {
       if (!this.hostSpectrum) this.lanczos = new Lanczos(gpu, nk, this.lanczosSteps);
       this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     }
+  }
+
+  /** How the tracked set's NTK is evaluated: as configured, or by the cost rule (power and Lanczos iterations). */
+  private setMethod(n: number): 'gram' | 'matrix-free' {
+    const choice = this.config.set?.method ?? 'auto';
+    if (choice !== 'auto') return choice;
+    const k = this.net.outputs;
+    const iterations = (this.config.set?.iterations ?? 20) + (this.config.spectrum ? Math.min(this.config.spectrum.iterations ?? 60, n * k) : 0);
+    const method = chooseNtkMethod({ sites: this.net.sites, n, k, iterations, inputGram: this.firstLayerTrains, maxBindingBytes: this.gpu.limits.maxStorageBufferBindingSize, formedRows: this.formedRows });
+    return method === 'matrix-free' ? 'matrix-free' : 'gram';
+  }
+
+  /** The most examples whose NTK this device can form (one pass, each site's sensitivities in one binding). */
+  private get formedRows(): number {
+    return formedRowsLimit(this.net.sites, this.net.outputs, this.net.microBatch, this.gpu.limits.maxStorageBufferBindingSize);
   }
 
   /** Resolves once the input Grams are recorded and submitted (record() and analyze() wait for it). */
@@ -435,6 +476,7 @@ export class Tracker {
             iterations: this.config.batch?.iterations ?? 20,
             inputGram: this.trainGram !== null,
             maxBindingBytes: this.gpu.limits.maxStorageBufferBindingSize,
+            formedRows: this.formedRows,
           });
     const entry: BatchOperator = {
       power: restored?.power ?? new PowerIteration(this.gpu, nk, 2),

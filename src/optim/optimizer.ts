@@ -4,6 +4,7 @@
 import { optimizerUpdate, stateNames, type OptimizerShape, type OptimizerVariant } from '../../shaders/optim.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
+import { onlyKeys } from '../util/validate.ts';
 import type { Step } from '../gpu/step.ts';
 
 export type OptimizerName = 'gd' | 'sgd' | 'rmsprop' | 'adagrad' | 'adadelta' | 'adam';
@@ -35,8 +36,19 @@ export interface OptimizerConfig {
 export type ResolvedOptimizer = Required<OptimizerConfig>;
 
 /** torch.optim's defaults; 'gd' is plain SGD (its batch is the whole training set). */
+/** The hyperparameters each optimizer takes (torch.optim's, camelCase). */
+const OPTIMIZER_KEYS: Record<OptimizerName, readonly string[]> = {
+  gd: ['name', 'weightDecay'],
+  sgd: ['name', 'weightDecay', 'momentum', 'dampening', 'nesterov'],
+  rmsprop: ['name', 'weightDecay', 'momentum', 'alpha', 'centered', 'eps'],
+  adagrad: ['name', 'weightDecay', 'lrDecay', 'initialAccumulatorValue', 'eps'],
+  adadelta: ['name', 'weightDecay', 'rho', 'eps'],
+  adam: ['name', 'weightDecay', 'betas', 'eps', 'amsgrad'],
+};
+
 export function resolveOptimizer(c: OptimizerConfig): ResolvedOptimizer {
-  if (!OPTIMIZERS.includes(c.name)) throw new RangeError(`optimizer.name must be one of ${OPTIMIZERS.join(', ')}; got "${c.name}"`);
+  if (!OPTIMIZERS.includes(c?.name)) throw new RangeError(`optimizer.name must be one of ${OPTIMIZERS.join(', ')}; got ${JSON.stringify(c?.name)}`);
+  onlyKeys(`optimizer (${c.name})`, c, OPTIMIZER_KEYS[c.name]);
   const eps = { gd: 0, sgd: 0, rmsprop: 1e-8, adagrad: 1e-10, adadelta: 1e-6, adam: 1e-8 }[c.name];
   const r: ResolvedOptimizer = {
     name: c.name,

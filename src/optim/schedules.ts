@@ -8,6 +8,8 @@
 //   decay         another schedule multiplied by factor once per step listed in `at` that has passed
 //                 (to calm training after a catapult)
 
+import { onlyKeys } from '../util/validate.ts';
+
 export type Schedule =
   | { kind: 'constant'; lr: number }
   | { kind: 'piecewise'; lr: number; changes: [step: number, lr: number][] }
@@ -25,7 +27,16 @@ function stepIndex(path: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`${path} must be an integer step >= 0, got ${JSON.stringify(v)}`);
 }
 
+const SCHEDULE_KEYS: Record<Schedule['kind'], readonly string[]> = {
+  constant: ['kind', 'lr'],
+  piecewise: ['kind', 'lr', 'changes'],
+  cyclic: ['kind', 'base', 'max', 'period'],
+  'exp-cyclic': ['kind', 'base', 'max', 'period', 'gamma'],
+  decay: ['kind', 'schedule', 'at', 'factor'],
+};
+
 export function validateSchedule(s: Schedule, path = 'schedule'): void {
+  if (s && Object.hasOwn(SCHEDULE_KEYS, s.kind)) onlyKeys(`${path} (${s.kind})`, s, SCHEDULE_KEYS[s.kind]);
   switch (s?.kind) {
     case 'constant':
       return rate(`${path}.lr`, s.lr);

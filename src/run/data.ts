@@ -5,7 +5,7 @@ import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
-import { integerAtLeast } from '../util/validate.ts';
+import { integerAtLeast, onlyKeys } from '../util/validate.ts';
 import { TASKS, sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
 
 export type DataConfig =
@@ -48,7 +48,15 @@ export interface RunData {
 export type ReadFile = (pathOrUrl: string) => Promise<Uint8Array>;
 
 
+const DATA_KEYS: Record<DataConfig['kind'], readonly string[]> = {
+  synthetic: ['kind', 'task', 'd', 'train', 'val', 'test', 'noise'],
+  sphere: ['kind', 'n', 'd', 'scaledIndex', 'scale'],
+  mnist: ['kind', 'train', 'val', 'test', 'classes', 'targets', 'images', 'labels', 'downsample'],
+  cifar10: ['kind', 'files', 'train', 'val', 'test', 'classes', 'targets', 'downsample'],
+};
+
 export function validateData(c: DataConfig): void {
+  if (c && Object.hasOwn(DATA_KEYS, c.kind)) onlyKeys(`data (${c.kind})`, c, DATA_KEYS[c.kind]);
   switch (c?.kind) {
     case 'synthetic':
       if (!TASKS.includes(c.task)) throw new RangeError(`data.task must be one of ${TASKS.join(', ')}; got ${JSON.stringify(c.task)}`);

@@ -555,10 +555,19 @@ export function setKey<T>(config: T, key: string, value: unknown): T {
   return copy as T;
 }
 
-/** Deep-merges an override object (as in `variants`) into a config. */
+/** The tag that says which kind of object a config object is: a schedule's kind, an optimizer's name. */
+const TAGS = ['kind', 'name'];
+
+/**
+ * Deep-merges an override object (as in `variants`) into a config. An override of another kind (a cyclic
+ * schedule over a constant one, adam over sgd) replaces the object: the old kind's keys mean nothing to it.
+ */
 export function mergeOverrides<T>(config: T, overrides: Record<string, unknown>): T {
   const merge = (base: unknown, over: unknown): unknown => {
     if (typeof over !== 'object' || over === null || Array.isArray(over) || typeof base !== 'object' || base === null || Array.isArray(base)) return structuredClone(over);
+    const b = base as Record<string, unknown>;
+    const o = over as Record<string, unknown>;
+    if (TAGS.some((tag) => tag in o && o[tag] !== b[tag])) return structuredClone(over);
     const out = { ...(base as Record<string, unknown>) };
     for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
     return out;

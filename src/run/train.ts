@@ -15,7 +15,7 @@ import { Matrix as GpuMatrix } from '../gpu/matrix.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import { Graph, buildNetwork } from '../nn/graph.ts';
 import { LossHeads } from '../nn/loss.ts';
-import type { ModelConfig } from '../nn/models.ts';
+import { validateModelKeys, type ModelConfig } from '../nn/models.ts';
 import type { Tape } from '../nn/network.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
@@ -25,7 +25,7 @@ import { checkpointOptimizer, checkpointParams, decodeCheckpoint, encodeCheckpoi
 import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { PowerIteration } from '../ntk/spectrum.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
-import { integerAtLeast } from '../util/validate.ts';
+import { integerAtLeast, onlyKeys } from '../util/validate.ts';
 import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
 
 export type LossName = 'mse' | 'cross-entropy';
@@ -57,6 +57,11 @@ export interface TrainConfig {
   evalEvery?: number;
   /** Read the per-step metrics back every this many steps. Default 25. */
   readbackEvery?: number;
+  /**
+   * Examples per forward/backward pass: a larger batch runs in passes of this many, their gradients summed
+   * (the same step, less memory). Default: as many as one storage binding of the device holds.
+   */
+  microBatch?: number;
   /** Spectral tracking: NTK of each batch and of a fixed set, loss split, AGOP alignment (src/ntk/tracker.ts). */
   tracking?: TrackingConfig;
   seed: number;
@@ -135,8 +140,14 @@ export interface RunCallbacks {
 }
 
 
+const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
+  'data', 'model', 'loss', 'optimizer', 'schedule', 'lrUnit', 'batchSize', 'microBatch', 'steps', 'stopAtLoss', 'divergeAbove', 'evalEvery', 'readbackEvery', 'tracking', 'seed',
+];
+
 export function validateTrainConfig(c: TrainConfig): void {
+  onlyKeys('config', c, TRAIN_CONFIG_KEYS);
   validateData(c.data);
+  validateModelKeys(c.model);
   if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
   resolveOptimizer(c.optimizer);
   validateSchedule(c.schedule);
@@ -147,6 +158,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.seed > 0xffffffff) throw new RangeError(`seed must be < 2^32, got ${c.seed}`);
   if (c.evalEvery !== undefined) integerAtLeast('evalEvery', c.evalEvery, 0);
   if (c.readbackEvery !== undefined) integerAtLeast('readbackEvery', c.readbackEvery, 1);
+  if (c.microBatch !== undefined) integerAtLeast('microBatch', c.microBatch, 1);
   if (c.stopAtLoss !== undefined && !(c.stopAtLoss > 0)) throw new RangeError(`stopAtLoss must be > 0, got ${c.stopAtLoss}`);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
@@ -204,7 +216,9 @@ interface GpuSet {
 export class Trainer {
   readonly net: Graph;
   readonly losses: LossHeads;
-  /** Whether a batch is more than one pass takes (Network.microBatch): it then runs in micro-batches. */
+  /** Examples per pass: config.microBatch, else as many as the network fits in one binding (Network.microBatch). */
+  readonly passRows: number;
+  /** Whether a batch is more than one pass takes: it then runs in micro-batches of passRows. */
   readonly microBatched: boolean;
   readonly optimizer: Optimizer;
   readonly batchSize: number;
@@ -234,12 +248,17 @@ export class Trainer {
     this.batchSize = config.batchSize === 'full' ? train.n : config.batchSize;
     if (this.batchSize > train.n) throw new RangeError(`batchSize ${this.batchSize} is larger than the training set (${train.n})`);
     this.order = this.batchSize === train.n ? null : new BatchOrder(train.n, this.batchSize, seeds.batches);
-    this.microBatched = this.batchSize > this.net.microBatch;
+    if (config.microBatch !== undefined && config.microBatch > this.net.microBatch) {
+      throw new RangeError(
+        `microBatch ${config.microBatch} is more than this network fits in one pass on this device (${this.net.microBatch} examples within maxStorageBufferBindingSize, ${gpu.limits.maxStorageBufferBindingSize} bytes): use microBatch <= ${this.net.microBatch}`,
+      );
+    }
+    this.passRows = config.microBatch ?? this.net.microBatch;
+    this.microBatched = this.batchSize > this.passRows;
     for (const what of ['batch', 'hessian'] as const) {
       if (this.microBatched && config.tracking?.[what]) {
-        throw new RangeError(
-          `tracking.${what} needs each batch of ${this.batchSize} in one pass, but this network takes at most ${this.net.microBatch} examples per pass within this device's maxStorageBufferBindingSize (${gpu.limits.maxStorageBufferBindingSize} bytes): use batchSize <= ${this.net.microBatch}, or a narrower network`,
-        );
+        const why = config.microBatch !== undefined ? `microBatch is ${config.microBatch}` : `this network takes at most ${this.net.microBatch} examples per pass within this device's maxStorageBufferBindingSize (${gpu.limits.maxStorageBufferBindingSize} bytes)`;
+        throw new RangeError(`tracking.${what} needs each batch of ${this.batchSize} in one pass, but ${why}: use batchSize <= ${this.passRows}, or a narrower network`);
       }
     }
     const upload = (d: Dataset, name: string): GpuSet => ({
@@ -492,12 +511,12 @@ export class Trainer {
   }
 
   /**
-   * A batch wider than one pass, in micro-batches of Network.microBatch rows: each one's loss seed divides by
+   * A batch wider than one pass, in micro-batches of passRows rows: each one's loss seed divides by
    * the whole batch, its gradients go to a scratch buffer and are added to the first's in order, and the
    * micro-batches' losses are summed into the step's slots. Returns the last micro-batch's tape.
    */
   private async microBatches(step: Step, X: Matrix, Y: Matrix, base: number): Promise<Tape> {
-    const m = this.net.microBatch;
+    const m = this.passRows;
     const parts = Math.ceil(X.rows / m);
     const sums = step.scratch(2 * parts * 4);
     const scratchGrads = step.scratch(this.net.layout.size * 4);
@@ -516,7 +535,7 @@ export class Trainer {
 
   /** Rows per evaluation pass: at most EVAL_CHUNK, and what one pass of the network takes. */
   private get evalChunk(): number {
-    return Math.min(EVAL_CHUNK, this.net.microBatch);
+    return Math.min(EVAL_CHUNK, this.passRows);
   }
 
   /** Rows in the batch of step t (the last batch of an epoch can be smaller). */
