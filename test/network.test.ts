@@ -3,7 +3,7 @@ import { Rng } from '../src/data/random.ts';
 import { LossHeads } from '../src/nn/loss.ts';
 import { modelLayers } from '../src/nn/models.ts';
 import { initParams } from '../src/nn/params.ts';
-import { mseRef, softmaxCrossEntropyRef } from '../src/ref/loss.ts';
+import { classifyRef, mseRef, softmaxCrossEntropyRef } from '../src/ref/loss.ts';
 import { backwardRef, forwardRef } from '../src/ref/network.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 import { fcnNet, fcnRef, type FcnTestConfig } from './nets.ts';
@@ -156,6 +156,33 @@ describe('fully connected network on the GPU', () => {
     expect(relErr(await gpu.read(seed), want.seed)).toBeLessThan(tol);
     expect(relErr(await net.readGrads(), backwardRef(ref, params, fwd, want.seed).grads)).toBeLessThan(tol);
     net.destroy();
+  });
+
+  it('counts the examples an MSE output classifies right: ±1 targets by sign, one-hot by argmax', async () => {
+    const gpu = await testGpu();
+    const rng = new Rng(32);
+    // 77 and 130 rows: not multiples of the 64-wide workgroup; k = 10 with ties in the outputs.
+    for (const [b, k] of [[77, 1], [130, 10]]) {
+      const losses = new LossHeads(gpu, k);
+      const f = rng.uniformArray(b * k, -1, 1).map((v) => Math.round(v * 4) / 4);
+      const y = new Float32Array(b * k);
+      for (let r = 0; r < b; r++) {
+        if (k === 1) y[r] = rng.int(2) ? 1 : -1;
+        else y[r * k + rng.int(k)] = 1;
+      }
+      const F = gpu.matrix('F', b, k, f);
+      const Y = gpu.matrix('Y', b, k, y);
+      const out = gpu.matrix('out', 2, 1);
+      const step = gpu.step('correct');
+      await losses.correct(step, F, Y, out.buffer, 1);
+      gpu.submit(step);
+      const correct = (await gpu.read(out))[1];
+      const want = classifyRef(f, y, b, k);
+      expect(want).toBeGreaterThan(0.02);
+      expect(want).toBeLessThan(0.98);
+      expect(correct / b).toBe(want);
+      losses.destroy();
+    }
   });
 
   it('gives the same bits for the same seed twice', async () => {

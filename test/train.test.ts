@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDataFile } from '../src/cli/data-files.ts';
+import { classifyRef } from '../src/ref/loss.ts';
+import { forwardRef } from '../src/ref/network.ts';
 import { Trainer, validateTrainConfig, type TrainConfig } from '../src/run/train.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
@@ -93,6 +95,34 @@ describe('training loop', () => {
     const [e] = r.evals;
     expect(e.testAccuracy).toBeGreaterThan(0.85); // chance is 0.1; 0.90 measured on SwiftShader
     expect(r.records[0].accuracy).toBeLessThan(0.3);
+  });
+
+  it('evaluates MSE on class targets with an accuracy (±1 by sign) equal to float64\'s, and a regression task without one', async () => {
+    const trainer = await Trainer.create(await testGpu(), {
+      data: { kind: 'mnist', train: 256, test: 300, classes: [7, 9], targets: 'pm1' },
+      model: { hidden: [64], outputBias: 0 },
+      loss: 'mse',
+      optimizer: { name: 'gd' },
+      schedule: { kind: 'constant', lr: 0.5 },
+      batchSize: 'full',
+      steps: 30,
+      evalEvery: 30,
+      seed: 1,
+    }, readDataFile);
+    const r = await trainer.run();
+    const test = trainer.data.test!;
+    const fwd = forwardRef({ layers: trainer.net.layers, layout: trainer.net.layout }, await trainer.net.readParams(), test.x, test.n);
+    const want = classifyRef(fwd.outputs.at(-1)!, test.y, test.n, 1);
+    trainer.destroy();
+    const [first, last] = [r.evals[0], r.evals.at(-1)!];
+    expect(want).toBeGreaterThan(0.6);
+    expect(want).toBeLessThan(1);
+    // One example may sit at f ≈ 0, where float32 and float64 can take different signs.
+    expect(Math.abs(last.testAccuracy! - want)).toBeLessThanOrEqual(1 / test.n);
+    expect(first.testAccuracy).not.toBe(last.testAccuracy);
+    const regression = await train(rank2({ steps: 2, evalEvery: 1 }));
+    expect(regression.evals[0].testLoss).toBeDefined();
+    expect(regression.evals[0].testAccuracy).toBeUndefined();
   });
 
   it('stops at the loss threshold and when asked to', async () => {

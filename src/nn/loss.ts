@@ -4,6 +4,8 @@
 // over: b, or more when these rows are one micro-batch of it (the seed then divides by B, the sum adds up).
 //   mse:          Σ (f − y)²  and  seed (2/B)(f − y)               (L = (1/B)‖f − y‖², the paper's eq. 1)
 //   crossEntropy: Σ CE_r, Σ correct_r  and  seed (softmax(f) − y)/B
+// and `correct` counts the examples an output classifies right where the loss has no argmax (MSE on class targets).
+import { classifyCorrect } from '../../shaders/classify.ts';
 import { softmaxCrossEntropy } from '../../shaders/softmax-xent.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
@@ -51,6 +53,14 @@ export class LossHeads {
     await reduce(step, 'sum', ws.rowLoss, null, out, lossSlot);
     await reduce(step, 'sum', ws.rowCorrect, null, out, correctSlot);
     return { seed: ws.seed };
+  }
+
+  /** The number of rows of F that classify Y right (±1 targets by sign, one-hot by argmax) into out[slot]. */
+  async correct(step: Step, F: Matrix, Y: Matrix, out: GPUBuffer, slot: number): Promise<void> {
+    this.check(F, Y);
+    const ws = this.workspace(Y.rows);
+    await dispatch(step, classifyCorrect, [F, Y, ws.rowCorrect], { rows: Y.rows, classes: this.outputs });
+    await reduce(step, 'sum', ws.rowCorrect, null, out, slot);
   }
 
   private workspace(b: number): Workspace {

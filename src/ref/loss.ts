@@ -23,3 +23,18 @@ export function softmaxCrossEntropyRef(f: ArrayLike<number>, y: ArrayLike<number
   }
   return { loss: loss / b, accuracy: correct / b, seed };
 }
+
+/** Accuracy of outputs on class targets: ±1 targets (k = 1) by sign (0 counts as −1), one-hot by argmax (first maximum). */
+export function classifyRef(f: ArrayLike<number>, y: ArrayLike<number>, b: number, k: number): number {
+  let correct = 0;
+  for (let r = 0; r < b; r++) {
+    if (k === 1) {
+      if (f[r] > 0 === y[r] > 0) correct++;
+      continue;
+    }
+    const row = Array.from({ length: k }, (_, j) => f[r * k + j]);
+    const target = Array.from({ length: k }, (_, j) => y[r * k + j]);
+    if (row.indexOf(Math.max(...row)) === target.indexOf(Math.max(...target))) correct++;
+  }
+  return correct / b;
+}

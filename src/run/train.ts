@@ -574,6 +574,8 @@ export class Trainer {
     const n = set.data.n;
     const chunk = this.evalChunk;
     const chunks = Math.ceil(n / chunk);
+    // MSE on class targets (±1, one-hot) has an accuracy too; regression targets (the synthetic tasks) have none.
+    const classes = set.data.labels !== undefined;
     const step = this.gpu.step('evaluate');
     for (let ci = 0; ci < chunks; ci++) {
       const from = ci * chunk;
@@ -582,8 +584,10 @@ export class Trainer {
       const X = this.rowsOf(step, set.X, from, rows, 'X');
       const Y = this.rowsOf(step, set.Y, from, rows, 'Y');
       const { output } = await this.net.forward(step, X);
-      if (this.config.loss === 'mse') await this.losses.mse(step, output, Y, this.evalOut, 2 * ci);
-      else await this.losses.crossEntropy(step, output, Y, this.evalOut, 2 * ci, 2 * ci + 1);
+      if (this.config.loss === 'mse') {
+        await this.losses.mse(step, output, Y, this.evalOut, 2 * ci);
+        if (classes) await this.losses.correct(step, output, Y, this.evalOut, 2 * ci + 1);
+      } else await this.losses.crossEntropy(step, output, Y, this.evalOut, 2 * ci, 2 * ci + 1);
     }
     this.gpu.submit(step);
     const v = await this.gpu.read(this.evalOut, 0, chunks * 2 * 4);
@@ -593,7 +597,7 @@ export class Trainer {
       loss += v[2 * ci];
       correct += v[2 * ci + 1];
     }
-    return this.config.loss === 'mse' ? { loss: loss / n } : { loss: loss / n, accuracy: correct / n };
+    return this.config.loss === 'mse' && !classes ? { loss: loss / n } : { loss: loss / n, accuracy: correct / n };
   }
 
   private readonly chunkCopies = new Map<string, Matrix>();
