@@ -31,7 +31,22 @@ test('the page shows its adapter, says when it is a software adapter, and lists 
   const options = await page.locator('#preset option:not([disabled])').allTextContents();
   expect(options).toHaveLength(PRESETS.length);
   for (const p of PRESETS) expect(options).toContain(`${p.name} — ${p.paper}`);
-  await expect(page.locator('#preset option[disabled]').first()).toContainText('needs convolutional layers');
+  await expect(page.locator('#preset option[disabled]').first()).toContainText('needs residual blocks');
+});
+
+test('a CNN preset runs in the lab to the end: a record per step with λ_max, and the λ chart drawn', async ({ page }) => {
+  test.setTimeout(180_000);
+  const set = ['steps=3', 'model.channels=2', 'data.train=16', 'data.test=16', 'tracking.set.examples=16', 'tracking.spectrum.top=2', 'readbackEvery=1'];
+  await openLab(page, `/?preset=gd-catapult-cnn&scale=quick&seed=0&${set.map((s) => `set=${encodeURIComponent(s)}`).join('&')}`);
+  await page.click('#run');
+  await expect(page.locator('body')).toHaveAttribute('data-state', 'completed', { timeout: 150_000 });
+  const run = (await page.evaluate(() => window.catapultLab.runs())).at(-1)!;
+  expect(run.records.map((r) => r.step)).toEqual([0, 1, 2]);
+  for (const r of run.records) {
+    expect(r.lambda).toBeGreaterThan(0);
+    expect(Number.isFinite(r.loss)).toBe(true);
+  }
+  expect(Number(await page.locator('#chart-lambda').getAttribute('data-points'))).toBeGreaterThan(0);
 });
 
 test('a tiny gd-catapult runs to the end: charts hold data and the catapult marker, exports hold the run', async ({ page }, testInfo) => {

@@ -34,7 +34,7 @@ describe('presets', () => {
       for (const scale of ['quick', 'paper'] as const) expect(() => validateTrainConfig(resolvePreset(p.name, { scale })), `${p.name} ${scale}`).not.toThrow();
       for (const v of Object.keys(p.variants ?? {})) expect(() => validateTrainConfig(resolvePreset(p.name, { variant: v })), `${p.name} ${v}`).not.toThrow();
     }
-    expect(() => resolvePreset('gd-catapult-cnn')).toThrow(/not yet supported: it needs convolutional layers/);
+    expect(() => resolvePreset('sgd-top-eigenspace-wrn')).toThrow(/not yet supported: it needs residual blocks/);
     expect(() => resolvePreset('nope')).toThrow(/unknown preset "nope"; the presets are: gd-catapult/);
   });
 
@@ -76,6 +76,22 @@ describe('preset behaviour', () => {
     for (let t = 1; t < r.length; t++) expect(r[t].lossRestS - r[t - 1].lossRestS).toBeLessThan(0.02 * topRise);
     expect(spike.lambdaAfter).toBeLessThan(0.5 * spike.lambdaBefore);
     expect(s.headline.lambdaAfter).toBeLessThan(s.headline.lambdaBefore);
+  }, 300_000);
+
+  it('gd-catapult-cnn at a tiny size (32 digits): one spike, its peak in L≤2, λ_max lower after it than before', async () => {
+    const gpu = await testGpu();
+    const out = tmp();
+    const set: [string, unknown][] = [['steps', 40], ['data.train', 32], ['data.test', 32], ['tracking.set.examples', 32], ['tracking.spectrum.top', 2]];
+    const s = (await runExperiment(gpu, { preset: 'gd-catapult-cnn', scale: 'quick', set, out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+    expect(s.status).toBe('completed');
+    expect(s.spikes).toHaveLength(1);
+    const spike = s.spikes[0];
+    const r = steps(out);
+    const peak = r[spike.peak];
+    expect(peak.lossTopS).toBeGreaterThan(4 * peak.lossRestS);
+    expect(spike.lambdaAfter).toBeLessThan(0.6 * spike.lambdaBefore);
+    expect(s.headline.lambdaAfter).toBeLessThan(s.headline.lambdaBefore);
+    expect(r[r.length - 1].loss).toBeLessThan(0.1 * r[0].loss);
   }, 300_000);
 
   it('gd-final-lr-diverges ends "diverged" with every metric up to the divergence', async () => {
@@ -168,6 +184,22 @@ describe('checkpoints and saved NTKs', () => {
     expect(relErr(K.data, ref)).toBeLessThan(8 * U * (100 + 48 + 1 + 20));
     net.destroy();
   }, 300_000);
+
+  it('a CNN checkpoint names its tensors as the torch Sequential does, and a resumed CNN run repeats the metrics', async () => {
+    const gpu = await testGpu();
+    const full = tmp();
+    const set: [string, unknown][] = [['steps', 5], ['model.channels', 3], ['data.train', 12], ['data.test', 8], ['tracking.set.examples', 12], ['tracking.spectrum.top', 2], ['readbackEvery', 2], ['evalEvery', 2]];
+    await runExperiment(gpu, { preset: 'gd-catapult-cnn', scale: 'quick', set, out: full, saveAt: [2], report: false, progress: false, log: quiet });
+    const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(join(full, 'checkpoint-2.safetensors'))));
+    // Conv2d(1, 3, 3, padding=1), ReLU, Conv2d(3, 3, 3, padding=1), ReLU, ... Flatten, Linear(3·14·14, 1): no biases.
+    const shapes = Object.fromEntries(Object.entries(tensors).filter(([name]) => /weight|bias/.test(name)).map(([name, t]) => [name, t.shape]));
+    expect(shapes).toEqual({ '0.weight': [3, 1, 3, 3], '2.weight': [3, 3, 3, 3], '4.weight': [3, 3, 3, 3], '6.weight': [3, 3, 3, 3], '9.weight': [1, 3 * 14 * 14] });
+    const resumed = tmp();
+    await runExperiment(gpu, { preset: 'gd-catapult-cnn', scale: 'quick', set: [], out: resumed, saveAt: [], resume: join(full, 'checkpoint-2.safetensors'), report: false, progress: false, log: quiet });
+    const a = steps(full).filter((r) => r.step >= 2);
+    expect(steps(resumed)).toEqual(a);
+    expect(a.map((r) => r.step)).toEqual([2, 3, 4]);
+  }, 300_000);
 });
 
 describe('the command line for presets', () => {
@@ -181,7 +213,14 @@ describe('the command line for presets', () => {
     const t = catapult('show', 'gd-catapult', '--scale', 'huge');
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/--scale must be one of quick, paper, got "huge"/);
-    expect(catapult('run', 'gd-catapult-cnn').stderr).toMatch(/not yet supported/);
+    expect(catapult('run', 'sgd-top-eigenspace-vit').stderr).toMatch(/not yet supported/);
+    const g = catapult('run', 'gd-catapult-cnn', '--set', 'model.channel=8');
+    expect(g.status).toBe(2);
+    expect(g.stderr).toMatch(/model \(cnn\): unknown key "channel"; model \(cnn\) takes kind, parameterization, sigma, frozen, depth, channels/);
+    const k = catapult('run', 'gd-catapult-cnn', '--set', 'model.kernel=40', '--set', 'model.padding=0');
+    expect(k.status).toBe(2);
+    expect(k.stderr).toMatch(/layer 0 of the cnn model \(conv2d\): kernel 40 is larger than its input .*14.*14.* with padding 0/);
+    expect(k.stderr).not.toMatch(/    at /); // no stack trace
   });
 
   it('run writes the report and its PNGs; show prints the resolved config', () => {
