@@ -1,7 +1,11 @@
 // The benchmarks' command line: `tsx bench/cli.ts NAME [--adapter A] [--out FILE] [--quick]`, as the npm
-// scripts bench, bench:train, bench:ntk, bench:matrix-free and bench:drivers run it. Each prints its rows as
+// scripts bench, bench:train, bench:ntk, bench:matrix-free, bench:cnn, bench:dispatch, bench:probes and
+// bench:drivers run it. Each prints its rows as
 // it measures them and writes its section of bench/RESULTS.md (or --out) for the adapter it ran on.
 import { benchSetup } from './args.ts';
+import { CNN_CASES, cnnTable } from './cnn.ts';
+import { dispatchTable } from './dispatch.ts';
+import { probesTable } from './probes.ts';
 import { driversTable } from './drivers.ts';
 import { choiceTable, gemmTable } from './gemm.ts';
 import { matrixFreeTable } from './matrix-free.ts';
@@ -9,7 +13,7 @@ import { ntkTable } from './ntk.ts';
 import { markdownTable, provenance, writeSection, writeTable, type BenchTable } from './results-file.ts';
 import { trainTable } from './train.ts';
 
-const NAMES = ['gemm', 'train', 'ntk', 'matrix-free', 'drivers'] as const;
+const NAMES = ['gemm', 'train', 'ntk', 'matrix-free', 'cnn', 'dispatch', 'probes', 'drivers'] as const;
 type Name = (typeof NAMES)[number];
 
 const name = process.argv[2] as Name;
@@ -27,14 +31,26 @@ if (name === 'drivers') {
   writeSection(out, 'drivers', [`## ${table.title}`, '', table.description, '', markdownTable(table.columns, table.rows)].join('\n'));
   console.log(`written to ${out}`);
 } else {
-  const { gpu, out, quick, extra } = await benchSetup(name === 'matrix-free' ? { width: '256', iterations: '10' } : {});
+  const own: Record<string, string> = name === 'matrix-free' ? { width: '256', iterations: '10' } : name === 'cnn' ? { sizes: 'quick,wide' } : {};
+  const { gpu, out, quick, extra } = await benchSetup(own);
   const tables: BenchTable[] = [];
   if (name === 'gemm') {
     tables.push(await gemmTable(gpu, { sizes: quick ? [64, 256, 512] : [64, 128, 256, 512, 1024, 2048], ntkK: quick ? 20_000 : 100_000 }));
     tables.push(await choiceTable(gpu, { rounds: 3 }));
   }
   if (name === 'train') tables.push(await trainTable(gpu));
+  if (name === 'dispatch') tables.push(await dispatchTable(gpu));
+  if (name === 'probes') tables.push(await probesTable(gpu));
   if (name === 'ntk') tables.push(await ntkTable(gpu));
+  if (name === 'cnn') {
+    const ids = extra.sizes!.split(',');
+    const unknown = ids.filter((id) => !(id in CNN_CASES));
+    if (unknown.length) {
+      console.error(`--sizes: unknown size ${unknown.join(', ')}; the sizes are ${Object.keys(CNN_CASES).join(', ')}`);
+      process.exit(2);
+    }
+    tables.push(await cnnTable(gpu, { cases: ids.map((id) => CNN_CASES[id]) }));
+  }
   if (name === 'matrix-free') tables.push(await matrixFreeTable(gpu, { width: Number(extra.width), iterations: Number(extra.iterations) }));
   for (const t of tables) {
     if (t.summary) console.log(t.summary);

@@ -1,11 +1,13 @@
 // The device benchmark bundle's entry (npm run bench:device builds it into .device/bench.js): on a machine with
 // neither Node nor network, `bash .device/run.sh OUT_DIR` runs the product table up to 4096³ (and the kernel
-// choice table), the training-step table, the NTK table (2- and 5-layer, n = 128, d = 3072, width 1024) and
-// gd-catapult at both scales, and writes into OUT_DIR:
+// choice table), the training-step table, the NTK table (2- and 5-layer, n = 128, d = 3072, width 1024), the
+// dispatch-cost table, the CNN table (quick, 64 channels and the paper's Fig. 3 size: 512 channels on 32×32×3)
+// and gd-catapult at both scales, and writes into OUT_DIR:
 //   adapter.json  the adapter (GPUAdapterInfo, how it was chosen), its limits and features;
 //   results.json  every table's rows and every run's headline, with the code version;
 //   results.md    the same as markdown, in bench/RESULTS.md's section format, ready to paste there.
-// --quick keeps the products at 512³ and gd-catapult at the quick scale (to check the bundle on a CPU driver).
+// --quick keeps the products at 512³, the CNN at the quick size and gd-catapult at the quick scale (to check the
+// bundle on a CPU driver).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { runExperiment } from '../src/cli/experiment.ts';
 import { adapterLine, type Gpu } from '../src/gpu/gpu.ts';
+import { CNN_CASES, cnnTable } from './cnn.ts';
+import { dispatchTable } from './dispatch.ts';
 import { choiceTable, gemmTable } from './gemm.ts';
 import { ntkTable } from './ntk.ts';
 import { provenance, tableMarkdown, type BenchTable } from './results-file.ts';
@@ -72,6 +76,8 @@ async function main(): Promise<void> {
     ['kernel choice', async () => void tables.push(await choiceTable(gpu, { rounds: 3, log }))],
     ['training steps', async () => void tables.push(await trainTable(gpu, { log }))],
     ['NTK', async () => void tables.push(await ntkTable(gpu, { log }))],
+    ['dispatch cost', async () => void tables.push(await dispatchTable(gpu, { log }))],
+    ['CNN', async () => void tables.push(await cnnTable(gpu, { cases: quick ? [CNN_CASES.quick] : [CNN_CASES.quick, CNN_CASES.wide, CNN_CASES.paper], log }))],
     ['gd-catapult quick', async () => void runs.push(await gdCatapult(gpu, 'quick'))],
     ...(quick ? [] : [['gd-catapult paper', async () => void runs.push(await gdCatapult(gpu, 'paper'))] as [string, () => Promise<void>]]),
   ];

@@ -47,11 +47,15 @@ function npmTestSeconds(driver: Driver): number {
   return (performance.now() - t0) / 1000;
 }
 
+/** The first Python with torch: the one on PATH, else Debian's (python3-torch), which a pyenv shim hides. */
 function pytorchSeconds(): { seconds: number; torch: string } | null {
-  const r = spawnSync('python3', ['bench/pytorch-gd-catapult.py'], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { seconds: j.seconds, torch: j.torch };
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['bench/pytorch-gd-catapult.py'], { encoding: 'utf8' });
+    if (r.status !== 0) continue;
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return { seconds: j.seconds, torch: j.torch };
+  }
+  return null;
 }
 
 export async function driversTable(options: { rounds: number; withTests: boolean; log?: (line: string) => void }): Promise<{ table: BenchTable; adapters: string[] }> {
