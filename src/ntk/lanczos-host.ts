@@ -1,7 +1,7 @@
 // Lanczos with full reorthogonalization on a dense symmetric matrix held on the host, in float64: the same
 // recurrence as the GPU's (src/ntk/spectrum.ts, same start vector for the same seed), for kernels small
 // enough that one readback of K and host arithmetic cost less than the GPU recurrence's dispatches (about
-// ten per step, each a round of launch overhead that dwarfs a 128×128 product; bench/RESULTS.md "NTK").
+// ten per step, each a round of launch overhead that dwarfs a 128×128 product; bench/RESULTS.md "Dispatch cost").
 import { Rng } from '../data/random.ts';
 import { ritzPairs } from './spectrum.ts';
 
