@@ -72,6 +72,21 @@ const CNN_NOTE =
   'Quick scale: a 5-layer CNN of 16 channels with weights N(0, 1.6²) on the bundled digits 7 and 9 averaged to 14×14 (data.downsample 2), minutes on 2 CPU cores; at N(0, 1) so narrow a net is far from its kernel regime (its first steps change λ_max twentyfold) and diverges at the paper\'s rate. ' +
   'Paper scale: 512 channels (CNN-5, about 7.6 M parameters on 32×32×3 images), for a GPU.';
 
+/**
+ * What the CNN presets share: MSE, rates in multiples of η_crit(init), seed 0, and by default the quick/paper
+ * CNN-5 on the two-class digits with full-batch GD; each preset gives its schedule, steps and tracking.
+ */
+const cnnRun = (s: Scale, own: Partial<TrainConfig> & Pick<TrainConfig, 'schedule' | 'steps'>): TrainConfig => ({
+  data: cnnData(s),
+  model: cnn5(s),
+  loss: 'mse',
+  optimizer: { name: 'gd' },
+  lrUnit: 'eta-crit',
+  batchSize: 'full',
+  seed: 0,
+  ...own,
+});
+
 /** GD on 128 points at `lr` × η_crit(init), with the set's NTK, its top-s spectrum and the loss split every step. */
 function gdCatapultConfig(s: Scale, schedule: TrainConfig['schedule'], top: number, steps: number): TrainConfig {
   const n = 128;
@@ -516,19 +531,13 @@ export const PRESETS: Preset[] = [
     name: 'gd-catapult-cnn',
     paper: 'Fig. 2, 3, 13–15 (CNN)',
     summary: 'GD above η_crit with the paper\'s 5-layer CNN: one catapult, the spike in L≤5, λ_max lower after it.',
-    config: (s) => ({
-      data: cnnData(s),
-      model: cnn5(s),
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'constant', lr: 8 / 4.5 },
-      lrUnit: 'eta-crit',
-      batchSize: 'full',
-      steps: quick(s) ? 60 : 200,
-      evalEvery: 10,
-      tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 5, iterations: 40 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        schedule: { kind: 'constant', lr: 8 / 4.5 },
+        steps: quick(s) ? 60 : 200,
+        evalEvery: 10,
+        tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 5, iterations: 40 } },
+      }),
     headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
     notes: ['Rate 8/4.5 × η_crit(init), the paper\'s CNN ratio (lr 8, η_crit 4.5).', CNN_NOTE, CIFAR2_NOTE],
   },
@@ -536,19 +545,13 @@ export const PRESETS: Preset[] = [
     name: 'gd-multi-catapult-cnn',
     paper: 'Fig. 4, 17 (CNN)',
     summary: 'GD with the CNN\'s rate raised twice: a catapult after each raise, λ_max lower after each.',
-    config: (s) => ({
-      data: cnnData(s),
-      model: cnn5(s),
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'piecewise', lr: 8 / 4.5, changes: [[10, 15 / 4.5], [40, 20 / 4.5]] },
-      lrUnit: 'eta-crit',
-      batchSize: 'full',
-      steps: quick(s) ? 80 : 200,
-      evalEvery: 10,
-      tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 10, iterations: 40 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        schedule: { kind: 'piecewise', lr: 8 / 4.5, changes: [[10, 15 / 4.5], [40, 20 / 4.5]] },
+        steps: quick(s) ? 80 : 200,
+        evalEvery: 10,
+        tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 10, iterations: 40 } },
+      }),
     headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: ['The paper\'s CNN rates 8, 15, 20 over its η_crit 4.5, as multiples of η_crit(init), raised at steps 10 and 40.', CNN_NOTE, CIFAR2_NOTE],
   },
@@ -556,19 +559,13 @@ export const PRESETS: Preset[] = [
     name: 'gd-final-lr-diverges-cnn',
     paper: 'Fig. 18 (CNN)',
     summary: 'GD started at the paper\'s CNN rate at convergence of Fig. 4, which diverges there; a diverged run ends "diverged" with every metric kept.',
-    config: (s) => ({
-      data: cnnData(s),
-      model: cnn5(s),
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'constant', lr: 40 / 4.5 },
-      lrUnit: 'eta-crit',
-      batchSize: 'full',
-      steps: 60,
-      evalEvery: 10,
-      tracking: { set: { examples: 128, iterations: 20 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        schedule: { kind: 'constant', lr: 40 / 4.5 },
+        steps: 60,
+        evalEvery: 10,
+        tracking: { set: { examples: 128, iterations: 20 } },
+      }),
     headline: ['status', 'spikes', 'testLoss', 'finalLoss'],
     notes: [
       'The paper\'s CNN rate 40 over its η_crit 4.5 (Fig. 18: "the learning rate at convergence" of its Fig. 4 run), as 40/4.5 ≈ 8.9 × η_crit(init), from the first step.',
@@ -580,20 +577,16 @@ export const PRESETS: Preset[] = [
     name: 'sgd-spikes-cnn',
     paper: 'Table 2, Fig. 6 (CNN-5)',
     summary: 'SGD at batch 32 with the 5-layer CNN: loss spikes where η > η_crit(batch); Table 2\'s CNN match rate.',
-    config: (s) => ({
-      data: cnnData(s),
-      model: cnn5(s),
-      loss: 'mse',
-      optimizer: { name: 'sgd' },
-      schedule: { kind: 'constant', lr: 8 / 4.5 },
-      lrUnit: 'eta-crit',
-      batchSize: 32,
-      steps: quick(s) ? 100 : 2000,
-      stopAtLoss: 1e-3,
-      evalEvery: 1,
-      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        optimizer: { name: 'sgd' },
+        schedule: { kind: 'constant', lr: 8 / 4.5 },
+        batchSize: 32,
+        steps: quick(s) ? 100 : 2000,
+        stopAtLoss: 1e-3,
+        evalEvery: 1,
+        tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
+      }),
     headline: ['matchRate', 'catapults', 'spikes', 'finalLoss'],
     sweep: { grid: {}, seeds: 3 },
     notes: ['The paper\'s CNN rate 8 with its η_crit 4.5, as 8/4.5 × η_crit(init). Table 2: match rate 94.67 ± 3.27 % over 3 runs (catapult sweep sgd-spikes-cnn: 3 seeds).', CNN_NOTE, CIFAR2_NOTE],
@@ -602,20 +595,16 @@ export const PRESETS: Preset[] = [
     name: 'sgd-top-eigenspace-cnn',
     paper: 'Fig. 7, 19–22 (CNN-5)',
     summary: 'SGD at batch 32 with the 5-layer CNN: each spike lives in L≤1 of the training set\'s NTK and comes with a drop of λ_max.',
-    config: (s) => ({
-      data: cnnData(s),
-      model: cnn5(s),
-      loss: 'mse',
-      optimizer: { name: 'sgd' },
-      schedule: { kind: 'constant', lr: 8 / 4.5 },
-      lrUnit: 'eta-crit',
-      batchSize: 32,
-      steps: quick(s) ? 100 : 1000,
-      stopAtLoss: 1e-3,
-      evalEvery: 5,
-      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        optimizer: { name: 'sgd' },
+        schedule: { kind: 'constant', lr: 8 / 4.5 },
+        batchSize: 32,
+        steps: quick(s) ? 100 : 1000,
+        stopAtLoss: 1e-3,
+        evalEvery: 5,
+        tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+      }),
     headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: ['The paper\'s CNN rate 8 over its η_crit 4.5, as 8/4.5 × η_crit(init).', CNN_NOTE, CIFAR2_NOTE],
   },
@@ -623,19 +612,15 @@ export const PRESETS: Preset[] = [
     name: 'multi-output-cnn',
     paper: 'Fig. 16 (CNN)',
     summary: 'Ten classes with the CNN, the nk×nk NTK: the spike lives in the top k·s eigenspace.',
-    config: (s) => ({
-      data: { kind: 'mnist', train: quick(s) ? 32 : 128, test: 500, ...(quick(s) ? { downsample: 2 } : {}) },
-      model: { ...cnn5(s), ...(quick(s) ? { sigma: 1.3 } : {}) },
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'constant', lr: 80 / 16 },
-      lrUnit: 'eta-crit',
-      batchSize: 'full',
-      steps: quick(s) ? 30 : 100,
-      evalEvery: 10,
-      tracking: { set: { examples: quick(s) ? 32 : 128, iterations: 20 }, spectrum: { top: 10, every: quick(s) ? 2 : 1, iterations: 60 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        data: { kind: 'mnist', train: quick(s) ? 32 : 128, test: 500, ...(quick(s) ? { downsample: 2 } : {}) },
+        model: { ...cnn5(s), ...(quick(s) ? { sigma: 1.3 } : {}) },
+        schedule: { kind: 'constant', lr: 80 / 16 },
+        steps: quick(s) ? 30 : 100,
+        evalEvery: 10,
+        tracking: { set: { examples: quick(s) ? 32 : 128, iterations: 20 }, spectrum: { top: 10, every: quick(s) ? 2 : 1, iterations: 60 } },
+      }),
     headline: ['spikes', 'lambdaBefore', 'lambdaAfter', 'testAccuracy', 'finalLoss'],
     notes: [
       'The paper: CNN lr 80 with η_crit 16 (5×), here 5 × η_crit(init) of the nk×nk kernel.',
@@ -648,19 +633,15 @@ export const PRESETS: Preset[] = [
     name: 'gd-catapults-generalization-cnn',
     paper: 'Fig. 8 (c), 25 (c): SVHN-2, 5-layer CNN',
     summary: 'GD with the CNN\'s rate raised three times: test loss and accuracy as catapults accumulate.',
-    config: (s) => ({
-      data: { ...cnnData(s, quick(s) ? 256 : 1000, quick(s) ? 500 : 5000), val: quick(s) ? 500 : 5000 },
-      model: { ...cnn5(s), channels: quick(s) ? 16 : 256 },
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'piecewise', lr: 0.5, changes: [[10, 3], [35, 6], [50, 9]] },
-      lrUnit: 'eta-crit',
-      batchSize: 'full',
-      steps: quick(s) ? 100 : 300,
-      evalEvery: 5,
-      tracking: { set: { examples: quick(s) ? 256 : 1000, every: 5 } },
-      seed: 0,
-    }),
+    config: (s) =>
+      cnnRun(s, {
+        data: { ...cnnData(s, quick(s) ? 256 : 1000, quick(s) ? 500 : 5000), val: quick(s) ? 500 : 5000 },
+        model: { ...cnn5(s), channels: quick(s) ? 16 : 256 },
+        schedule: { kind: 'piecewise', lr: 0.5, changes: [[10, 3], [35, 6], [50, 9]] },
+        steps: quick(s) ? 100 : 300,
+        evalEvery: 5,
+        tracking: { set: { examples: quick(s) ? 256 : 1000, every: 5 } },
+      }),
     headline: ['catapults', 'spikes', 'testLoss', 'testAccuracy'],
     notes: [
       'The paper trains a 5-layer CNN of width 256 on 1000 points of SVHN-2 (digits 0 and 2), raising the rate to 30, 60, 90 at steps 10, 35, 50; its η_crit is not given, so the raises here are 3, 6, 9 × η_crit(init) from 0.5.',
