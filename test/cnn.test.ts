@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
 import { linearCombination } from '../src/gpu/ops.ts';
+import { buildNetwork } from '../src/nn/graph.ts';
 import { LossHeads } from '../src/nn/loss.ts';
 import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
 import { shapeSize, type Shape } from '../src/nn/network.ts';
@@ -163,6 +164,25 @@ describe('model configs that cannot be built', () => {
     expect(build({ kind: 'cnn', channels: 0 })).toThrow(/model.channels must be an integer >= 1, got 0/);
     expect(build({ kind: 'resnet' as never, channels: 4 } as never)).toThrow(/model.kind must be one of fcn, cnn, myrtle, graph; got "resnet"/);
     expect(build({ kind: 'cnn', channels: 4 }, [100, 1, 1])).toThrow(/layer 0 of the cnn model \(conv2d\) needs images, but its input is a vector of 100/);
+  });
+
+  it('refuses, before allocating, a net whose one example outgrows a storage binding, and a batch over its micro-batch', async () => {
+    const gpu = await testGpu();
+    const limit = gpu.limits.maxStorageBufferBindingSize;
+    // Enough output channels on a 1×64×64 image that one example's activations pass the binding limit.
+    const out = Math.ceil(limit / (4 * 64 * 64)) + 1;
+    const huge: ModelConfig = { kind: 'graph', layers: [{ type: 'conv2d', out, kernel: 3, padding: 1 }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'linear' }] };
+    const before = gpu.liveBytes;
+    expect(() => buildNetwork(gpu, huge, [1, 64, 64], 1, 0)).toThrow(/buffer "one example's activations" needs .* over this device's maxStorageBufferBindingSize .*; to fit, use fewer channels or smaller images/);
+    expect(gpu.liveBytes).toBe(before);
+    // One example a seventh of the limit: a micro-batch of 7, and a batch of 8 refused by its size.
+    const wide = Math.ceil(limit / (7.5 * 4 * 64 * 64));
+    const net = buildNetwork(gpu, { kind: 'graph', layers: [{ type: 'conv2d', out: wide, kernel: 3, padding: 1 }, { type: 'globalavgpool' }, { type: 'flatten' }, { type: 'linear' }] }, [1, 64, 64], 1, 0);
+    expect(net.microBatch).toBe(7);
+    const X = gpu.matrix('X', 8, 64 * 64);
+    await expect(net.forward(gpu.step('too big'), X)).rejects.toThrow(/buffer "activations of a batch of 8" needs .* maxStorageBufferBindingSize .*; to fit, use batches of at most 7 examples \(micro-batches\)/);
+    X.buffer.destroy();
+    net.destroy();
   });
 
   it('names a Sequential\'s tensors by position, as torch.nn.Sequential\'s state_dict does', () => {
