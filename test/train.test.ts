@@ -161,6 +161,15 @@ describe('training loop', () => {
     expect(bad({ tracking: { set: { example: 8 } } })).toThrow(/tracking.set: unknown key "example"/);
     expect(bad({ tracking: { batch: 5 } })).toThrow(/tracking.batch must be an object/);
     expect(bad({ microBatch: 0 })).toThrow(/microBatch must be an integer >= 1, got 0/);
+    expect(bad({ microBatch: 2.5 })).toThrow(/microBatch must be an integer >= 1, got 2.5/);
+    expect(bad({ microBatch: '8' })).toThrow(/microBatch must be an integer >= 1/);
+    expect(bad({ data: { kind: 'mnist', train: 10, downsample: 0 } })).toThrow(/data.downsample must be an integer >= 1, got 0/);
+    expect(bad({ data: { kind: 'mnist', train: 10, downsample: 1.5 } })).toThrow(/data.downsample must be an integer >= 1, got 1.5/);
+  });
+
+  it('refuses a downsampling larger than the images', async () => {
+    const gpu = await testGpu();
+    await expect(Trainer.create(gpu, rank2({ data: { kind: 'mnist', train: 10, test: 4, downsample: 29 } }), readDataFile)).rejects.toThrow(/data.downsample 29 is larger than the 28×28 images/);
   });
 });
 

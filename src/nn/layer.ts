@@ -90,4 +90,24 @@ export interface FreeLayer {
 
 export type Layer = ParamLayer | FreeLayer;
 
+/** What a parametrized layer's options say of its tensors: the weight's scale and init, β (0: no bias) and its init. */
+export interface ParamOptions {
+  name: string;
+  /** c, the weights' multiplier in the forward pass. */
+  weightScale: number;
+  /** β, or 0 for no bias. */
+  biasScale: number;
+  weightInit: ParamSpec['init'];
+  biasInit: ParamSpec['init'];
+  frozen: boolean;
+}
+
+/** A layer's tensors in PyTorch's order and names: `{name}.weight` of `weightShape`, then `{name}.bias` [out] where β > 0. */
+export function weightAndBias(o: ParamOptions, weightShape: readonly number[]): ParamSpec[] {
+  return [
+    { name: `${o.name}.weight`, shape: weightShape, scale: o.weightScale, init: o.weightInit, frozen: o.frozen },
+    ...(o.biasScale > 0 ? [{ name: `${o.name}.bias`, shape: [weightShape[0]], scale: o.biasScale, init: o.biasInit, frozen: o.frozen }] : []),
+  ];
+}
+
 export const isParamLayer = (l: Layer): l is ParamLayer => l.kind === 'linear' || l.kind === 'conv2d';

@@ -2,16 +2,10 @@
 // loops over NCHW tensors and OIHW weights, as PyTorch defines Conv2d (cross-correlation, zero padding),
 // AvgPool2d(k) and AdaptiveAvgPool2d(1).
 
-export interface ConvRefGeometry {
-  b: number;
-  cin: number;
-  h: number;
-  w: number;
-  cout: number;
-  k: number;
-  stride: number;
-  pad: number;
-}
+import type { ConvGeometry } from '../../shaders/conv2d.ts';
+
+/** The kernels' geometry (a type only: the output size and every index below are computed here again). */
+export type ConvRefGeometry = ConvGeometry;
 
 export const convOutputRef = (g: ConvRefGeometry): [number, number] => [Math.floor((g.h + 2 * g.pad - g.k) / g.stride) + 1, Math.floor((g.w + 2 * g.pad - g.k) / g.stride) + 1];
 

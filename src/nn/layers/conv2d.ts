@@ -11,23 +11,17 @@ import { ceilDiv } from '../../gpu/kernel.ts';
 import { Matrix } from '../../gpu/matrix.ts';
 import { biasActivation, dispatch, linearCombination } from '../../gpu/ops.ts';
 import type { Step } from '../../gpu/step.ts';
-import type { Activation, LayerScratch, LayerTensors, ParamLayer } from '../layer.ts';
+import { weightAndBias, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
 import type { Shape } from '../network.ts';
 import type { ParamSpec } from '../params.ts';
 
-export interface Conv2dOptions {
-  name: string;
+export interface Conv2dOptions extends ParamOptions {
   inShape: Shape;
   out: number;
   kernel: number;
   stride: number;
   padding: number;
-  weightScale: number;
-  biasScale: number;
-  weightInit: ParamSpec['init'];
-  biasInit: ParamSpec['init'];
   activation: Activation;
-  frozen: boolean;
 }
 
 /** Workgroups the weight gradient aims for by splitting its reduction (CPU drivers need few, GPUs many). */
@@ -59,10 +53,7 @@ export class Conv2d implements ParamLayer {
     this.activation = o.activation;
     this.c = o.weightScale;
     this.beta = o.biasScale;
-    this.params = [
-      { name: `${o.name}.weight`, shape: [o.out, o.inShape[0], o.kernel, o.kernel], scale: o.weightScale, init: o.weightInit, frozen: o.frozen },
-      ...(o.biasScale > 0 ? [{ name: `${o.name}.bias`, shape: [o.out], scale: o.biasScale, init: o.biasInit, frozen: o.frozen }] : []),
-    ];
+    this.params = weightAndBias(o, [o.out, o.inShape[0], o.kernel, o.kernel]);
     this.ntk = {
       units: o.out,
       weightsPerUnit: o.inShape[0] * o.kernel * o.kernel,

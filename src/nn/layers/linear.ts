@@ -7,22 +7,14 @@ import { perExampleGradients } from '../../../shaders/ntk.ts';
 import { biasActivation, dispatch, linearCombination, matmul } from '../../gpu/ops.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
 import type { Step } from '../../gpu/step.ts';
-import type { Activation, LayerScratch, LayerTensors, ParamLayer } from '../layer.ts';
+import { weightAndBias, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
 import type { Shape } from '../network.ts';
 import type { ParamSpec } from '../params.ts';
 
-export interface LinearOptions {
-  name: string;
+export interface LinearOptions extends ParamOptions {
   in: number;
   out: number;
-  /** c, the weights' multiplier in the forward pass. */
-  weightScale: number;
-  /** β, or 0 for no bias. */
-  biasScale: number;
-  weightInit: ParamSpec['init'];
-  biasInit: ParamSpec['init'];
   activation: Activation;
-  frozen: boolean;
 }
 
 export class Linear implements ParamLayer {
@@ -44,10 +36,7 @@ export class Linear implements ParamLayer {
     this.activation = o.activation;
     this.c = o.weightScale;
     this.beta = o.biasScale;
-    this.params = [
-      { name: `${o.name}.weight`, shape: [o.out, o.in], scale: o.weightScale, init: o.weightInit, frozen: o.frozen },
-      ...(o.biasScale > 0 ? [{ name: `${o.name}.bias`, shape: [o.out], scale: o.biasScale, init: o.biasInit, frozen: o.frozen }] : []),
-    ];
+    this.params = weightAndBias(o, [o.out, o.in]);
     this.ntk = {
       units: o.out,
       weightsPerUnit: o.in,
