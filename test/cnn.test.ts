@@ -3,28 +3,15 @@
 // in small graphs, forward, parameter and input gradients, forward-mode products, the central differences of the
 // float64 forward pass, the adjoint identity ⟨J u, s⟩ = ⟨u, Jᵀ s⟩ on the GPU, and Hessian-vector products.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/random.ts';
-import { linearCombination } from '../src/gpu/ops.ts';
 import { buildNetwork } from '../src/nn/graph.ts';
-import { LossHeads } from '../src/nn/loss.ts';
 import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
-import { shapeSize, type Shape } from '../src/nn/network.ts';
-import { backwardRef, forwardRef, jvpRef, mseHessianRef } from '../src/ref/network.ts';
+import type { Shape } from '../src/nn/network.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
-import { testNet } from './nets.ts';
-import { relErr, U } from './numeric.ts';
+import { checkAgainstFloat64, checkHessianVector, type NetCase } from './net-checks.ts';
 
 afterAll(releaseTestGpu);
 
-interface Case {
-  name: string;
-  model: ModelConfig;
-  input: Shape;
-  k: number;
-  b: number;
-}
-
-const CASES: Case[] = [
+const CASES: NetCase[] = [
   {
     name: 'conv s=1 p=1 + ReLU, avgpool 2, flatten, linear (biases)',
     model: { kind: 'graph', layers: [{ type: 'conv2d', out: 3, kernel: 3, padding: 1, bias: 0.5 }, { type: 'relu' }, { type: 'avgpool', kernel: 2 }, { type: 'flatten' }, { type: 'linear', bias: 0.3 }] },
@@ -50,111 +37,19 @@ const CASES: Case[] = [
   { name: 'the myrtle model (depth 5, 2 channels)', model: { kind: 'myrtle', depth: 5, channels: 2 }, input: [3, 8, 8], k: 2, b: 2 },
 ];
 
-/** Relative tolerance from the sum of the reduction lengths (every layer's fan-in), as for dense nets. */
-function tolerance(model: ModelConfig, input: Shape, k: number, b: number): number {
-  const layers = modelLayers(model, input, k);
-  const reductions = layers.reduce((s, l) => s + shapeSize(l.inShape) + shapeSize(l.outShape), 0);
-  return 8 * U * (reductions + b);
-}
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 describe('convolutional networks on the GPU against float64', () => {
   for (const c of CASES) {
-    it(`${c.name}: forward, gradients, jvp, central differences and the adjoint identity`, async () => {
-      const gpu = await testGpu();
-      const { net, ref } = testNet(gpu, c.model, c.input, c.k, 11);
-      const d = shapeSize(c.input);
-      const rng = new Rng(12);
-      const x = rng.uniformArray(c.b * d, -1, 1);
-      const s = rng.uniformArray(c.b * c.k, -1, 1);
-      const u = rng.uniformArray(net.layout.size, -1, 1);
-      for (const t of net.layout.tensors) if (t.frozen) u.fill(0, t.offset, t.offset + t.count);
-      const X = gpu.matrix('X', c.b, d, x);
-      const S = gpu.matrix('S', c.b, c.k, s);
-      const Ub = gpu.matrix('u', net.layout.size, 1, u);
-      const dX = gpu.matrix('dX', c.b, d);
-      const Ju = gpu.matrix('Ju', c.b, c.k);
-      const step = gpu.step('cnn');
-      const tape = await net.forward(step, X);
-      await net.backward(step, tape, S, { inputGrad: dX });
-      await net.jvp(step, tape, Ub.buffer, Ju);
-      gpu.submit(step);
-      const params = await net.readParams();
-      const fwd = forwardRef(ref, params, x, c.b);
-      const want = backwardRef(ref, params, fwd, s);
-      const tol = tolerance(c.model, c.input, c.k, c.b);
-      const grads = await net.readGrads();
-      expect(relErr(await gpu.read(tape.output), fwd.outputs.at(-1)!), 'forward').toBeLessThan(tol);
-      for (const t of net.layout.tensors) {
-        const r = [t.offset, t.offset + t.count] as const;
-        if (t.frozen) expect(grads.subarray(...r).every((v) => v === 0), `${t.name} frozen`).toBe(true);
-        else expect(relErr(grads.subarray(...r), want.grads.subarray(...r)), `∇ ${t.name}`).toBeLessThan(tol);
-      }
-      expect(relErr(await gpu.read(dX), want.inputGrad), '∇x').toBeLessThan(tol);
-      const ju = await gpu.read(Ju);
-      expect(relErr(ju, jvpRef(ref, params, fwd, u)), 'J u').toBeLessThan(tol);
-
-      // Central differences of the float64 forward pass along u (parameters) and along a direction of x.
-      const h = 1e-5;
-      const along = (delta: number) => forwardRef(ref, Float64Array.from(params, (p, i) => p + delta * u[i]), x, c.b).outputs.at(-1)!;
-      const fd = along(h).map((v, i) => (v - along(-h)[i]) / (2 * h));
-      expect(relErr(ju, fd), 'J u against central differences').toBeLessThan(1e-5);
-      const e = rng.uniformArray(c.b * d, -1, 1);
-      const alongX = (delta: number) => forwardRef(ref, params, Float64Array.from(x, (v, i) => v + delta * e[i]), c.b).outputs.at(-1)!;
-      const fdX = dot(s, alongX(h).map((v, i) => (v - alongX(-h)[i]) / (2 * h)));
-      expect(Math.abs(dot(await gpu.read(dX), e) - fdX) / (Math.abs(fdX) + 1e-12), '⟨∇x, e⟩ against central differences').toBeLessThan(1e-5);
-      // The adjoint identity on the GPU alone: ⟨J u, s⟩ = ⟨u, Jᵀ s⟩.
-      const left = dot(ju, s);
-      const right = dot(u, grads);
-      expect(Math.abs(left - right) / (Math.abs(left) + Math.abs(right)), '⟨J u, s⟩ = ⟨u, Jᵀ s⟩').toBeLessThan(tol);
-      net.destroy();
-    });
+    it(`${c.name}: forward, gradients, jvp, central differences and the adjoint identity`, () => checkAgainstFloat64(c));
   }
 
-  it('Hessian-vector products of a convolutional net match the float64 Hessian (R-operator through conv and pooling)', async () => {
-    const gpu = await testGpu();
-    const c = CASES[0];
-    const { net, ref } = testNet(gpu, c.model, c.input, c.k, 3);
-    const losses = new LossHeads(gpu, c.k);
-    const d = shapeSize(c.input);
-    const rng = new Rng(13);
-    const x = rng.uniformArray(c.b * d, -1, 1);
-    const y = rng.uniformArray(c.b * c.k, -1, 1);
-    const u = rng.uniformArray(net.layout.size, -1, 1);
-    const X = gpu.matrix('X', c.b, d, x);
-    const Y = gpu.matrix('Y', c.b, c.k, y);
-    const Ub = gpu.matrix('u', net.layout.size, 1, u);
-    const Fdot = gpu.matrix('Fdot', c.b, c.k);
-    const seedDot = gpu.matrix('seedDot', c.b, c.k);
-    const Hu = gpu.createBuffer({ label: 'Hu', size: net.layout.size * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    const loss = gpu.matrix('loss', 1, 1);
-    const step = gpu.step('hvp');
-    const tape = await net.forward(step, X);
-    const { seed } = await losses.mse(step, tape.output, Y, loss.buffer, 0);
-    await net.backward(step, tape, seed, { paramGrads: false });
-    await net.jvp(step, tape, Ub.buffer, Fdot);
-    await linearCombination(step, 2 / c.b, Fdot, 0, Fdot, seedDot);
-    await net.hessianVectorBackward(step, tape, seed, Ub.buffer, seedDot, Hu);
-    gpu.submit(step);
-    const P = net.layout.size;
-    const H = mseHessianRef(ref, await net.readParams(), x, y, c.b);
-    const want = Float64Array.from({ length: P }, (_, i) => dot(H.subarray(i * P, (i + 1) * P), u));
-    const got = await gpu.read(Hu);
-    const live = net.layout.tensors.flatMap((t) => Array.from({ length: t.count }, (_, j) => t.offset + j));
-    expect(relErr(live.map((i) => got[i]), live.map((i) => want[i]))).toBeLessThan(1e-4);
-    net.destroy();
-  });
+  it('Hessian-vector products of a convolutional net match the float64 Hessian (R-operator through conv and pooling)', () => checkHessianVector(CASES[0]));
 });
 
 describe('model configs that cannot be built', () => {
   const build = (model: ModelConfig, input: Shape = [1, 6, 6], k = 1) => () => modelLayers(model, input, k);
   it('names the layer and what is allowed', () => {
-    expect(build({ kind: 'graph', layers: [{ type: 'maxpool' } as never] })).toThrow(/model.layers\[0\]: unknown layer type "maxpool"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten/);
+    expect(build({ kind: 'graph', layers: [{ type: 'dropout' } as never] })).toThrow(/model.layers\[0\]: unknown layer type "dropout"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten, residual/);
+    expect(build({ kind: 'graph', layers: [{ type: 'maxpool' } as never] })).toThrow(/model.layers\[0\]: max-pooling is not supported .*; use avgpool/);
     expect(build({ kind: 'graph', layers: [{ type: 'conv2d', out: 2, kernel: 3 }, { type: 'linear' }] })).toThrow(/model.layers\[1\] \(linear\) takes a vector, but the layer before gives 2×4×4: put a flatten before it/);
     expect(build({ kind: 'graph', layers: [{ type: 'conv2d', out: 2, kernel: 9 }, { type: 'flatten' }, { type: 'linear' }] })).toThrow(/model.layers\[0\] \(conv2d\): kernel 9 is larger than its input 1×6×6 with padding 0/);
     expect(build({ kind: 'graph', layers: [{ type: 'avgpool', kernel: 7 }] })).toThrow(/model.layers\[0\] \(avgpool\): window 7 is larger than its input 1×6×6/);
@@ -162,7 +57,7 @@ describe('model configs that cannot be built', () => {
     expect(build({ kind: 'graph', layers: [{ type: 'flatten' }, { type: 'linear', out: 4 }] }, [1, 6, 6], 2)).toThrow(/the model ends in 4 values per example; the task has 2 outputs: end with a linear layer of out 2/);
     expect(build({ kind: 'myrtle', depth: 6 as never, channels: 4 })).toThrow(/model.depth of a myrtle model must be 5, 7 or 10, got 6/);
     expect(build({ kind: 'cnn', channels: 0 })).toThrow(/model.channels must be an integer >= 1, got 0/);
-    expect(build({ kind: 'resnet' as never, channels: 4 } as never)).toThrow(/model.kind must be one of fcn, cnn, myrtle, graph; got "resnet"/);
+    expect(build({ kind: 'resnet' as never, channels: 4 } as never)).toThrow(/model.kind must be one of fcn, cnn, myrtle, wrn, vit, graph; got "resnet"/);
     expect(build({ kind: 'cnn', channels: 4 }, [100, 1, 1])).toThrow(/layer 0 of the cnn model \(conv2d\) needs images, but its input is a vector of 100/);
   });
 

@@ -13,6 +13,11 @@ import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare,
 import { CONV_TILES, conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dPerExampleBias, conv2dWeightGrad, conv2dWeightGradTiled, convTile, weightGradChunk, type ConvGeometry } from '../shaders/conv2d.ts';
 import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type PoolShape } from '../shaders/pool.ts';
 import { sumSlices } from '../shaders/reduce.ts';
+import { batchedGemm } from '../shaders/batched-gemm.ts';
+import { gelu, geluLinearized } from '../shaders/gelu.ts';
+import { layerNorm, layerNormLinearized } from '../shaders/layernorm.ts';
+import { softmaxRows, softmaxRowsLinearized } from '../shaders/softmax-rows.ts';
+import { geluDerivativeRef, geluRef, layerNormJacobianRef, layerNormRef } from '../src/ref/transformer.ts';
 import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, convOutputRef, globalAvgPoolAdjointRef, globalAvgPoolRef } from '../src/ref/conv.ts';
 import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherBlockRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
@@ -665,6 +670,118 @@ const compileErrorCheck: KernelCheck = {
   },
 };
 
+/** ‖got − want‖ / ‖want‖, with the bound it must stay under, as a check result. */
+function relative(got: ArrayLike<number>, want: ArrayLike<number>, bound: number): CheckResult {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
+  const err = Math.sqrt(num / (den || 1));
+  return { ok: got.length === want.length && err <= bound, detail: `relative error ${err.toExponential(2)} (bound ${bound.toExponential(2)})` };
+}
+
+/** Runs one kernel on float arrays and reads its last binding back. */
+async function runKernel<S>(gpu: Gpu, def: KernelDef<S>, inputs: ArrayLike<number>[], outLength: number, shape: S): Promise<Float32Array> {
+  const bound = inputs.map((x, i) => gpu.matrix(`in ${i}`, 1, x.length, x));
+  const out = gpu.matrix('out', 1, outLength);
+  await gpu.prepare([def]);
+  const step = gpu.step(def.name);
+  step.dispatch(def, [...bound, out], shape);
+  gpu.submit(step);
+  return gpu.read(out);
+}
+
+// The transformer's kernels: layer norm over 7 channels at 5 positions, GELU, row softmax over 9 keys (7 rows
+// of 3 examples: not multiples of any workgroup), and batched strided products (2 examples × 3 heads, one
+// operand transposed by its strides).
+const transformerChecks: KernelCheck[] = (() => {
+  const rng = new Rng(900);
+  const [b, C, P] = [3, 7, 5];
+  const x = rng.uniformArray(b * C * P, -2, 2);
+  const g = rng.uniformArray(b * C * P, -1, 1);
+  const S = rng.uniformArray(3 * 7 * 9, -4, 4);
+  const gs = rng.uniformArray(S.length, -1, 1);
+  const softmaxRef = (rows: number, cols: number) => {
+    const out = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(S.subarray(r * cols, (r + 1) * cols));
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const t = e.reduce((a, v) => a + v, 0);
+      e.forEach((v, j) => (out[r * cols + j] = v / t));
+    }
+    return out;
+  };
+  return [
+    {
+      name: `layer norm and its derivative, ${b}×${C}×${P}`,
+      async run(gpu: Gpu) {
+        const shape = { b, c: C, positions: P, eps: 1e-5 };
+        const f = relative(await runKernel(gpu, layerNorm, [x], x.length, shape), layerNormRef(x, b, C, P, 1e-5), 16 * U * C);
+        const d = relative(await runKernel(gpu, layerNormLinearized, [x, g], x.length, shape), layerNormJacobianRef(x, g, b, C, P, 1e-5), 64 * U * C);
+        return { ok: f.ok && d.ok, detail: `forward: ${f.detail}; derivative: ${d.detail}` };
+      },
+    },
+    {
+      name: 'GELU (tanh form) and its derivative, large arguments included',
+      async run(gpu: Gpu) {
+        const v = Float32Array.from([...x, 30, -30, 1e4, -1e4, 0]);
+        const w = Float32Array.from([...g, 1, 1, 1, 1, 1]);
+        const f = relative(await runKernel(gpu, gelu, [v], v.length, { count: v.length }), Array.from(v, geluRef), 16 * U);
+        const d = relative(await runKernel(gpu, geluLinearized, [v, w], v.length, { count: v.length }), Array.from(v, (e, i) => w[i] * geluDerivativeRef(e)), 16 * U);
+        return { ok: f.ok && d.ok, detail: `forward: ${f.detail}; derivative: ${d.detail}` };
+      },
+    },
+    {
+      name: 'row softmax over 9 columns and its derivative, 21 rows',
+      async run(gpu: Gpu) {
+        const shape = { rows: 21, cols: 9 };
+        const want = softmaxRef(21, 9);
+        const f = relative(await runKernel(gpu, softmaxRows, [S], S.length, shape), want, 16 * U * 9);
+        const dwant = Array.from(want, (p, e) => {
+          const r = Math.floor(e / 9);
+          let dot = 0;
+          for (let j = 0; j < 9; j++) dot += want[r * 9 + j] * gs[r * 9 + j];
+          return p * (gs[e] - dot);
+        });
+        const d = relative(await runKernel(gpu, softmaxRowsLinearized, [Float32Array.from(want), gs], S.length, shape), dwant, 32 * U * 9);
+        return { ok: f.ok && d.ok, detail: `forward: ${f.detail}; derivative: ${d.detail}` };
+      },
+    },
+    {
+      name: 'batched strided matmul, 2 examples × 3 heads, A read transposed, C accumulated',
+      async run(gpu: Gpu) {
+        // Per (e, h): A = Xᵀ (5×4) from a 4×5 block of X, B (4×6), C (5×6) = 2·A·B + C₀.
+        const [E, H, M, N, K] = [2, 3, 5, 6, 4];
+        const X = rng.uniformArray(E * H * K * M, -1, 1);
+        const Bm = rng.uniformArray(E * H * K * N, -1, 1);
+        const C0 = rng.uniformArray(E * H * M * N, -1, 1);
+        const want = new Float64Array(C0.length);
+        for (let z = 0; z < E * H; z++) {
+          const A = matmulRef(X.subarray(z * K * M, (z + 1) * K * M), Bm.subarray(z * K * N, (z + 1) * K * N), M, N, K, true, false);
+          for (let i = 0; i < M * N; i++) want[z * M * N + i] = 2 * A[i] + C0[z * M * N + i];
+        }
+        const shape = {
+          examples: E, heads: H, m: M, n: N, k: K, alpha: 2, gamma: 1,
+          a: { offset: 0, example: H * K * M, head: K * M, row: 1, col: M },
+          b: { offset: 0, example: H * K * N, head: K * N, row: N, col: 1 },
+          c: { offset: 0, example: H * M * N, head: M * N, row: N, col: 1 },
+        };
+        const Ab = gpu.matrix('A', 1, X.length, X);
+        const Bb = gpu.matrix('B', 1, Bm.length, Bm);
+        const Cb = gpu.matrix('C', 1, C0.length, C0);
+        await gpu.prepare([batchedGemm]);
+        const step = gpu.step('batched gemm check');
+        step.dispatch(batchedGemm, [Ab, Bb, Cb], shape);
+        gpu.submit(step);
+        return relative(await gpu.read(Cb), want, 8 * U * (K + 2));
+      },
+    },
+  ];
+})();
+
 export const kernelChecks: KernelCheck[] = [
   ...matmulChecks,
   ...elementwiseChecks,
@@ -674,6 +791,7 @@ export const kernelChecks: KernelCheck[] = [
   gemvRefusals,
   ...convChecks,
   ...poolChecks,
+  ...transformerChecks,
   ...gatherChecks,
   ...gatherBlockChecks,
   ...reduceChecks,

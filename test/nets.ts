@@ -1,7 +1,7 @@
 // Small networks for the tests: built from a fully connected config in the old style (input width, hidden
 // widths, outputs, seed), with the float64 reference of the same layers.
 import { Graph } from '../src/nn/graph.ts';
-import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
+import { modelGraph, modelLayers, type ModelConfig } from '../src/nn/models.ts';
 import type { Shape } from '../src/nn/network.ts';
 import type { RefNet } from '../src/ref/network.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
@@ -17,8 +17,9 @@ export interface FcnTestConfig extends FcnModel {
 
 /** The network of any model on inputs of `shape`, and its reference. */
 export function testNet(gpu: Gpu, model: ModelConfig, shape: Shape, outputs: number, seed: number): { net: Graph; ref: RefNet } {
-  const net = new Graph(gpu, modelLayers(model, shape, outputs), shape, outputs, seed);
-  return { net, ref: { layers: net.layers, layout: net.layout } };
+  const g = modelGraph(model, shape, outputs);
+  const net = new Graph(gpu, g.layers, shape, outputs, seed, undefined, g.inputs);
+  return { net, ref: { layers: net.layers, layout: net.layout, inputs: net.inputs } };
 }
 
 export function fcnNet(gpu: Gpu, c: FcnTestConfig): { net: Graph; ref: RefNet } {

@@ -1,21 +1,27 @@
-// The network runtime: a sequence of layers (src/nn/layers/) over one flat parameter buffer, with the buffers
-// of each batch size, recorded into a caller's step (so a training step is one command encoder).
-//   forward:  a_0 = X, a_{i+1} = layer_i(a_i); the tape names this pass.
-//   backward, seed S = ∂(Σ S ⊙ f)/∂f: dy_{L−1} = S; for each layer from the top, δ = dy ⊙ act′ (ReLU's mask,
-//             read from the layer's output), its gradients from δ and its input, and dy_{i−1} = dx.
-//   jvp:      ẏ_i from ẏ_{i−1} and the layer's own tangent tensors; J u = ẏ_{L−1}.
-//   hessianVectorBackward: the R-operator of backward along u with the activation masks held fixed (the
-//             Hessian almost everywhere, as autograd's double backward gives it).
+// The network runtime: a directed acyclic graph of layers (src/nn/layers/) over one flat parameter buffer, with
+// the buffers of each batch size, recorded into a caller's step (so a training step is one command encoder).
+// Node i reads the outputs of earlier nodes (inputs[i]; −1 is the network's input X; one input but for the
+// join of a residual block, which adds two); the last node is the network's output. A sequential net is the
+// chain inputs[i] = [i − 1].
+//   forward:  node by node; the tape names this pass.
+//   backward, seed S = ∂(Σ S ⊙ f)/∂f: from the last node down, each node's dy is the sum of what its consumers
+//             sent it (a node with one consumer gets it written in place, one with several sums theirs); a
+//             parametrized layer turns dy into δ = dy ⊙ act′ (ReLU's mask, read from its output), its
+//             gradients from δ and its input, and sends dx down; a join sends dy to both its inputs as it is.
+//   jvp:      forward-mode, node by node, from each layer's own tangent tensors; J u is the last node's tangent.
+//   hessianVectorBackward: the R-operator of backward along u, the same reverse traversal, with the
+//             activation masks held fixed (the Hessian almost everywhere, as autograd's double backward gives it).
 // With S = (2/b)(f − y) backward gives the MSE loss's gradients; with S = e_a the rows of the Jacobian that
 // the NTK and the AGOP are built from.
 import { BufferLimitError } from '../gpu/errors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { activationBackward, linearCombination } from '../gpu/ops.ts';
+import { activationBackward, dispatch, linearCombination } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import { isParamLayer, type Layer, type LayerScratch, type LayerTensors, type ParamLayer } from './layer.ts';
-import { shapeSize, shapeText, type BackwardOptions, type Network, type Shape, type SiteInfo, type Tape } from './network.ts';
-import { modelLayers, type ModelConfig } from './models.ts';
+import { addInPlace } from '../../shaders/lincomb.ts';
+import { isParamLayer, type FreeLayer, type Layer, type LayerBuffers, type LayerScratch, type LayerTensors, type ParamLayer } from './layer.ts';
+import { sameShape, shapeSize, shapeText, type BackwardOptions, type Network, type Shape, type SiteInfo, type Tape } from './network.ts';
+import { modelGraph, sequentialInputs, type ModelConfig } from './models.ts';
 import { initParams, paramLayout, type ParamLayout, type ParamTensor } from './params.ts';
 
 /** The parameter layout of a sequence of layers: every parametrized layer's tensors, in order. */
@@ -24,8 +30,8 @@ export function layersLayout(layers: readonly Layer[]): ParamLayout {
 }
 
 function layerTensors(layout: ParamLayout, l: ParamLayer): { weight: ParamTensor; bias: ParamTensor | null } {
-  const find = (suffix: string) => layout.tensors.find((t) => t.name === `${l.name}.${suffix}`) ?? null;
-  return { weight: find('weight')!, bias: find('bias') };
+  const find = (i: number) => (l.params[i] ? layout.tensors.find((t) => t.name === l.params[i].name)! : null);
+  return { weight: find(0)!, bias: find(1) };
 }
 
 /** What the NTK methods see of each parametrized layer (pure: the cost model uses it without a device). */
@@ -38,7 +44,28 @@ export function networkSites(layers: readonly Layer[], layout: ParamLayout): Sit
 
 /** The network of a model config for examples of `input` shape and k outputs, initialized from `seed` (or `initial`). */
 export function buildNetwork(gpu: Gpu, model: ModelConfig, input: Shape, k: number, seed: number, initial?: Float32Array): Graph {
-  return new Graph(gpu, modelLayers(model, input, k), input, k, seed, initial);
+  const g = modelGraph(model, input, k);
+  return new Graph(gpu, g.layers, input, k, seed, initial, g.inputs);
+}
+
+/** Checks a graph's wiring: inputs from earlier nodes of the shapes the layers take, and every node used. */
+export function checkWiring(layers: readonly Layer[], inputs: readonly (readonly number[])[], input: Shape): number[] {
+  if (inputs.length !== layers.length) throw new RangeError(`a graph of ${layers.length} layers needs ${layers.length} input lists, got ${inputs.length}`);
+  const uses = new Array<number>(layers.length + 1).fill(0);
+  for (const [i, l] of layers.entries()) {
+    const from = inputs[i];
+    const arity = l.kind === 'add' ? 2 : 1;
+    if (from.length !== arity) throw new RangeError(`layer ${i} (${l.kind} "${l.name}") takes ${arity} input${arity > 1 ? 's' : ''}, the graph gives it ${from.length}`);
+    for (const j of from) {
+      if (!Number.isInteger(j) || j < -1 || j >= i) throw new RangeError(`layer ${i} (${l.kind} "${l.name}") reads node ${j}: a layer reads the input (−1) or an earlier layer`);
+      const shape = j < 0 ? input : layers[j].outShape;
+      // The network's input is a row of values: a fully connected first layer reads an image as its vector.
+      if (j < 0 ? shapeSize(shape) !== shapeSize(l.inShape) : !sameShape(shape, l.inShape)) throw new RangeError(`layer ${i} (${l.kind} "${l.name}") takes ${shapeText(l.inShape)}, node ${j} gives ${shapeText(shape)}`);
+      uses[j + 1]++;
+    }
+  }
+  for (let j = 0; j < layers.length - 1; j++) if (uses[j + 1] === 0) throw new RangeError(`layer ${j} (${layers[j].kind} "${layers[j].name}") feeds no later layer and is not the output`);
+  return uses;
 }
 
 /** Buffers of one batch size: every layer's output and pre-activation, and the backward pass's sensitivities. */
@@ -50,10 +77,14 @@ interface Workspace {
   pre: (Matrix | null)[];
   /** δ of layers with a ReLU (the others' δ is dy itself). */
   delta: (Matrix | null)[];
-  /** dy_i, the gradient with respect to layer i's output, written by layer i + 1 (none for the last). */
+  /** Where the backward pass writes or sums each node's dy (made on first use). */
+  reverse: ReverseBuffers;
+  /** The dy each node got in the last backward pass (the R-operator reads a parametrized layer's δ from it). */
   dy: (Matrix | null)[];
+  /** The buffers parameter-free layers declared. */
+  buffers: (LayerBuffers | null)[];
   ones: Matrix;
-  /** The matrices of the last forward pass: each layer's input and output (flatten's alias its input). */
+  /** The matrices of the last forward pass: each layer's (first) input and output (flatten's alias its input). */
   inputs: Matrix[];
   outputs: Matrix[];
   /** The seed and generation of the last backward pass, whose δ the R-operator reads. */
@@ -61,19 +92,28 @@ interface Workspace {
   backwardGeneration: number;
 }
 
+/** The buffers of one reverse traversal: a node's own dy buffer, and one per consumer of a node with several. */
+interface ReverseBuffers {
+  label: string;
+  own: (Matrix | null)[];
+  edge: Map<string, Matrix>;
+}
+
 /** Buffers of the forward-mode and second-order passes for one batch size. */
 interface TangentWorkspace {
   hdot: (Matrix | null)[];
   ydot: (Matrix | null)[];
   rDelta: (Matrix | null)[];
-  /** R{dy_i} written by a parameter-free layer above layer i (made on first use). */
-  rDy: (Matrix | null)[];
+  reverse: ReverseBuffers;
   scratch: (LayerScratch | null)[];
   /** The tangent of each layer's input in the last jvp (null: zero), and which tangent buffer and generation. */
   inTangent: (Matrix | null)[];
   tangentOf: GPUBuffer | null;
   tangentGeneration: number;
 }
+
+/** What one node of a reverse traversal sends each of its inputs: a matrix (null: nothing). */
+type Sent = (Matrix | null)[];
 
 export class Graph implements Network {
   readonly layout: ParamLayout;
@@ -82,6 +122,10 @@ export class Graph implements Network {
   readonly sites: readonly SiteInfo[];
   readonly inputSize: number;
   readonly microBatch: number;
+  readonly inputs: readonly (readonly number[])[];
+  readonly hessianUnsupported: string | null;
+  /** Consumers of each node's output, at index node + 1 (index 0: the network's input). */
+  private readonly uses: number[];
   /** The parametrized layers' tensors by layer index (undefined for parameter-free layers). */
   private readonly tensors: ({ weight: ParamTensor; bias: ParamTensor | null } | undefined)[];
   private readonly workspaces = new Map<number, Workspace>();
@@ -95,16 +139,24 @@ export class Graph implements Network {
     readonly outputs: number,
     seed: number,
     initial?: Float32Array,
+    inputs?: readonly (readonly number[])[],
   ) {
     if (layers.length === 0) throw new RangeError('a network needs at least one layer');
     this.inputSize = shapeSize(inputShape);
+    this.inputs = inputs ?? sequentialInputs(layers.length);
+    this.uses = checkWiring(layers, this.inputs, inputShape);
     this.layout = layersLayout(layers);
     this.tensors = layers.map((l) => (isParamLayer(l) ? layerTensors(this.layout, l) : undefined));
     this.sites = networkSites(layers, this.layout);
+    const nonlinear = layers.find((l): l is FreeLayer => l.kind !== 'add' && !isParamLayer(l) && !l.linear);
+    this.hessianUnsupported = nonlinear ? `the ${nonlinear.kind} layer "${nonlinear.name}" has no R-operator (second derivative)` : null;
     const last = layers[layers.length - 1].outShape;
     if (shapeSize(last) !== outputs) throw new RangeError(`the network ends in ${shapeText(last)} values per example, the data has ${outputs} targets`);
     // The largest batch whose every activation buffer fits one storage binding.
-    const widest = Math.max(this.inputSize, ...layers.map((l) => Math.max(shapeSize(l.inShape), shapeSize(l.outShape))));
+    const widest = Math.max(
+      this.inputSize,
+      ...layers.map((l) => Math.max(shapeSize(l.inShape), shapeSize(l.outShape), ...Object.values((l as FreeLayer).buffers ?? {}))),
+    );
     const limit = gpu.limits.maxStorageBufferBindingSize;
     this.microBatch = Math.floor(limit / (4 * widest));
     if (this.microBatch < 1) {
@@ -151,24 +203,75 @@ export class Graph implements Network {
     this.checkInput(X);
     const ws = this.workspace(X.rows);
     ws.generation = ++this.generations;
-    let a = X;
+    const node = (j: number) => (j < 0 ? X : ws.outputs[j]);
     for (const [i, layer] of this.layers.entries()) {
+      const from = this.inputs[i];
+      const a = node(from[0]);
       ws.inputs[i] = a;
       let out: Matrix;
-      if (!isParamLayer(layer)) {
+      if (layer.kind === 'add') {
+        out = ws.y[i]!;
+        await linearCombination(step, 1, a, 1, node(from[1]), out);
+      } else if (!isParamLayer(layer)) {
         if (layer.alias) out = new Matrix(a.buffer, a.rows, shapeSize(layer.outShape), a.offset);
         else {
           out = ws.y[i]!;
-          await layer.forward(step, a, out);
+          await layer.forward(step, a, out, ws.buffers[i]!);
         }
       } else {
         out = ws.y[i]!;
         await layer.forward(step, a, ws.pre[i]!, out, this.view(i, this.params));
       }
       ws.outputs[i] = out;
-      a = out;
     }
-    return { b: X.rows, X, output: a, generation: ws.generation };
+    return { b: X.rows, X, output: ws.outputs[this.layers.length - 1], generation: ws.generation };
+  }
+
+  /**
+   * The reverse traversal backward and the R-operator pass share. `visit(i, dy, target)` records node i's part
+   * and says what it sends each input: a matrix it wrote into target(slot) (a buffer of the input's shape, null
+   * when nothing below needs it), or one it already has (a join's dy). A node whose output several layers read
+   * gets the sum of theirs; the network's input gets its sum in `sink` (when given).
+   */
+  private async reverse(step: Step, b: number, buffers: ReverseBuffers, top: Matrix, sink: Matrix | null, visit: (i: number, dy: Matrix, target: (slot: number) => Matrix | null) => Promise<Sent>): Promise<void> {
+    // What each node has been sent so far, at index node + 1 (index 0: the network's input).
+    const pending: Matrix[][] = Array.from({ length: this.layers.length + 1 }, () => []);
+    pending[this.layers.length].push(top);
+    const shrink = 'use a smaller batch or narrower layers';
+    const own = (j: number) => (buffers.own[j] ??= this.gpu.matrix(`${buffers.label} ${j} (batch ${b})`, b, shapeSize(this.layers[j].outShape), undefined, shrink));
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const dy = await this.sum(step, pending[i + 1], () => own(i));
+      const from = this.inputs[i];
+      const target = (slot: number): Matrix | null => {
+        const j = from[slot];
+        if (j < 0 && !sink) return null;
+        if (this.uses[j + 1] === 1) return j < 0 ? sink : own(j);
+        const key = `${i}.${slot}`;
+        let m = buffers.edge.get(key);
+        if (!m) {
+          m = this.gpu.matrix(`${buffers.label} ${j} from ${i} (batch ${b})`, b, j < 0 ? this.inputSize : shapeSize(this.layers[j].outShape), undefined, shrink);
+          buffers.edge.set(key, m);
+        }
+        return m;
+      };
+      const sent = await visit(i, dy, target);
+      for (const [slot, m] of sent.entries()) if (m) pending[from[slot] + 1].push(m);
+    }
+    if (!sink) return;
+    const parts = pending[0];
+    if (parts.length === 1 && parts[0] === sink) return;
+    if (parts.length === 1) step.copy(parts[0].buffer, sink.buffer, sink.length * 4, parts[0].offset, sink.offset);
+    else if (parts.length > 1) await this.sum(step, parts, () => sink);
+    else await linearCombination(step, 0, sink, 0, sink, sink);
+  }
+
+  /** One matrix of several parts: the part itself when there is one, else their sum in `into()`. */
+  private async sum(step: Step, parts: Matrix[], into: () => Matrix): Promise<Matrix> {
+    if (parts.length === 1) return parts[0];
+    const out = into();
+    await linearCombination(step, 1, parts[0], 1, parts[1], out);
+    for (const m of parts.slice(2)) await dispatch(step, addInPlace, [m, out], { count: out.length });
+    return out;
   }
 
   async backward(step: Step, tape: Tape, seed: Matrix, options: BackwardOptions = {}): Promise<void> {
@@ -181,29 +284,36 @@ export class Graph implements Network {
     if (inputGrad && (inputGrad.rows !== tape.b || inputGrad.cols !== this.inputSize)) {
       throw new RangeError(`backward: inputGrad must be ${tape.b}×${this.inputSize}, got ${inputGrad.rows}×${inputGrad.cols}`);
     }
-    let dy = seed;
-    let site = this.sites.length;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
+    const siteOf = this.siteIndices();
+    await this.reverse(step, tape.b, ws.reverse, seed, inputGrad ?? null, async (i, dy, target) => {
+      ws.dy[i] = dy;
       const layer = this.layers[i];
-      const dx = i > 0 ? this.dyOf(ws, i - 1) : (inputGrad ?? null);
+      if (layer.kind === 'add') return [dy, dy];
       if (!isParamLayer(layer)) {
-        if (!dx) break;
-        if (layer.alias) {
-          if (i === 0) step.copy(dy.buffer, dx.buffer, dy.length * 4, dy.offset, dx.offset);
-        } else await layer.backward(step, ws.outputs[i], dy, dx);
-        dy = dx;
-        continue;
+        if (layer.alias) return [this.reshape(dy, layer.inShape)];
+        const dx = target(0);
+        if (dx) await layer.backward(step, ws.outputs[i], dy, dx, ws.inputs[i], ws.buffers[i]!);
+        return [dx];
       }
-      site--;
       const delta = await this.sensitivity(step, ws, i, layer, dy);
-      options.onSite?.({ site, x: ws.inputs[i], delta });
+      options.onSite?.({ site: siteOf[i], x: ws.inputs[i], delta });
       const g = paramGrads && !this.tensors[i]!.weight.frozen ? this.view(i, into) : null;
+      const dx = target(0);
       await layer.backward(step, ws.inputs[i], delta, g, dx, this.view(i, this.params), ws.ones);
-      if (!dx) break;
-      dy = dx;
-    }
+      return [dx];
+    });
     ws.backwardSeed = seed;
     ws.backwardGeneration = tape.generation;
+  }
+
+  /** Index among the parametrized layers, by layer index. */
+  private siteIndices(): number[] {
+    let site = 0;
+    return this.layers.map((l) => (isParamLayer(l) ? site++ : -1));
+  }
+
+  private reshape(m: Matrix, shape: Shape): Matrix {
+    return new Matrix(m.buffer, m.rows, shapeSize(shape), m.offset);
   }
 
   /** δ = dy ⊙ act′: ReLU's mask from the layer's output into the δ buffer; dy itself for the identity. */
@@ -213,42 +323,38 @@ export class Graph implements Network {
     return ws.delta[i]!;
   }
 
-  /** dy_i as a matrix of layer i's output shape (a flatten shares its input's buffer). */
-  private dyOf(ws: Workspace, i: number): Matrix {
-    const layer = this.layers[i];
-    if (!isParamLayer(layer) && layer.alias) {
-      const below = i > 0 ? this.dyOf(ws, i - 1) : null;
-      if (below) return new Matrix(below.buffer, below.rows, shapeSize(layer.outShape), below.offset);
-      // A flatten first: its dy is its own buffer (copied out to inputGrad).
-      ws.dy[i] ??= this.gpu.matrix(`dy ${i} (batch ${ws.b})`, ws.b, shapeSize(layer.outShape), undefined, 'use a smaller batch');
-    }
-    return ws.dy[i]!;
-  }
-
   async jvp(step: Step, tape: Tape, tangent: GPUBuffer, out: Matrix): Promise<void> {
     const ws = this.fresh(tape);
     const b = tape.b;
     if (out.rows !== b || out.cols !== this.outputs) throw new RangeError(`jvp: out must be ${b}×${this.outputs}, got ${out.rows}×${out.cols}`);
     if (tangent.size < this.layout.size * 4) throw new RangeError(`jvp: "${tangent.label}" holds ${tangent.size / 4} values, the parameters ${this.layout.size}`);
     const tw = this.tangentWorkspace(b);
-    // ẏ of the previous layer, or null while it is zero (the input, and everything below trainable layers).
-    let prev: Matrix | null = null;
+    // Each node's tangent, or null while it is zero (the input, and everything that depends on no trainable layer).
+    const tangents: (Matrix | null)[] = [];
+    const of = (j: number) => (j < 0 ? null : tangents[j]);
+    const lastIndex = this.layers.length - 1;
     for (const [i, layer] of this.layers.entries()) {
-      const last = i === this.layers.length - 1;
+      const last = i === lastIndex;
+      const from = this.inputs[i];
+      const prev = of(from[0]);
       tw.inTangent[i] = prev;
+      if (layer.kind === 'add') {
+        const other = of(from[1]);
+        if (prev && other) {
+          const dest = last ? out : tw.ydot[i]!;
+          await linearCombination(step, 1, prev, 1, other, dest);
+          tangents[i] = dest;
+        } else tangents[i] = prev ?? other;
+        continue;
+      }
       if (!isParamLayer(layer)) {
-        if (!prev) {
-          if (last) await linearCombination(step, 0, ws.outputs[i], 0, ws.outputs[i], out);
-          continue;
+        if (!prev) tangents[i] = null;
+        else if (layer.alias) tangents[i] = this.reshape(prev, layer.outShape);
+        else {
+          const dest = last ? out : tw.ydot[i]!;
+          await layer.tangent(step, ws.outputs[i], prev, dest, ws.inputs[i], ws.buffers[i]!);
+          tangents[i] = dest;
         }
-        if (layer.alias) {
-          prev = new Matrix(prev.buffer, prev.rows, shapeSize(layer.outShape), prev.offset);
-          if (last) step.copy(prev.buffer, out.buffer, prev.length * 4, prev.offset, out.offset);
-          continue;
-        }
-        const dest = last ? out : tw.ydot[i]!;
-        await layer.tangent(step, ws.outputs[i], prev, dest);
-        prev = dest;
         continue;
       }
       const u = this.tensors[i]!.weight.frozen ? null : this.view(i, tangent);
@@ -256,35 +362,37 @@ export class Graph implements Network {
       const hdot = last && !relu ? out : tw.hdot[i]!;
       const nonzero = await layer.tangent(step, ws.inputs[i], prev, u, hdot, this.view(i, this.params), this.scratch(b, i, ws));
       if (!nonzero) {
-        if (last) await linearCombination(step, 0, ws.outputs[i], 0, ws.outputs[i], out);
-        prev = null;
+        tangents[i] = null;
         continue;
       }
       if (relu) {
         const dest = last ? out : tw.ydot[i]!;
         await activationBackward(step, hdot, ws.outputs[i], dest, 'relu');
-        prev = dest;
-      } else prev = hdot;
+        tangents[i] = dest;
+      } else tangents[i] = hdot;
     }
+    const result = tangents[lastIndex];
+    if (!result) await linearCombination(step, 0, ws.outputs[lastIndex], 0, ws.outputs[lastIndex], out);
+    else if (result !== out) step.copy(result.buffer, out.buffer, out.length * 4, result.offset, out.offset);
     tw.tangentOf = tangent;
     tw.tangentGeneration = tape.generation;
   }
 
   async hessianVectorBackward(step: Step, tape: Tape, seed: Matrix, tangent: GPUBuffer, seedDot: Matrix, into: GPUBuffer): Promise<void> {
+    if (this.hessianUnsupported) throw new RangeError(`Hessian-vector products: ${this.hessianUnsupported}`);
     const ws = this.fresh(tape);
     const tw = this.tangentWorkspace(tape.b);
     if (ws.backwardSeed !== seed || ws.backwardGeneration !== tape.generation) throw new Error('Hessian-vector product: record backward(tape, seed) with the loss seed first, on this tape');
     if (tw.tangentOf !== tangent || tw.tangentGeneration !== tape.generation) throw new Error('Hessian-vector product: record jvp(tape, u) with the same tangent first, on this tape');
-    let rDy = seedDot;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
+    await this.reverse(step, tape.b, tw.reverse, seedDot, null, async (i, rDy, target) => {
       const layer = this.layers[i];
+      if (layer.kind === 'add') return [rDy, rDy];
       if (!isParamLayer(layer)) {
-        if (i === 0) break;
-        const rdx = this.rDyOf(tw, ws, i - 1);
-        // A parameter-free layer is linear in x (or a ReLU with its mask held fixed): its R-operator is its backward.
-        if (!layer.alias) await layer.backward(step, ws.outputs[i], rDy, rdx);
-        rDy = layer.alias ? new Matrix(rDy.buffer, rDy.rows, shapeSize(layer.inShape), rDy.offset) : rdx;
-        continue;
+        if (layer.alias) return [this.reshape(rDy, layer.inShape)];
+        // A parameter-free layer here is linear in x (or a ReLU with its mask held fixed): its R-operator is its backward.
+        const rdx = target(0);
+        if (rdx) await layer.backward(step, ws.outputs[i], rDy, rdx, ws.inputs[i], ws.buffers[i]!);
+        return [rdx];
       }
       const relu = layer.activation === 'relu';
       let rDelta = rDy;
@@ -292,18 +400,11 @@ export class Graph implements Network {
         await activationBackward(step, rDy, ws.outputs[i], tw.rDelta[i]!, 'relu');
         rDelta = tw.rDelta[i]!;
       }
-      const delta = relu ? ws.delta[i]! : i === this.layers.length - 1 ? seed : this.dyOf(ws, i);
+      const delta = relu ? ws.delta[i]! : ws.dy[i]!;
       const frozen = this.tensors[i]!.weight.frozen;
-      const rdx = await layer.rBackward(step, ws.inputs[i], tw.inTangent[i], delta, rDelta, frozen ? null : this.view(i, tangent), frozen ? null : this.view(i, into), i > 0, this.view(i, this.params), this.scratch(tape.b, i, ws));
-      if (!rdx) break;
-      rDy = rdx;
-    }
-  }
-
-  /** Where R{dy_i} goes for a parameter-free layer above it (a buffer of layer i's output shape). */
-  private rDyOf(tw: TangentWorkspace, ws: Workspace, i: number): Matrix {
-    tw.rDy[i] ??= this.gpu.matrix(`R{dy} ${i} (batch ${ws.b})`, ws.b, shapeSize(this.layers[i].outShape), undefined, 'use a smaller batch');
-    return tw.rDy[i]!;
+      const wantDx = this.inputs[i][0] >= 0;
+      return [await layer.rBackward(step, ws.inputs[i], tw.inTangent[i], delta, rDelta, frozen ? null : this.view(i, tangent), frozen ? null : this.view(i, into), wantDx, this.view(i, this.params), this.scratch(tape.b, i, ws))];
+    });
   }
 
   async readParams(): Promise<Float32Array> {
@@ -322,14 +423,19 @@ export class Graph implements Network {
     }
     const shrink = 'use a smaller batch or narrower layers';
     const m = (label: string, cols: number) => this.gpu.matrix(`${label} (batch ${b})`, b, cols, undefined, shrink);
-    const last = this.layers.length - 1;
+    const isAlias = (l: Layer) => l.kind !== 'add' && !isParamLayer(l) && l.alias;
     ws = {
       b,
       generation: 0,
-      y: this.layers.map((l, i) => (!isParamLayer(l) && l.alias ? null : m(`output ${i}`, shapeSize(l.outShape)))),
+      y: this.layers.map((l, i) => (isAlias(l) ? null : m(`output ${i}`, shapeSize(l.outShape)))),
       pre: this.layers.map((l, i) => (isParamLayer(l) ? m(`pre-activation ${i}`, shapeSize(l.outShape)) : null)),
       delta: this.layers.map((l, i) => (isParamLayer(l) && l.activation === 'relu' ? m(`delta ${i}`, shapeSize(l.outShape)) : null)),
-      dy: this.layers.map((l, i) => (i === last || (!isParamLayer(l) && l.alias) ? null : m(`dy ${i}`, shapeSize(l.outShape)))),
+      reverse: { label: 'dy', own: this.layers.map(() => null), edge: new Map() },
+      dy: this.layers.map(() => null),
+      buffers: this.layers.map((l, i) => {
+        const wanted = l.kind === 'add' || isParamLayer(l) ? undefined : l.buffers;
+        return Object.fromEntries(Object.entries(wanted ?? {}).map(([name, perExample]) => [name, m(`${name} ${i}`, perExample)]));
+      }),
       ones: this.gpu.matrix(`ones (batch ${b})`, 1, b, new Float32Array(b).fill(1), shrink),
       inputs: [],
       outputs: [],
@@ -345,11 +451,12 @@ export class Graph implements Network {
     if (tw) return tw;
     const shrink = 'use a smaller batch or narrower layers';
     const m = (label: string, cols: number) => this.gpu.matrix(`${label} (batch ${b})`, b, cols, undefined, shrink);
+    const makes = (l: Layer) => l.kind === 'add' || (!isParamLayer(l) && !l.alias);
     tw = {
       hdot: this.layers.map((l, i) => (isParamLayer(l) ? m(`tangent pre-activation ${i}`, shapeSize(l.outShape)) : null)),
-      ydot: this.layers.map((l, i) => (!isParamLayer(l) && l.alias ? null : m(`tangent ${i}`, shapeSize(l.outShape)))),
+      ydot: this.layers.map((l, i) => (makes(l) || (isParamLayer(l) && l.activation === 'relu') ? m(`tangent ${i}`, shapeSize(l.outShape)) : null)),
       rDelta: this.layers.map((l, i) => (isParamLayer(l) && l.activation === 'relu' ? m(`R{delta} ${i}`, shapeSize(l.outShape)) : null)),
-      rDy: this.layers.map(() => null),
+      reverse: { label: 'R{dy}', own: this.layers.map(() => null), edge: new Map() },
       scratch: this.layers.map(() => null),
       inTangent: [],
       tangentOf: null,
@@ -370,13 +477,14 @@ export class Graph implements Network {
     const inSize = shapeSize(layer.inShape);
     const w = this.tensors[i]!.weight;
     const m = (label: string, rows: number, cols: number) => this.gpu.matrix(`${label} ${i} (batch ${b})`, rows, cols, undefined, shrink);
+    const reads = this.inputs[i][0] >= 0;
     const s: LayerScratch = {
       outA: m('tangent from weights', b, out),
       outB: m('tangent from inputs', b, out),
       outC: m('tangent sum', b, out),
-      inA: i > 0 ? m('R{dx} term A', b, inSize) : null,
-      inB: i > 0 ? m('R{dx} term B', b, inSize) : null,
-      inC: i > 0 ? m('R{dx}', b, inSize) : null,
+      inA: reads ? m('R{dx} term A', b, inSize) : null,
+      inB: reads ? m('R{dx} term B', b, inSize) : null,
+      inC: reads ? m('R{dx}', b, inSize) : null,
       weightA: m('R{grad W} term A', w.shape[0], w.count / w.shape[0]),
       weightB: m('R{grad W} term B', w.shape[0], w.count / w.shape[0]),
       ones: ws.ones,
@@ -388,10 +496,13 @@ export class Graph implements Network {
   destroy(): void {
     this.params.destroy();
     this.grads.destroy();
-    for (const ws of this.workspaces.values()) for (const m of [...ws.y, ...ws.pre, ...ws.delta, ...ws.dy, ws.ones]) m?.buffer.destroy();
+    const reverse = (r: ReverseBuffers) => [...r.own, ...r.edge.values()];
+    for (const ws of this.workspaces.values()) {
+      for (const m of [...ws.y, ...ws.pre, ...ws.delta, ...reverse(ws.reverse), ...ws.buffers.flatMap((x) => Object.values(x ?? {})), ws.ones]) m?.buffer.destroy();
+    }
     this.workspaces.clear();
     for (const tw of this.tangentWorkspaces.values()) {
-      for (const m of [...tw.hdot, ...tw.ydot, ...tw.rDelta, ...tw.rDy]) m?.buffer.destroy();
+      for (const m of [...tw.hdot, ...tw.ydot, ...tw.rDelta, ...reverse(tw.reverse)]) m?.buffer.destroy();
       for (const s of tw.scratch) for (const m of s ? [s.outA, s.outB, s.outC, s.inA, s.inB, s.inC, s.weightA, s.weightB] : []) m?.buffer.destroy();
     }
     this.tangentWorkspaces.clear();

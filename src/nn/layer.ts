@@ -11,6 +11,7 @@
 // A parameter-free layer is linear in x (pooling, flatten) or a ReLU; its tangent is its forward on ẋ, or
 // the mask.
 import type { Matrix } from '../gpu/matrix.ts';
+import { linearCombination } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Shape } from './network.ts';
 import type { ParamSpec } from './params.ts';
@@ -41,7 +42,7 @@ export interface LayerScratch {
 }
 
 export interface ParamLayer {
-  readonly kind: 'linear' | 'conv2d';
+  readonly kind: (typeof PARAM_LAYER_KINDS)[number];
   readonly name: string;
   readonly inShape: Shape;
   readonly outShape: Shape;
@@ -74,21 +75,52 @@ export interface ParamLayer {
   rBackward(s: Step, x: Matrix, xdot: Matrix | null, delta: Matrix, rDelta: Matrix, u: LayerTensors | null, rg: LayerTensors | null, wantDx: boolean, p: LayerTensors, t: LayerScratch): Promise<Matrix | null>;
 }
 
+/** Buffers of one batch size that a parameter-free layer declared (its `buffers`), by name. */
+export type LayerBuffers = Readonly<Record<string, Matrix>>;
+
 export interface FreeLayer {
-  readonly kind: 'avgpool' | 'globalavgpool' | 'flatten' | 'relu';
+  readonly kind: 'avgpool' | 'globalavgpool' | 'flatten' | 'relu' | 'gelu' | 'layernorm' | 'attention';
   readonly name: string;
   readonly inShape: Shape;
   readonly outShape: Shape;
   /** The output is the input itself, reinterpreted (flatten): no buffers, no work. */
   readonly alias: boolean;
-  forward(s: Step, x: Matrix, y: Matrix): Promise<void>;
-  /** dx from dy (y is the layer's output, which ReLU's derivative reads). */
-  backward(s: Step, y: Matrix, dy: Matrix, dx: Matrix): Promise<void>;
+  /**
+   * Whether the layer is linear in its input once what it read in the forward pass is held fixed (pooling,
+   * flatten, ReLU with its mask): then the R-operator of its backward pass is its backward pass. A nonlinear
+   * layer (GELU, layer norm, attention) has no R-operator here, and a Hessian through it is refused by name.
+   */
+  readonly linear: boolean;
+  /**
+   * Floats per example of the batch-sized buffers the layer needs besides its input and output: what its
+   * forward pass keeps for the derivatives (attention's probabilities) and temporaries. The runtime allocates
+   * them per batch size and passes them by name.
+   */
+  readonly buffers?: Readonly<Record<string, number>>;
+  forward(s: Step, x: Matrix, y: Matrix, buffers: LayerBuffers): Promise<void>;
+  /** dx from dy (x and y are the layer's input and output of the forward pass). */
+  backward(s: Step, y: Matrix, dy: Matrix, dx: Matrix, x: Matrix, buffers: LayerBuffers): Promise<void>;
   /** ẏ from ẋ. */
-  tangent(s: Step, y: Matrix, xdot: Matrix, ydot: Matrix): Promise<void>;
+  tangent(s: Step, y: Matrix, xdot: Matrix, ydot: Matrix, x: Matrix, buffers: LayerBuffers): Promise<void>;
 }
 
-export type Layer = ParamLayer | FreeLayer;
+/**
+ * y = a + b for two earlier nodes of one shape: the join of a residual block. The runtime records it (one
+ * linear combination forward and in the tangent; in the backward pass both inputs receive dy as it is).
+ */
+export class Add {
+  readonly kind = 'add';
+  readonly outShape: Shape;
+
+  constructor(
+    readonly name: string,
+    readonly inShape: Shape,
+  ) {
+    this.outShape = inShape;
+  }
+}
+
+export type Layer = ParamLayer | FreeLayer | Add;
 
 /** What a parametrized layer's options say of its tensors: the weight's scale and init, β (0: no bias) and its init. */
 export interface ParamOptions {
@@ -110,4 +142,20 @@ export function weightAndBias(o: ParamOptions, weightShape: readonly number[]): 
   ];
 }
 
-export const isParamLayer = (l: Layer): l is ParamLayer => l.kind === 'linear' || l.kind === 'conv2d';
+/**
+ * The linear part of a bilinear layer's tangent, c·(op(x; U) + op(ẋ; W)), from its two terms (each written
+ * by its function into the buffer given, null where the term is zero): one term as it is, both summed in
+ * t.outC, or null when both are zero. The layer adds its bias tangent after.
+ */
+export async function tangentTerms(s: Step, t: LayerScratch, fromWeights: ((out: Matrix) => Promise<unknown>) | null, fromInput: ((out: Matrix) => Promise<unknown>) | null): Promise<Matrix | null> {
+  if (fromWeights) await fromWeights(t.outA);
+  if (fromInput) await fromInput(t.outB);
+  if (fromWeights && fromInput) {
+    await linearCombination(s, 1, t.outA, 1, t.outB, t.outC);
+    return t.outC;
+  }
+  return fromWeights ? t.outA : fromInput ? t.outB : null;
+}
+
+export const PARAM_LAYER_KINDS = ['linear', 'conv2d', 'affine', 'posembed'] as const;
+export const isParamLayer = (l: Layer): l is ParamLayer => (PARAM_LAYER_KINDS as readonly string[]).includes(l.kind);

@@ -14,6 +14,7 @@ import type { ParamLayout, ParamTensor } from './params.ts';
 export type Shape = readonly [c: number, h: number, w: number];
 
 export const shapeSize = (s: Shape) => s[0] * s[1] * s[2];
+export const sameShape = (a: Shape, b: Shape) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 export const shapeText = (s: Shape) => (s[1] === 1 && s[2] === 1 ? `${s[0]}` : `${s[0]}×${s[1]}×${s[2]}`);
 
 /**
@@ -79,6 +80,8 @@ export interface Network {
   readonly sites: readonly SiteInfo[];
   /** The largest batch one pass takes with every buffer within the device's binding limit. */
   readonly microBatch: number;
+  /** Why Hessian-vector products are not available (the first layer without an R-operator), or null. */
+  readonly hessianUnsupported: string | null;
 
   forward(step: Step, X: Matrix): Promise<Tape>;
   /** ∂(Σ S ⊙ f)/∂θ (and ∂/∂X) for the tape's batch and an output seed S (b×k). */

@@ -4,7 +4,7 @@
 import { Rng } from '../data/random.ts';
 
 /** How a tensor is drawn at initialization. */
-export type Init = { kind: 'normal'; std: number } | { kind: 'uniform'; bound: number } | { kind: 'zeros' };
+export type Init = { kind: 'normal'; std: number } | { kind: 'uniform'; bound: number } | { kind: 'zeros' } | { kind: 'ones' };
 
 export interface ParamSpec {
   /** state_dict key: "layers.0.weight" (fully connected nets), "3.weight" (a Sequential's module 3). */
@@ -60,6 +60,11 @@ export function initParams(layout: ParamLayout, seed: number): Float32Array {
   for (const t of layout.tensors) {
     const init = t.init;
     if (init.kind === 'zeros') continue;
+    // Constant tensors draw nothing, so adding one leaves the draws of the others as they were.
+    if (init.kind === 'ones') {
+      p.fill(1, t.offset, t.offset + t.count);
+      continue;
+    }
     const draw = init.kind === 'normal' ? () => init.std * rng.normal() : () => init.bound * (2 * rng.uniform() - 1);
     for (let i = 0; i < t.count; i++) p[t.offset + i] = draw();
   }

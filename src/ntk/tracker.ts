@@ -232,6 +232,10 @@ export class Tracker {
     trainInputs: Matrix | null = null,
   ) {
     if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
+    // Config errors before anything is recorded: a step left pending would outlive the device this error destroys.
+    if (config.agop && !egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
+    if (config.hessian && !net.sites.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
+    if (config.hessian && net.hessianUnsupported) throw new RangeError(`tracking.hessian: ${net.hessianUnsupported}; track the NTK's η_crit instead, or use a net without it`);
     this.gram = new NtkGram(gpu, net);
     this.losses = new LossHeads(gpu, net.outputs);
     const k = net.outputs;
@@ -269,19 +273,17 @@ export class Tracker {
     if (this.trainGram) forming.push(matmul(grams, trainInputs!, trainInputs!, this.trainGram, { transB: true }));
     this.inputGramsRecorded = Promise.all(forming).then(() => this.gpu.submit(grams));
     if (config.agop) {
-      if (!egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
       const d = net.inputSize;
       let normStar = 0;
-      for (const v of egop) normStar += v * v;
+      for (const v of egop!) normStar += v * v;
       this.agop = {
         G: gpu.matrix('AGOP', d, d),
-        Gstar: gpu.matrix('reference EGOP', d, d, Float32Array.from(egop)),
+        Gstar: gpu.matrix('reference EGOP', d, d, Float32Array.from(egop!)),
         normStar: Math.sqrt(normStar),
         network: new NetworkAgop(gpu, net, config.set!.examples),
       };
     }
     if (config.hessian) {
-      if (!net.sites.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
       this.hessian = { op: new BatchHessian(gpu, net), power: new PowerIteration(gpu, net.layout.size, 3) };
     }
     if (config.spectrum && this.set) {

@@ -10,6 +10,7 @@ import type { Shape } from '../network.ts';
 abstract class Pool implements FreeLayer {
   abstract readonly kind: 'avgpool' | 'globalavgpool';
   readonly alias = false;
+  readonly linear = true;
   abstract readonly outShape: Shape;
   protected abstract readonly kernels: { forward: typeof avgPool; backward: typeof avgPoolBackward };
 

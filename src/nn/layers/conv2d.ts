@@ -11,7 +11,7 @@ import { ceilDiv } from '../../gpu/kernel.ts';
 import { Matrix } from '../../gpu/matrix.ts';
 import { biasActivation, dispatch, linearCombination } from '../../gpu/ops.ts';
 import type { Step } from '../../gpu/step.ts';
-import { weightAndBias, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
+import { weightAndBias, tangentTerms, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
 import type { Shape } from '../network.ts';
 import type { ParamSpec } from '../params.ts';
 
@@ -119,21 +119,8 @@ export class Conv2d implements ParamLayer {
   }
 
   async tangent(s: Step, x: Matrix, xdot: Matrix | null, u: LayerTensors | null, hdot: Matrix, p: LayerTensors, t: LayerScratch): Promise<boolean> {
-    const terms: Matrix[] = [];
-    if (u) {
-      await this.conv(s, x, u.weight, t.outA);
-      terms.push(t.outA);
-    }
-    if (xdot) {
-      await this.conv(s, xdot, p.weight, t.outB);
-      terms.push(t.outB);
-    }
-    if (terms.length === 0) return false;
-    let h = terms[0];
-    if (terms.length === 2) {
-      await linearCombination(s, 1, t.outA, 1, t.outB, t.outC);
-      h = t.outC;
-    }
+    const h = await tangentTerms(s, t, u ? (out) => this.conv(s, x, u.weight, out) : null, xdot ? (out) => this.conv(s, xdot, p.weight, out) : null);
+    if (!h) return false;
     await biasActivation(s, h, u?.bias ?? null, hdot, 'identity', { biasScale: this.beta, spatial: this.spatial });
     return true;
   }

@@ -7,6 +7,7 @@ import { shapeSize, type Shape } from '../network.ts';
 export class Flatten implements FreeLayer {
   readonly kind = 'flatten';
   readonly alias = true;
+  readonly linear = true;
   readonly outShape: Shape;
 
   constructor(

@@ -7,7 +7,7 @@ import { perExampleGradients } from '../../../shaders/ntk.ts';
 import { biasActivation, dispatch, linearCombination, matmul } from '../../gpu/ops.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
 import type { Step } from '../../gpu/step.ts';
-import { weightAndBias, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
+import { weightAndBias, tangentTerms, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
 import type { Shape } from '../network.ts';
 import type { ParamSpec } from '../params.ts';
 
@@ -63,21 +63,13 @@ export class Linear implements ParamLayer {
   }
 
   async tangent(s: Step, x: Matrix, xdot: Matrix | null, u: LayerTensors | null, hdot: Matrix, p: LayerTensors, t: LayerScratch): Promise<boolean> {
-    const terms: Matrix[] = [];
-    if (u) {
-      await matmul(s, x, u.weight, t.outA, { transB: true, alpha: this.c });
-      terms.push(t.outA);
-    }
-    if (xdot) {
-      await matmul(s, xdot, p.weight, t.outB, { transB: true, alpha: this.c });
-      terms.push(t.outB);
-    }
-    if (terms.length === 0) return false;
-    let h = terms[0];
-    if (terms.length === 2) {
-      await linearCombination(s, 1, t.outA, 1, t.outB, t.outC);
-      h = t.outC;
-    }
+    const h = await tangentTerms(
+      s,
+      t,
+      u ? (out) => matmul(s, x, u.weight, out, { transB: true, alpha: this.c }) : null,
+      xdot ? (out) => matmul(s, xdot, p.weight, out, { transB: true, alpha: this.c }) : null,
+    );
+    if (!h) return false;
     await biasActivation(s, h, u?.bias ?? null, hdot, 'identity', { biasScale: this.beta });
     return true;
   }

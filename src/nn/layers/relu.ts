@@ -9,6 +9,7 @@ import type { Shape } from '../network.ts';
 export class Relu implements FreeLayer {
   readonly kind = 'relu';
   readonly alias = false;
+  readonly linear = true;
   readonly outShape: Shape;
 
   constructor(
