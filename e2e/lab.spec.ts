@@ -31,7 +31,7 @@ test('the page shows its adapter, says when it is a software adapter, and lists 
   const options = await page.locator('#preset option:not([disabled])').allTextContents();
   expect(options).toHaveLength(PRESETS.length);
   for (const p of PRESETS) expect(options).toContain(`${p.name} — ${p.paper}`);
-  await expect(page.locator('#preset option[disabled]').first()).toContainText('needs residual blocks');
+  await expect(page.locator('#preset option[disabled]')).toHaveCount(0);
 });
 
 test('a CNN preset runs in the lab to the end: a record per step with λ_max, and the λ chart drawn', async ({ page }) => {
@@ -48,6 +48,26 @@ test('a CNN preset runs in the lab to the end: a record per step with λ_max, an
   }
   expect(Number(await page.locator('#chart-lambda').getAttribute('data-points'))).toBeGreaterThan(0);
 });
+
+for (const [preset, narrow] of [
+  ['sgd-top-eigenspace-wrn', 'model.widen=1'],
+  ['sgd-top-eigenspace-vit', 'model.dim=8'],
+] as const) {
+  test(`${preset} runs in the lab: a record per step with λ_max of the set and of the batch`, async ({ page }) => {
+    test.setTimeout(180_000);
+    const set = ['steps=2', narrow, 'data.train=16', 'data.test=16', 'batchSize=8', 'tracking.set.examples=16', 'evalEvery=1', 'readbackEvery=1'];
+    await openLab(page, `/?preset=${preset}&scale=quick&seed=0&${set.map((s) => `set=${encodeURIComponent(s)}`).join('&')}`);
+    await page.click('#run');
+    await expect(page.locator('body')).toHaveAttribute('data-state', 'completed', { timeout: 150_000 });
+    const run = (await page.evaluate(() => window.catapultLab.runs())).at(-1)!;
+    expect(run.records.map((r) => r.step)).toEqual([0, 1]);
+    for (const r of run.records) {
+      expect(r.lambda).toBeGreaterThan(0);
+      expect(r.lambdaBatch).toBeGreaterThan(0);
+      expect(Number.isFinite(r.loss)).toBe(true);
+    }
+  });
+}
 
 test('a tiny gd-catapult runs to the end: charts hold data and the catapult marker, exports hold the run', async ({ page }, testInfo) => {
   test.setTimeout(240_000);

@@ -34,7 +34,6 @@ describe('presets', () => {
       for (const scale of ['quick', 'paper'] as const) expect(() => validateTrainConfig(resolvePreset(p.name, { scale })), `${p.name} ${scale}`).not.toThrow();
       for (const v of Object.keys(p.variants ?? {})) expect(() => validateTrainConfig(resolvePreset(p.name, { variant: v })), `${p.name} ${v}`).not.toThrow();
     }
-    expect(() => resolvePreset('sgd-top-eigenspace-wrn')).toThrow(/not yet supported: it needs residual blocks/);
     expect(() => resolvePreset('nope')).toThrow(/unknown preset "nope"; the presets are: gd-catapult/);
   });
 
@@ -42,12 +41,10 @@ describe('presets', () => {
     const gpu = await testGpu();
     for (const p of PRESETS) {
       const base = p.config('quick');
-      const model = base.model as { hidden?: number[]; channels?: number };
-      const set: [string, unknown][] = [
-        ['steps', 3],
-        model.hidden ? ['model.hidden', model.hidden.map(() => 16)] : ['model.channels', 4],
-        ['readbackEvery', 3],
-      ];
+      const model = base.model as { kind?: string; hidden?: number[] };
+      const narrow: [string, unknown] =
+        model.kind === 'wrn' ? ['model.widen', 1] : model.kind === 'vit' ? ['model.dim', 8] : model.hidden ? ['model.hidden', model.hidden.map(() => 16)] : ['model.channels', 4];
+      const set: [string, unknown][] = [['steps', 3], narrow, ['readbackEvery', 3]];
       if (base.stopAtLoss !== undefined) set.push(['evalEvery', 1]);
       const out = tmp();
       const summary = await runExperiment(gpu, { preset: p.name, scale: 'quick', set, out, saveAt: [], report: false, progress: false, log: quiet });
@@ -213,7 +210,6 @@ describe('the command line for presets', () => {
     const t = catapult('show', 'gd-catapult', '--scale', 'huge');
     expect(t.status).toBe(2);
     expect(t.stderr).toMatch(/--scale must be one of quick, paper, got "huge"/);
-    expect(catapult('run', 'sgd-top-eigenspace-vit').stderr).toMatch(/not yet supported/);
     const g = catapult('run', 'gd-catapult-cnn', '--set', 'model.channel=8');
     expect(g.status).toBe(2);
     expect(g.stderr).toMatch(/model \(cnn\): unknown key "channel"; model \(cnn\) takes kind, parameterization, sigma, frozen, depth, channels/);
@@ -221,6 +217,19 @@ describe('the command line for presets', () => {
     expect(k.status).toBe(2);
     expect(k.stderr).toMatch(/layer 0 of the cnn model \(conv2d\): kernel 40 is larger than its input .*14.*14.* with padding 0/);
     expect(k.stderr).not.toMatch(/    at /); // no stack trace
+  });
+
+  it('list shows every preset, the WRN and ViT rows included, and nothing unsupported', () => {
+    const r = catapult('list');
+    expect(r.status).toBe(0);
+    for (const p of PRESETS) expect(r.stdout).toContain(p.name);
+    expect(r.stdout).toMatch(/sgd-top-eigenspace-wrn +Fig. 7, 15, 19–22 \(WRN-10-10\)/);
+    expect(r.stdout).toMatch(/sgd-top-eigenspace-vit +Fig. 7, 33 \(ViT-4\)/);
+    expect(r.stdout).not.toMatch(/not yet supported/);
+    // A ViT has no second-order pass: Hessian tracking is refused before anything trains, naming the layer.
+    const h = catapult('run', 'sgd-top-eigenspace-vit', '--set', 'steps=1', '--set', 'model.dim=8', '--set', 'tracking.hessian.iterations=5', '--out', tmp());
+    expect(h.status).toBe(2);
+    expect(h.stderr).toMatch(/tracking.hessian: the layernorm layer "blocks.0.norm1" has no R-operator \(second derivative\)/);
   });
 
   it('run writes the report and its PNGs; show prints the resolved config', () => {

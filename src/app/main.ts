@@ -6,7 +6,7 @@ import './lab.css';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { catapultSeries } from '../run/summary.ts';
 import { detectCatapults, type Spike } from '../run/catapults.ts';
-import { findPreset, PRESETS, UNSUPPORTED, type Scale } from '../run/presets.ts';
+import { findPreset, PRESETS, type Scale } from '../run/presets.ts';
 import { requestBrowserGpu } from './browser-gpu.ts';
 import { LabCharts, type Markers } from './charts.ts';
 import { checkLabConfig, configFields } from './config-fields.ts';
@@ -61,11 +61,6 @@ const charts = new LabCharts(ui.charts);
 
 function fillPresetPicker(): void {
   for (const p of PRESETS) ui.preset.add(new Option(`${p.name} — ${p.paper}`, p.name));
-  for (const u of UNSUPPORTED) {
-    const o = new Option(`${u.name} — ${u.paper} (needs ${u.needs})`, u.name);
-    o.disabled = true;
-    ui.preset.add(o);
-  }
 }
 
 /** The form from the state: preset, scale, variant, seed, and one input per config field. */

@@ -10,7 +10,7 @@ import { runDemo } from '../run/kernel-demo.ts';
 import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } from './node-gpu.ts';
 import { basename, dirname, join } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
-import { PRESETS, SCALES, UNSUPPORTED, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
+import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
 import { parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
 
@@ -21,7 +21,7 @@ commands:
             --seed N (default 0)  --n N (128)  --d N (784)  --width N (1024)
             --adapter auto|hardware|lavapipe|swiftshader (every command that uses a GPU; default: the
             CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)
-  list      the presets (every experiment of the paper and the report), and those not yet supported
+  list      the presets (every experiment of the paper and the report)
   show      the resolved config of a preset as JSON:  catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]
   run       run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs
             catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
@@ -169,8 +169,6 @@ function list(): void {
   const width = Math.max(...PRESETS.map((p) => p.name.length));
   console.log('presets (catapult run NAME; --scale paper for the paper\'s sizes):');
   for (const p of PRESETS) console.log(`  ${p.name.padEnd(width)}  ${p.paper.padEnd(26)}  ${p.summary}`);
-  console.log('\nnot yet supported:');
-  for (const u of UNSUPPORTED) console.log(`  ${u.name.padEnd(width)}  ${u.paper}: needs ${u.needs}`);
 }
 
 async function show(argv: string[]): Promise<void> {
