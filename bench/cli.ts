@@ -1,9 +1,9 @@
 // The benchmarks' command line: `tsx bench/cli.ts NAME [--adapter A] [--out FILE] [--quick]`, as the npm
-// scripts bench, bench:train, bench:ntk, bench:matrix-free, bench:cnn, bench:dispatch, bench:probes and
+// scripts bench, bench:train, bench:ntk, bench:matrix-free, bench:cnn, bench:wrn-vit, bench:dispatch, bench:probes and
 // bench:drivers run it. Each prints its rows as
 // it measures them and writes its section of bench/RESULTS.md (or --out) for the adapter it ran on.
 import { benchSetup } from './args.ts';
-import { CNN_CASES, cnnTable } from './cnn.ts';
+import { CNN_CASES, WRN_VIT_CASES, cnnTable, wrnVitTable } from './cnn.ts';
 import { dispatchTable } from './dispatch.ts';
 import { probesTable } from './probes.ts';
 import { driversTable } from './drivers.ts';
@@ -13,7 +13,7 @@ import { ntkTable } from './ntk.ts';
 import { markdownTable, provenance, writeSection, writeTable, type BenchTable } from './results-file.ts';
 import { trainTable } from './train.ts';
 
-const NAMES = ['gemm', 'train', 'ntk', 'matrix-free', 'cnn', 'dispatch', 'probes', 'drivers'] as const;
+const NAMES = ['gemm', 'train', 'ntk', 'matrix-free', 'cnn', 'wrn-vit', 'dispatch', 'probes', 'drivers'] as const;
 type Name = (typeof NAMES)[number];
 
 const name = process.argv[2] as Name;
@@ -31,7 +31,7 @@ if (name === 'drivers') {
   writeSection(out, 'drivers', [`## ${table.title}`, '', table.description, '', markdownTable(table.columns, table.rows)].join('\n'));
   console.log(`written to ${out}`);
 } else {
-  const own: Record<string, string> = name === 'matrix-free' ? { width: '256', iterations: '10' } : name === 'cnn' ? { sizes: 'quick,wide' } : {};
+  const own: Record<string, string> = name === 'matrix-free' ? { width: '256', iterations: '10' } : name === 'cnn' ? { sizes: 'quick,wide' } : name === 'wrn-vit' ? { sizes: 'wrn-quick,vit-quick' } : {};
   const { gpu, out, quick, extra } = await benchSetup(own);
   const tables: BenchTable[] = [];
   if (name === 'gemm') {
@@ -42,14 +42,15 @@ if (name === 'drivers') {
   if (name === 'dispatch') tables.push(await dispatchTable(gpu));
   if (name === 'probes') tables.push(await probesTable(gpu));
   if (name === 'ntk') tables.push(await ntkTable(gpu));
-  if (name === 'cnn') {
+  if (name === 'cnn' || name === 'wrn-vit') {
+    const cases = name === 'cnn' ? CNN_CASES : WRN_VIT_CASES;
     const ids = extra.sizes!.split(',');
-    const unknown = ids.filter((id) => !(id in CNN_CASES));
+    const unknown = ids.filter((id) => !(id in cases));
     if (unknown.length) {
-      console.error(`--sizes: unknown size ${unknown.join(', ')}; the sizes are ${Object.keys(CNN_CASES).join(', ')}`);
+      console.error(`--sizes: unknown size ${unknown.join(', ')}; the sizes are ${Object.keys(cases).join(', ')}`);
       process.exit(2);
     }
-    tables.push(await cnnTable(gpu, { cases: ids.map((id) => CNN_CASES[id]) }));
+    tables.push(await (name === 'cnn' ? cnnTable : wrnVitTable)(gpu, { cases: ids.map((id) => cases[id]) }));
   }
   if (name === 'matrix-free') tables.push(await matrixFreeTable(gpu, { width: Number(extra.width), iterations: Number(extra.iterations) }));
   for (const t of tables) {

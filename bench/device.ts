@@ -1,7 +1,8 @@
 // The device benchmark bundle's entry (npm run bench:device builds it into .device/bench.js): on a machine with
 // neither Node nor network, `bash .device/run.sh OUT_DIR` runs the product table up to 4096³ (and the kernel
 // choice table), the training-step table, the NTK table (2- and 5-layer, n = 128, d = 3072, width 1024), the
-// dispatch-cost table, the CNN table (quick, 64 channels and the paper's Fig. 3 size: 512 channels on 32×32×3)
+// dispatch-cost table, the CNN table (quick, 64 channels and the paper's Fig. 3 size: 512 channels on 32×32×3), the
+// Wide ResNet and ViT table (the quick presets' nets and WRN-10-10, ViT-4 dim 256 on 32×32×3)
 // and gd-catapult at both scales, and writes into OUT_DIR:
 //   adapter.json  the adapter (GPUAdapterInfo, how it was chosen), its limits and features;
 //   results.json  every table's rows and every run's headline, with the code version;
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { runExperiment } from '../src/cli/experiment.ts';
 import { adapterLine, type Gpu } from '../src/gpu/gpu.ts';
-import { CNN_CASES, cnnTable } from './cnn.ts';
+import { CNN_CASES, WRN_VIT_CASES, cnnTable, wrnVitTable } from './cnn.ts';
 import { dispatchTable } from './dispatch.ts';
 import { choiceTable, gemmTable } from './gemm.ts';
 import { ntkTable } from './ntk.ts';
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     ['NTK', async () => void tables.push(await ntkTable(gpu, { log }))],
     ['dispatch cost', async () => void tables.push(await dispatchTable(gpu, { log }))],
     ['CNN', async () => void tables.push(await cnnTable(gpu, { cases: quick ? [CNN_CASES.quick] : [CNN_CASES.quick, CNN_CASES.wide, CNN_CASES.paper], log }))],
+    ['WRN and ViT', async () => void tables.push(await wrnVitTable(gpu, { cases: quick ? [WRN_VIT_CASES['vit-quick']] : Object.values(WRN_VIT_CASES), log }))],
     ['gd-catapult quick', async () => void runs.push(await gdCatapult(gpu, 'quick'))],
     ...(quick ? [] : [['gd-catapult paper', async () => void runs.push(await gdCatapult(gpu, 'paper'))] as [string, () => Promise<void>]]),
   ];

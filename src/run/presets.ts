@@ -78,7 +78,7 @@ const WRN_NOTE =
 
 const VIT_NOTE =
   'The paper names its net ViT-4 and no more; here it is 4 pre-norm blocks (layer norm, multi-head self-attention, GELU MLP of 2 × the width), learned position embeddings, no class token (the mean over tokens feeds the head). ' +
-  'Quick scale: width 32, 2 heads, 2×2 patches of the digits averaged to 14×14 (49 tokens), 36 k parameters; paper scale: width 256, 8 heads, 4×4 patches (49 tokens on 28×28 digits, 64 on CIFAR\'s 32×32), about 2.1 M parameters, for a GPU. ' +
+  'Quick scale: width 32, 2 heads, 2×2 patches of the digits averaged to 14×14 (49 tokens), 35 k parameters; paper scale: width 256, 8 heads, 4×4 patches (49 tokens on 28×28 digits, 64 on CIFAR\'s 32×32), 2.1 M parameters, for a GPU. ' +
   'No biases in the linear maps (layer norm keeps its shift), as the fully connected presets: an example-independent parameter adds a near-constant block to K. Position embeddings start N(0, 0.02²) (models.ts says why not 0 or N(0, 1)). GELU is its tanh form (WGSL has no erf). Hessian tracking is refused: attention and layer norm have no second-order pass here.';
 
 /**
