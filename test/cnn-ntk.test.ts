@@ -1,6 +1,7 @@
 // The NTK of convolutional nets: K by Jacobian contraction equals the float64 J·Jᵀ for any chunk size, the
 // matrix-free product equals K·v, power iteration finds the float64 λ_max, and on a dense net all three methods
-// (structured, jacobian, matrix-free) agree, as neural-tangents cross-checks its implementations.
+// (structured, jacobian, matrix-free) agree, as neural-tangents cross-checks its implementations; tracking during
+// training (λ_max, the loss split, AGOP alignment) matches float64 for a CNN, a Wide ResNet and a ViT.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,51 +126,57 @@ describe('the three NTK methods on a dense net', () => {
     net.destroy();
   });
 
-  it('tracking a CNN: λ_max of the batch and the set, the loss split and AGOP alignment match float64 at the first step', async () => {
-    const gpu = await testGpu();
-    const n = 12;
-    const config = (seed: number, tracking?: TrainConfig['tracking']): TrainConfig => ({
-      data: { kind: 'mnist', train: n, classes: [7, 9], targets: 'pm1', downsample: 4 },
-      model: { kind: 'cnn', depth: 3, channels: 3, bias: 0.5 },
-      loss: 'mse',
-      optimizer: { name: 'gd' },
-      schedule: { kind: 'constant', lr: 0.1 },
-      batchSize: 'full',
-      steps: 2,
-      seed,
-      ...(tracking ? { tracking } : {}),
+  for (const [name, model] of [
+    ['a CNN', { kind: 'cnn', depth: 3, channels: 3, bias: 0.5 }],
+    ['a Wide ResNet', { kind: 'wrn', depth: 10, widen: 1, bias: 0.5 }],
+    ['a ViT', { kind: 'vit', dim: 8, patch: 1, depth: 1, heads: 2, bias: 0.5 }],
+  ] as [string, ModelConfig][]) {
+    it(`tracking ${name}: λ_max of the batch and the set, the loss split and AGOP alignment match float64 at the first step`, async () => {
+      const gpu = await testGpu();
+      const n = 12;
+      const config = (seed: number, tracking?: TrainConfig['tracking']): TrainConfig => ({
+        data: { kind: 'mnist', train: n, classes: [7, 9], targets: 'pm1', downsample: 4 },
+        model,
+        loss: 'mse',
+        optimizer: { name: 'gd' },
+        schedule: { kind: 'constant', lr: 0.1 },
+        batchSize: 'full',
+        steps: 2,
+        seed,
+        ...(tracking ? { tracking } : {}),
+      });
+      // The AGOP reference: the same architecture at another seed, as a checkpoint.
+      const other = await Trainer.create(gpu, config(8), readDataFile);
+      const path = join(mkdtempSync(join(tmpdir(), 'catapult-cnn-ref-')), 'reference.safetensors');
+      const file = await other.checkpoint();
+      writeFileSync(path, file);
+      other.destroy();
+      const trainer = await Trainer.create(gpu, config(5, { batch: { iterations: 300 }, set: { examples: n, iterations: 300 }, agop: { reference: path } }), readDataFile);
+      const params = await trainer.net.readParams();
+      const r0 = (await trainer.run()).records[0];
+      const { x, y, d } = trainer.data.train;
+      const layout = { layers: trainer.net.layers, layout: trainer.net.layout, inputs: trainer.net.inputs };
+      const eig = symmetricEigen(ntkGraphRef(layout, params, x, n, 1), n);
+      expect(Math.abs(r0.lambda! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
+      expect(Math.abs(r0.lambdaBatch! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
+      const fwd = forwardRef(layout, params, x, n);
+      const residual = Array.from(fwd.outputs.at(-1)!, (f, i) => f - y[i]);
+      const loss = residual.reduce((s, v) => s + v * v, 0) / n;
+      const top = residual.reduce((s, v, i) => s + v * eig.vectors[0][i], 0) ** 2 / n;
+      expect(Math.abs(r0.lossTop! - top) / loss).toBeLessThan(1e-4);
+      // G = (1/n) Σ ∇x f ∇x fᵀ over the 49 pixels, for the net and for the reference, in float64.
+      const agop = (p: Float32Array | Float64Array) => {
+        const f = forwardRef(layout, p, x, n);
+        const g = backwardRef(layout, p, f, new Float64Array(n).fill(1)).inputGrad;
+        const G = new Float64Array(d * d);
+        for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) G[a * d + b] += (g[i * d + a] * g[i * d + b]) / n;
+        return G;
+      };
+      const reference = checkpointParams(decodeCheckpoint(file), trainer.net.layout);
+      const want = alignment(agop(params), agop(reference));
+      expect(want).toBeLessThan(0.999); // two different nets: the check is not of 1 against 1
+      expect(Math.abs(r0.alignment! - want)).toBeLessThan(1e-4);
+      trainer.destroy();
     });
-    // The AGOP reference: the same architecture at another seed, as a checkpoint.
-    const other = await Trainer.create(gpu, config(8), readDataFile);
-    const path = join(mkdtempSync(join(tmpdir(), 'catapult-cnn-ref-')), 'reference.safetensors');
-    const file = await other.checkpoint();
-    writeFileSync(path, file);
-    other.destroy();
-    const trainer = await Trainer.create(gpu, config(5, { batch: { iterations: 300 }, set: { examples: n, iterations: 300 }, agop: { reference: path } }), readDataFile);
-    const params = await trainer.net.readParams();
-    const r0 = (await trainer.run()).records[0];
-    const { x, y, d } = trainer.data.train;
-    const layout = { layers: trainer.net.layers, layout: trainer.net.layout };
-    const eig = symmetricEigen(ntkGraphRef(layout, params, x, n, 1), n);
-    expect(Math.abs(r0.lambda! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
-    expect(Math.abs(r0.lambdaBatch! - eig.values[0]) / eig.values[0]).toBeLessThan(1e-4);
-    const fwd = forwardRef(layout, params, x, n);
-    const residual = Array.from(fwd.outputs.at(-1)!, (f, i) => f - y[i]);
-    const loss = residual.reduce((s, v) => s + v * v, 0) / n;
-    const top = residual.reduce((s, v, i) => s + v * eig.vectors[0][i], 0) ** 2 / n;
-    expect(Math.abs(r0.lossTop! - top) / loss).toBeLessThan(1e-4);
-    // G = (1/n) Σ ∇x f ∇x fᵀ over the 49 pixels, for the net and for the reference, in float64.
-    const agop = (p: Float32Array | Float64Array) => {
-      const f = forwardRef(layout, p, x, n);
-      const g = backwardRef(layout, p, f, new Float64Array(n).fill(1)).inputGrad;
-      const G = new Float64Array(d * d);
-      for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) G[a * d + b] += (g[i * d + a] * g[i * d + b]) / n;
-      return G;
-    };
-    const reference = checkpointParams(decodeCheckpoint(file), trainer.net.layout);
-    const want = alignment(agop(params), agop(reference));
-    expect(want).toBeLessThan(0.999); // two different nets: the check is not of 1 against 1
-    expect(Math.abs(r0.alignment! - want)).toBeLessThan(1e-4);
-    trainer.destroy();
-  });
+  }
 });

@@ -91,6 +91,23 @@ describe('preset behaviour', () => {
     expect(r[r.length - 1].loss).toBeLessThan(0.1 * r[0].loss);
   }, 300_000);
 
+  for (const preset of ['sgd-top-eigenspace-wrn', 'sgd-top-eigenspace-vit']) {
+    it(`${preset} at 32 digits and 6 steps: the opening spike is a catapult (its rise in L≤1, λ_max halved or more)`, async () => {
+      const gpu = await testGpu();
+      const out = tmp();
+      const set: [string, unknown][] = [['steps', 6], ['data.train', 32], ['data.test', 32], ['tracking.set.examples', 32], ['evalEvery', 3]];
+      const s = (await runExperiment(gpu, { preset, scale: 'quick', set, out, saveAt: [], report: false, progress: false, log: quiet })) as any;
+      expect(s.status).toBe('completed');
+      expect(s.spikes.length).toBeGreaterThanOrEqual(1);
+      const spike = s.spikes[0];
+      const r = steps(out);
+      const [start, peak] = [r[spike.start], r[spike.peak]];
+      // The loss the spike adds is in the top eigendirection of the set's NTK.
+      expect(peak.lossTop - start.lossTop).toBeGreaterThan(0.8 * (peak.loss - start.loss));
+      expect(spike.lambdaAfter).toBeLessThan(0.5 * spike.lambdaBefore);
+    }, 300_000);
+  }
+
   it('gd-final-lr-diverges ends "diverged" with every metric up to the divergence', async () => {
     const gpu = await testGpu();
     const out = tmp();
