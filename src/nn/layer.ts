@@ -1,15 +1,17 @@
-// The two kinds of layer a network is a sequence of, as contracts the graph runtime (graph.ts) drives. Each
-// layer kind is one file in src/nn/layers/ with hand-written derivatives; the runtime owns the buffers.
+// The kinds of layer a network is a graph of, as contracts the graph runtime (graph.ts) drives. Each layer kind
+// is one file in src/nn/layers/ with hand-written derivatives; the runtime owns the buffers.
 //
-// A parametrized layer (linear, conv2d) computes pre = c·op(x; W) + β·b and y = act(pre), act ∈ {relu, identity}
-// fused into its bias pass. The runtime applies the activation's derivative (ReLU's mask, read from y) and hands
-// the layer δ = ∂/∂pre, so every derivative below is of the affine part, which is bilinear in (x, W):
+// A parametrized layer (linear, conv2d, layer norm's affine part, position embeddings) computes
+// pre = c·op(x; W) + β·b and y = act(pre), act ∈ {relu, identity} fused into its bias pass. The runtime applies
+// the activation's derivative (ReLU's mask, read from y) and hands the layer δ = ∂/∂pre, so every derivative
+// below is of the affine part, bilinear in (x, W) (a position embedding, x + c·P, is affine in x instead):
 //   backward: ∇W = c·(∂op/∂W)ᵀ δ,  ∇b = β·Σ δ,  dx = c·(∂op/∂x)ᵀ δ;
 //   tangent:  ḣ = c·(op(x; U) + op(ẋ; W)) + β·u_b;
 //   R-operator of backward (for Hessian-vector products): R{∇W} = c·(op_Wᵀ R{δ} on x + op_Wᵀ δ on ẋ),
 //             R{∇b} = β·Σ R{δ},  R{dx} = c·(op_xᵀ R{δ} with W + op_xᵀ δ with U).
-// A parameter-free layer is linear in x (pooling, flatten) or a ReLU; its tangent is its forward on ẋ, or
-// the mask.
+// A parameter-free layer is linear in x (pooling, flatten), a ReLU (its tangent is the mask), or nonlinear
+// (GELU, layer norm, attention: their backward and tangent read the input, and they have no R-operator).
+// The residual join (Add) is the runtime's own: it adds two nodes.
 import type { Matrix } from '../gpu/matrix.ts';
 import { linearCombination } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
