@@ -1,14 +1,24 @@
 // `catapult report DIR`: a self-contained report.html for a run or a sweep folder (uPlot and the data
 // inlined, so it opens offline from anywhere) and PNG images of its charts, rendered in headless Chromium.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+// Everything a run folder holds is data: each value reaches the page escaped (any type, as text) or as JSON
+// in a non-executable <script type="application/json">, and the page's Content-Security-Policy lets only its
+// own two scripts run (by hash), so even markup that escaped escaping could not run script.
+/** Any JSON value as text (an object's own "toString" key is data, not a method). */
+const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const escapeHtml = (v: unknown) => text(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 /** JSON inside <script>: nothing in it may close the tag. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+/** A file or folder name that stays where it is joined: letters, digits, '.', '_', '=', ',', '-', no leading dot. */
+export const SAFE_NAME = /^[A-Za-z0-9_=,-][A-Za-z0-9._=,-]{0,254}$/;
 
 export function readJsonLines(path: string): Record<string, unknown>[] {
   if (!existsSync(path)) return [];
@@ -20,7 +30,7 @@ export function readJsonLines(path: string): Record<string, unknown>[] {
 
 const fmt = (v: unknown): string => {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
-  return escapeHtml(String(v));
+  return escapeHtml(v);
 };
 
 function table(header: string[], rows: unknown[][]): string {
@@ -31,8 +41,9 @@ function page(title: string, body: string, data: unknown): string {
   const uplotJs = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8');
   const uplotCss = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8');
   const script = readFileSync(join(repoRoot, 'src/report/page.js'), 'utf8');
+  const policy = `default-src 'none'; script-src ${sha256(uplotJs)} ${sha256(script)}; style-src 'unsafe-inline'; img-src data: blob:`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><title>${escapeHtml(title)}</title>
 <style>${uplotCss}
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; background: #fff; }
 h1 { font-size: 22px; } h2 { font-size: 15px; margin: 18px 0 4px; }
@@ -66,17 +77,17 @@ export function readRunFolder(dir: string): RunFolder {
 export function runReportHtml(dir: string): string {
   const { summary, records, evals } = readRunFolder(dir);
   const s = summary;
-  const title = `${s.preset ?? 'run'}${s.variant ? ` (${s.variant})` : ''}, seed ${s.seed}`;
+  const title = `${text(s.preset ?? 'run')}${s.variant ? ` (${text(s.variant)})` : ''}, seed ${text(s.seed)}`;
   const headline = Object.entries(s.headline ?? {}).map(([k, v]) => [k, v]);
   const spikes = (s.spikes ?? []).map((p: any) => [p.start, p.peak, p.end ?? '—', p.height, p.duration ?? '—', p.lambdaDrop ?? '—']);
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     s.paper ? `<p>${escapeHtml(s.summaryText ?? '')} <span class="note">(paper: ${escapeHtml(s.paper)})</span></p>` : '',
-    `<p>Status <b>${escapeHtml(s.status)}</b> after ${s.steps} steps${s.message ? ` (${escapeHtml(s.message)})` : ''}. Adapter: ${escapeHtml(s.adapter ?? 'unknown')}. Code ${escapeHtml(s.codeVersion ?? 'unknown')}, scale ${escapeHtml(s.scale ?? '—')}.</p>`,
+    `<p>Status <b>${escapeHtml(s.status)}</b> after ${fmt(s.steps)} steps${s.message ? ` (${escapeHtml(s.message)})` : ''}. Adapter: ${escapeHtml(s.adapter ?? 'unknown')}. Code ${escapeHtml(s.codeVersion ?? 'unknown')}, scale ${escapeHtml(s.scale ?? '—')}.</p>`,
     s.initialCriticalRate ? `<p>η_crit at initialization (${escapeHtml(s.initialCriticalRate.unit)}): ${fmt(s.initialCriticalRate.value)}; the schedule's rates are multiples of it.</p>` : '',
     '<h2>Headline numbers</h2>',
     table(['quantity', 'value'], headline),
-    `<h2>Catapult spikes (${spikes.length}; ${s.criticalSteps?.length ?? 0} steps with η &gt; η_crit(batch))</h2>`,
+    `<h2>Catapult spikes (${spikes.length}; ${fmt(Array.isArray(s.criticalSteps) ? s.criticalSteps.length : 0)} steps with η &gt; η_crit(batch))</h2>`,
     spikes.length ? table(['start', 'peak', 'back at start level', 'height', 'duration', 'λ_max drop'], spikes) : '<p>none</p>',
     ...(s.notes?.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n: string) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
     `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
@@ -97,13 +108,15 @@ export function sweepReportHtml(dir: string): string {
   const aggregate = existsSync(join(dir, 'aggregate.json')) ? JSON.parse(readFileSync(join(dir, 'aggregate.json'), 'utf8')) : { header: [], rows: [] };
   const runs = [];
   for (const combo of sweep.combos as { label: string; folder: string }[]) {
+    // A folder name from the file, never a path: nothing outside the sweep's folder is read.
+    if (typeof combo.folder !== 'string' || !SAFE_NAME.test(combo.folder)) throw new RangeError(`${join(dir, 'sweep.json')}: combination folder ${JSON.stringify(combo.folder)} is not a plain folder name`);
     const first = join(dir, combo.folder, 'seed-0');
     if (!existsSync(join(first, 'summary.json'))) continue;
     runs.push({ label: combo.label, records: readRunFolder(first).records.map((r: any) => ({ loss: r.loss, lambda: r.lambda })) });
   }
   const body = [
     `<h1>Sweep of ${escapeHtml(sweep.preset)}</h1>`,
-    `<p>Grid: ${escapeHtml(JSON.stringify(sweep.grid))}; ${sweep.seeds} seed(s) each; scale ${escapeHtml(sweep.scale)}.</p>`,
+    `<p>Grid: ${escapeHtml(JSON.stringify(sweep.grid))}; ${fmt(sweep.seeds)} seed(s) each; scale ${escapeHtml(sweep.scale)}.</p>`,
     '<h2>Mean ± sd over seeds</h2>',
     table(aggregate.header, aggregate.rows),
   ].join('\n');
@@ -125,7 +138,9 @@ export async function renderPngs(htmlPath: string): Promise<string[]> {
     await p.waitForFunction(() => (window as unknown as { __reportReady?: boolean }).__reportReady === true, undefined, { timeout: 30_000 });
     const written: string[] = [];
     for (const el of await p.$$('.chart')) {
-      const id = (await el.getAttribute('id'))!.replace(/^chart-/, '');
+      // The file name comes from the chart's id, so only ids that are plain names (as page.js makes them) count.
+      const id = (await el.getAttribute('id'))?.replace(/^chart-/, '') ?? '';
+      if (!SAFE_NAME.test(id) || written.includes(join(dirname(htmlPath), `chart-${id}.png`))) continue;
       const file = join(dirname(htmlPath), `chart-${id}.png`);
       await el.screenshot({ path: file });
       written.push(file);

@@ -1,0 +1,84 @@
+// Nothing a run or sweep folder holds can run script in its report or make the report write outside the
+// folder: hostile summary.json, metrics.jsonl and sweep.json values are shown as text, the page's
+// Content-Security-Policy admits only its own scripts, chart files are named only from plain ids, and a
+// sweep's combination folder must be a plain name. Checked by opening the reports in headless Chromium and
+// listening for dialogs.
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright';
+import { describe, expect, it } from 'vitest';
+import { SAFE_NAME, sweepReportHtml, writeReport } from '../src/cli/report.ts';
+
+const ATTACK = '<img src=x onerror=alert(1)>';
+const executablePath = process.env.CATAPULT_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Opens a report and returns the dialogs it raised, its page errors and its text. */
+async function open(path: string): Promise<{ dialogs: string[]; text: string }> {
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    await page.goto(pathToFileURL(path).href);
+    await page.waitForTimeout(500);
+    return { dialogs, text: await page.innerText('body') };
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('reports of hostile folders', () => {
+  it('show every summary and metrics value as text, run no script, and write only their own files', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'catapult-hostile-'));
+    const dir = join(parent, 'run');
+    mkdirSync(dir);
+    const summary = {
+      preset: ATTACK,
+      variant: '"><script>alert(2)</script>',
+      seed: ATTACK,
+      status: { toString: ATTACK },
+      steps: ATTACK,
+      message: "</p><svg onload=alert(3)>",
+      adapter: ATTACK,
+      codeVersion: ATTACK,
+      scale: 7,
+      paper: ATTACK,
+      summaryText: ATTACK,
+      headline: { [ATTACK]: ATTACK },
+      criticalSteps: ATTACK,
+      spikes: [{ start: ATTACK, peak: '</script><script>alert(4)</script>', end: ATTACK, height: ATTACK, duration: null, lambdaDrop: ATTACK }],
+      notes: [ATTACK],
+      config: { tracking: { set: { examples: ATTACK }, spectrum: { top: '</script><script>alert(5)</script>' } } },
+    };
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
+    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, loss: ATTACK, lambda: '</script><script>alert(6)</script>' })}\n`);
+    const written = await writeReport(dir);
+    for (const f of written) expect(f.startsWith(dir), f).toBe(true);
+    expect(readdirSync(parent)).toEqual(['run']);
+    const { dialogs, text } = await open(join(dir, 'report.html'));
+    expect(dialogs).toEqual([]);
+    expect(text).toContain(ATTACK);
+    expect(text).toContain('</p><svg onload=alert(3)>');
+  }, 120_000);
+
+  it('a sweep: hostile seeds and grid are text; a combination folder that is a path is refused, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-hostile-sweep-'));
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: ATTACK, scale: ATTACK, grid: { [ATTACK]: [1] }, seeds: ATTACK, combos: [] }));
+    writeFileSync(join(dir, 'report.html'), sweepReportHtml(dir));
+    const { dialogs, text } = await open(join(dir, 'report.html'));
+    expect(dialogs).toEqual([]);
+    expect(text).toContain(`${ATTACK} seed(s) each`);
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: 'x', scale: 'quick', grid: {}, seeds: 1, combos: [{ label: 'a', folder: '../../etc' }] }));
+    expect(() => sweepReportHtml(dir)).toThrow(/sweep.json: combination folder "..\/..\/etc" is not a plain folder name/);
+  }, 120_000);
+
+  it('names chart files only from plain ids', () => {
+    for (const ok of ['loss', 'lambda', 'schedule.lr=0.5,seed=1', 'eta-crit']) expect(SAFE_NAME.test(ok), ok).toBe(true);
+    for (const bad of ['../x', 'a/b', '..', '.hidden', '', 'a b', 'x\\y', 'a'.repeat(300)]) expect(SAFE_NAME.test(bad), bad).toBe(false);
+  });
+});
