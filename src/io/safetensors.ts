@@ -44,28 +44,65 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   return out;
 }
 
+/**
+ * Reads a safetensors file, checking it against its own header before any value is used: the header is a
+ * JSON object of tensors {dtype, shape, data_offsets} and string metadata; each tensor's byte range holds
+ * exactly shape × dtype bytes; the ranges tile the data section from its start to the file's end with no gap
+ * or overlap (the format's rule). Any violation is a RangeError naming the tensor and what was wrong.
+ */
 export function decodeSafetensors(file: Uint8Array): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   if (file.length < 8) throw new RangeError('not a safetensors file: shorter than its 8-byte header length');
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (8 + headerLength > file.length) throw new RangeError(`not a safetensors file: header length ${headerLength} passes the end (${file.length} bytes)`);
-  let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  const headerLength = view.getBigUint64(0, true);
+  if (8n + headerLength > BigInt(file.length)) throw new RangeError(`not a safetensors file: header length ${headerLength} passes the end (${file.length} bytes)`);
+  const base = 8 + Number(headerLength);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, base)));
   } catch {
     throw new RangeError('not a safetensors file: its header is not JSON');
   }
-  const base = 8 + headerLength;
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
-    if (!(dtype in BYTES)) throw new RangeError(`tensor "${name}": dtype ${dtype} is not one of ${Object.keys(BYTES).join(', ')}`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new RangeError('not a safetensors file: its header is not a JSON object');
+  const dataLength = file.length - base;
+  // No prototype: a tensor named "__proto__" or "constructor" is a name like any other.
+  const tensors: Record<string, Tensor> = Object.create(null);
+  const ranges: { name: string; begin: number; end: number }[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || Object.values(entry).some((v) => typeof v !== 'string')) {
+        throw new RangeError('safetensors: __metadata__ must be an object of strings');
+      }
+      metadata = Object.assign(Object.create(null), entry) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (e === null || typeof e !== 'object') throw new RangeError(`tensor "${name}": its header entry is not an object`);
+    const dtype = e.dtype as Dtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) throw new RangeError(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not one of ${Object.keys(BYTES).join(', ')}`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new RangeError(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of sizes (integers >= 0)`);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new RangeError(`tensor "${name}": data_offsets ${JSON.stringify(offsets)} is not [begin, end] (integers >= 0)`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const count = shape.reduce((a: number, d: number) => a * d, 1);
+    if (end < begin || end > dataLength) throw new RangeError(`tensor "${name}": data_offsets [${begin}, ${end}] are not a range inside the ${dataLength} data bytes (a truncated file?)`);
+    if (end - begin !== count * BYTES[dtype]) throw new RangeError(`tensor "${name}": ${dtype} [${shape.join(', ')}] is ${count * BYTES[dtype]} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`);
+    ranges.push({ name, begin, end });
     const bytes = file.slice(base + begin, base + end);
     const data = dtype === 'F32' ? new Float32Array(bytes.buffer) : dtype === 'F64' ? new Float64Array(bytes.buffer) : new BigInt64Array(bytes.buffer);
-    tensors[name] = { dtype, shape, data };
+    tensors[name] = { dtype, shape: shape as number[], data };
   }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const r of ranges) {
+    if (r.begin !== at) throw new RangeError(`tensor "${r.name}": its data starts at byte ${r.begin}, the tensors before end at ${at} (${r.begin > at ? 'a gap' : 'an overlap'})`);
+    at = r.end;
+  }
+  if (at !== dataLength) throw new RangeError(`safetensors: the tensors' data ends at byte ${at}, the file's at ${dataLength}`);
+  return { tensors, metadata };
 }
 
 /** A .npy file (format 1.0), C order: '<f4' for Float32Array, '<i4' for Int32Array, '<f8' for Float64Array. */

@@ -66,17 +66,33 @@ export function encodeCheckpoint(c: CheckpointContents): Uint8Array {
 export function decodeCheckpoint(file: Uint8Array): DecodedCheckpoint {
   const { tensors, metadata } = decodeSafetensors(file);
   if (metadata.format !== CHECKPOINT_FORMAT) throw new RangeError(`not a catapult-lab checkpoint (metadata format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
-  const int = (name: string) => {
+  const int = (name: string, max: number) => {
     const t = tensors[name];
-    if (!t || t.dtype !== 'I64') throw new RangeError(`checkpoint: tensor "${name}" (I64) is missing`);
-    return Number((t.data as BigInt64Array)[0]);
+    if (!t || t.dtype !== 'I64' || t.data.length !== 1) throw new RangeError(`checkpoint: tensor "${name}" (I64 [1]) is missing`);
+    const v = (t.data as BigInt64Array)[0];
+    if (v < 0n || v > BigInt(max)) throw new RangeError(`checkpoint: ${name} is ${v}; it must be from 0 to ${max}`);
+    return Number(v);
   };
   const warmStarts: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(tensors)) {
     const m = /^tracking\.(.+)\.warm_start$/.exec(name);
     if (m) warmStarts[m[1]] = t.data as Float32Array;
   }
-  return { tensors, metadata, config: JSON.parse(metadata.config), step: int('step'), seed: int('seed'), lrScale: Number(metadata.lr_scale), warmStarts };
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(metadata.config);
+  } catch {
+    throw new RangeError('checkpoint: its metadata "config" is not JSON');
+  }
+  if (config === null || typeof config !== 'object') throw new RangeError('checkpoint: its metadata "config" is not a config object');
+  // A step past the config's own length would be a run that never ends (or starts before it began).
+  const steps = Number.isSafeInteger(config.steps) && (config.steps as number) >= 0 ? (config.steps as number) : Number.MAX_SAFE_INTEGER;
+  const lrScale = Number(metadata.lr_scale);
+  if (!Number.isFinite(lrScale) || lrScale <= 0) throw new RangeError(`checkpoint: lr_scale ${JSON.stringify(metadata.lr_scale)} is not a finite number > 0`);
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'I64' && !(t.data as Float32Array).every(Number.isFinite)) throw new RangeError(`checkpoint: tensor "${name}" holds NaN or infinite values`);
+  }
+  return { tensors, metadata, config: config as never, step: int('step', steps), seed: int('seed', 2 ** 32 - 1), lrScale, warmStarts };
 }
 
 function unflatten(c: DecodedCheckpoint, layout: ParamLayout, prefix: string): Float32Array {

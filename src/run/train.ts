@@ -324,6 +324,12 @@ export class Trainer {
   static async resume(gpu: Gpu, file: Uint8Array, readFile: ReadFile): Promise<Trainer> {
     const saved = decodeCheckpoint(file);
     const config = saved.config;
+    // The checkpoint's config is input like any other: checked before any data is read for it.
+    try {
+      validateTrainConfig(config);
+    } catch (e) {
+      throw new RangeError(`checkpoint: its config is not valid: ${(e as Error).message}`);
+    }
     const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
     try {
       const params = checkpointParams(saved, trainer.net.layout);
