@@ -59,6 +59,34 @@ describe('command line', () => {
     }
   });
 
+  it('--resume refuses what would change the saved run, and files that are not checkpoints, with exit 2 naming them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-resume-'));
+    const made = catapult('run', 'gd-catapult', '--set', 'steps=3', '--set', 'model.hidden=16', '--save-at', '2', '--no-report', '--out', dir);
+    expect(made.status, made.stderr).toBe(0);
+    const ck = join(dir, 'checkpoint-2.safetensors');
+    const truncated = join(dir, 'truncated.safetensors');
+    writeFileSync(truncated, readFileSync(ck).subarray(0, 2000));
+    const cases: [string[], RegExp][] = [
+      [['sgd-spikes', '--resume', ck], /the preset "sgd-spikes" disagrees with the checkpoint's "gd-catapult"/],
+      [['--resume', ck, '--seed', '5'], /--seed "5" disagrees with the checkpoint's 0/],
+      [['--resume', ck, '--scale', 'paper'], /--scale "paper" disagrees with the checkpoint's "quick"/],
+      [['--resume', ck, '--set', 'schedule.lr=2'], /--set schedule.lr=2 would change the checkpoint's config/],
+      [['--resume', join(dir, 'missing.safetensors')], /missing.safetensors: no such file/],
+      [['--resume', dir], /a folder, not a checkpoint file/],
+      [['--resume', truncated], /data_offsets \[\d+, \d+\] are not a range inside|not a safetensors file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = catapult('run', ...args, '--out', join(dir, 'out'));
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    // The checkpoint's own run still resumes.
+    const ok = catapult('run', '--resume', ck, '--no-report', '--out', join(dir, 'resumed'));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/completed after 3 steps/);
+  });
+
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
     const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
     const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);

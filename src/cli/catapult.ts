@@ -203,8 +203,20 @@ async function run(argv: string[]): Promise<void> {
   if (resume ? positionals.length > 1 : positionals.length !== 1) throw new UsageError('run takes one preset: catapult run PRESET [options], or catapult run --resume CHECKPOINT');
   let preset = positionals[0];
   if (resume) {
-    const meta = await asUsage(async () => decodeCheckpoint(new Uint8Array(await readFile(resume))).metadata);
-    preset ??= meta.preset;
+    const saved = await asUsage(async () => {
+      const file = await readFile(resume).catch((e: NodeJS.ErrnoException) => {
+        throw new RangeError(`--resume ${resume}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a checkpoint file' : e.message}`);
+      });
+      return decodeCheckpoint(new Uint8Array(file));
+    });
+    // A resumed run continues the checkpoint's run: anything that would change it is refused, not ignored.
+    const differs = (what: string, given: unknown, saved: unknown) => new UsageError(`--resume ${resume}: ${what} ${JSON.stringify(given)} disagrees with the checkpoint's ${JSON.stringify(saved)}; a resumed run continues the run it saved (leave ${what} out)`);
+    if (preset !== undefined && preset !== saved.metadata.preset) throw differs('the preset', preset, saved.metadata.preset ?? null);
+    if (values.seed !== undefined && Number(values.seed) !== saved.seed) throw differs('--seed', values.seed, saved.seed);
+    if (values.scale !== undefined && values.scale !== saved.metadata.scale) throw differs('--scale', values.scale, saved.metadata.scale ?? null);
+    if (values.variant !== undefined && values.variant !== saved.metadata.variant) throw differs('--variant', values.variant, saved.metadata.variant ?? null);
+    if ((values.set ?? []).length > 0) throw new UsageError(`--resume ${resume}: --set ${values.set![0]} would change the checkpoint's config; a resumed run continues the run it saved (leave --set out)`);
+    preset ??= saved.metadata.preset;
   }
   const saveAt = (values['save-at'] ?? '')
     .split(',')

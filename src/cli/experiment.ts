@@ -74,6 +74,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   if (options.resume) {
     const file = new Uint8Array(readFileSync(options.resume));
     const meta = decodeCheckpoint(file).metadata;
+    if (meta.preset !== undefined && meta.preset !== preset.name) throw new RangeError(`--resume ${options.resume}: the checkpoint is of preset "${meta.preset}", not "${preset.name}"`);
     scale = (meta.scale as Scale | undefined) ?? scale;
     variant = meta.variant ?? variant;
     trainer = await Trainer.resume(gpu, file, readDataFile);
