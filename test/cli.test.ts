@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,23 @@ describe('command line', () => {
     const ok = catapult('run', '--resume', ck, '--no-report', '--out', join(dir, 'resumed'));
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/completed after 3 steps/);
+  });
+
+  it('a run folder is one process\'s at a time: a live owner refuses the second run, a dead one\'s lock is taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-lock-'));
+    // A process that is gone: one that has run and exited.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'run.lock'), `${gone}\n`);
+    const taken = catapult('run', 'gd-catapult', '--set', 'steps=2', '--set', 'model.hidden=16', '--no-report', '--out', dir);
+    expect(taken.status, taken.stderr).toBe(0);
+    expect(taken.stdout).toMatch(new RegExp(`taking over .*run.lock: its process ${gone} is gone`));
+    expect(existsSync(join(dir, 'run.lock'))).toBe(false);
+    // A live owner: this test's own process holds the folder.
+    writeFileSync(join(dir, 'run.lock'), `${process.pid}\n`);
+    const refused = catapult('run', 'gd-catapult', '--set', 'steps=2', '--no-report', '--out', dir);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`is being written by process ${process.pid} .*run.lock.*: wait for it to finish, or give another --out`));
+    expect(readFileSync(join(dir, 'run.lock'), 'utf8').trim()).toBe(String(process.pid));
   });
 
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {

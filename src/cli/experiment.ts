@@ -1,7 +1,7 @@
 // `catapult run` and `catapult sweep`: a preset's run into an output folder (metrics.jsonl as they are read
 // back, metrics.csv, summary.json, checkpoints, NTK matrices, report.html and PNGs), and sweeps over a grid
 // of overrides and seeds that resume where they stopped.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { adapterLine, describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
@@ -67,26 +67,82 @@ class Progress {
 export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Record<string, unknown>> {
   const log = options.log ?? ((line: string) => console.log(line));
   const preset = findPreset(options.preset);
-  let config: TrainConfig;
-  let trainer: Trainer;
-  let scale = options.scale;
-  let variant = options.variant;
-  if (options.resume) {
-    const file = new Uint8Array(readFileSync(options.resume));
-    const meta = decodeCheckpoint(file).metadata;
-    if (meta.preset !== undefined && meta.preset !== preset.name) throw new RangeError(`--resume ${options.resume}: the checkpoint is of preset "${meta.preset}", not "${preset.name}"`);
-    scale = (meta.scale as Scale | undefined) ?? scale;
-    variant = meta.variant ?? variant;
-    trainer = await Trainer.resume(gpu, file, readDataFile);
-    config = trainer.config;
-    log(`resumed ${options.resume} at step ${trainer.step}`);
-  } else {
-    config = resolvePreset(options.preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
-    validateTrainConfig(config);
-    trainer = await Trainer.create(gpu, config, readDataFile);
-  }
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
+  const unlock = lockRunFolder(out, log);
+  try {
+    let config: TrainConfig;
+    let trainer: Trainer;
+    let scale = options.scale;
+    let variant = options.variant;
+    if (options.resume) {
+      const file = new Uint8Array(readFileSync(options.resume));
+      const meta = decodeCheckpoint(file).metadata;
+      if (meta.preset !== undefined && meta.preset !== preset.name) throw new RangeError(`--resume ${options.resume}: the checkpoint is of preset "${meta.preset}", not "${preset.name}"`);
+      scale = (meta.scale as Scale | undefined) ?? scale;
+      variant = meta.variant ?? variant;
+      trainer = await Trainer.resume(gpu, file, readDataFile);
+      config = trainer.config;
+      log(`resumed ${options.resume} at step ${trainer.step}`);
+    } else {
+      config = resolvePreset(options.preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
+      validateTrainConfig(config);
+      trainer = await Trainer.create(gpu, config, readDataFile);
+    }
+    return await runInto(gpu, options, { out, preset, config, trainer, scale, variant, log });
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * One process writes a run folder at a time: run.lock holds the owner's pid while it runs. A lock whose
+ * process is alive refuses the second run, naming it; a lock left by a process that is gone is taken over,
+ * with a line saying so.
+ */
+export function lockRunFolder(out: string, log: (line: string) => void): () => void {
+  const lock = join(out, 'run.lock');
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RangeError(`${out}: cannot write its lock file (${(e as Error).message})`);
+    }
+    const owner = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      throw new RangeError(`${out} is being written by process ${owner} (${lock}): wait for it to finish, or give another --out`);
+    }
+    log(`taking over ${lock}: ${Number.isSafeInteger(owner) && owner > 0 ? `its process ${owner} is gone` : 'it names no process'}`);
+    rmSync(lock, { force: true });
+  }
+  return () => {
+    // Only our own lock: never one a later owner took over.
+    if (existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(process.pid)) rmSync(lock, { force: true });
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface RunContext {
+  out: string;
+  preset: ReturnType<typeof findPreset>;
+  config: TrainConfig;
+  trainer: Trainer;
+  scale: Scale;
+  variant: string | undefined;
+  log: (line: string) => void;
+}
+
+/** The run itself, into a folder this process holds. */
+async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, trainer, scale, variant, log }: RunContext): Promise<Record<string, unknown>> {
   const adapter = describeAdapter(gpu.adapter);
   const d = trainer.data.train;
   log(`${preset.name}${variant ? ` (${variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
