@@ -263,6 +263,36 @@ describe('the command line for presets', () => {
     expect(JSON.parse(show.stdout).batchSize).toBe(50);
   }, 300_000);
 
+  it('Ctrl-C stops the whole sweep: the run it lands in ends "stopped" with its metrics, no other run starts, the aggregate counts it apart, exit 130', async () => {
+    const out = tmp();
+    const args = ['bin/catapult.js', 'sweep', 'gd-catapult', '--grid', 'schedule.lr=0.5,1.5', '--seeds', '2', '--set', 'steps=100000', '--set', 'model.hidden=16', '--set', 'readbackEvery=1', '--no-report', '--out', out];
+    const metrics = join(out, 'schedule.lr=0.5', 'seed-0', 'metrics.jsonl');
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(process.execPath, args, { stdio: 'ignore' });
+      // Interrupt once the first run has written a few steps.
+      const timer = setInterval(() => {
+        if (existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 5) {
+          child.kill('SIGINT');
+          clearInterval(timer);
+        }
+      }, 50);
+      child.on('exit', (c) => {
+        clearInterval(timer);
+        done(c);
+      });
+    });
+    expect(code).toBe(130);
+    const summary = JSON.parse(readFileSync(join(out, 'schedule.lr=0.5', 'seed-0', 'summary.json'), 'utf8'));
+    expect(summary.status).toBe('stopped');
+    expect(summary.steps).toBeGreaterThan(3);
+    expect(existsSync(join(out, 'schedule.lr=0.5', 'seed-1'))).toBe(false);
+    expect(existsSync(join(out, 'schedule.lr=1.5'))).toBe(false);
+    const aggregate = readFileSync(join(out, 'aggregate.md'), 'utf8');
+    expect(aggregate).toMatch(/\| combination \| runs \| interrupted \|/);
+    expect(aggregate).toMatch(/schedule.lr=0.5 \| 0 \| 1 \|/);
+    expect(aggregate).toMatch(/schedule.lr=1.5 \| 0 \| 0 \|/);
+  }, 300_000);
+
   it('a sweep killed halfway resumes where it stopped and keeps every finished run', async () => {
     const out = tmp();
     const args = ['bin/catapult.js', 'sweep', 'gd-catapult', '--grid', 'schedule.lr=0.5,1.5', '--seeds', '2', '--set', 'steps=6', '--set', 'model.hidden=32', '--no-report', '--out', out];
@@ -289,7 +319,7 @@ describe('the command line for presets', () => {
     expect(r.stdout).not.toMatch(/schedule.lr=0.5, seed 0/); // not rerun
     expect(readFileSync(firstDone, 'utf8')).toBe(before);
     const aggregate = readFileSync(join(out, 'aggregate.md'), 'utf8');
-    expect(aggregate).toMatch(/schedule.lr=0.5 \| 2 \|/);
-    expect(aggregate).toMatch(/schedule.lr=1.5 \| 2 \|/);
+    expect(aggregate).toMatch(/schedule.lr=0.5 \| 2 \| 0 \|/);
+    expect(aggregate).toMatch(/schedule.lr=1.5 \| 2 \| 0 \|/);
   }, 300_000);
 });

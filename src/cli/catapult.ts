@@ -1,4 +1,4 @@
-// The catapult command line. Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no WebGPU adapter.
+// The catapult command line. Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no WebGPU adapter, 130 stopped by Ctrl-C.
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,8 @@ commands:
             catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]
   help      this text
 
-Exit codes: 0 done, 1 failed, 2 bad arguments or config values, 3 no WebGPU adapter.
+Exit codes: 0 done, 1 failed, 2 bad arguments or config values, 3 no WebGPU adapter, 130 stopped by Ctrl-C
+(a run or sweep stopped by Ctrl-C keeps every metric and summary it wrote).
 `;
 
 export class UsageError extends Error {}
@@ -182,7 +183,7 @@ async function show(argv: string[]): Promise<void> {
   console.log(JSON.stringify(config, null, 2));
 }
 
-async function run(argv: string[]): Promise<void> {
+async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -230,13 +231,17 @@ async function run(argv: string[]): Promise<void> {
   const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${preset}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(preset, { scale }).seed}`));
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   try {
-    await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'] }));
+    const summary = await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'] }));
+    return summary.status === 'stopped' ? INTERRUPTED : 0;
   } finally {
     gpu.destroy();
   }
 }
 
-async function sweep(argv: string[]): Promise<void> {
+/** The exit code of a run or sweep that Ctrl-C stopped (128 + SIGINT), after writing what it had. */
+const INTERRUPTED = 130;
+
+async function sweep(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -272,7 +277,8 @@ async function sweep(argv: string[]): Promise<void> {
     const r = await asUsage(() =>
       runSweep(gpu, { preset: preset.name, scale: scaleOption(values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'] }),
     );
-    console.log(`sweep done: ${r.ran} run(s) now, ${r.skipped} kept from before`);
+    console.log(`sweep ${r.interrupted ? 'interrupted' : 'done'}: ${r.ran} run(s) now, ${r.skipped} kept from before`);
+    return r.interrupted ? INTERRUPTED : 0;
   } finally {
     gpu.destroy();
   }
@@ -323,11 +329,9 @@ export async function main(argv: string[]): Promise<number> {
         await show(rest);
         return 0;
       case 'run':
-        await run(rest);
-        return 0;
+        return await run(rest);
       case 'sweep':
-        await sweep(rest);
-        return 0;
+        return await sweep(rest);
       case 'adapters':
         await adapters(rest);
         return 0;

@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Progress on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   log?: (line: string) => void;
+  /** Stops the run (as Ctrl-C does) when it returns true; a sweep's own interrupt. */
+  stopSignal?: () => boolean;
 }
 
 /** Parses `key=value` of --set and --grid; a malformed one is a usage error naming it. */
@@ -157,7 +159,8 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   const onSigint = () => {
     interrupted = true;
   };
-  process.once('SIGINT', onSigint);
+  // on, not once: a second Ctrl-C while the run winds down must not kill it before its summary is written.
+  process.on('SIGINT', onSigint);
   const started = performance.now();
   let result;
   try {
@@ -169,7 +172,7 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
         evals.push(...freshEvals);
         if (fresh.length) progress.update(fresh[fresh.length - 1]);
       },
-      shouldStop: () => interrupted,
+      shouldStop: () => interrupted || (options.stopSignal?.() ?? false),
       atStep: async (updates) => {
         if (!saveAt.has(updates)) return;
         saveAt.delete(updates);
@@ -266,7 +269,7 @@ const folderName = (assignments: [string, unknown][]) =>
   assignments.map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('-') : String(v)}`.replace(/[^A-Za-z0-9=._-]/g, '_')).join(',') || 'default';
 
 /** Every combination of the grid, `seeds` seeds each; finished runs (summary.json) are kept and skipped. */
-export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: number; skipped: number }> {
+export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: number; skipped: number; interrupted: boolean }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const preset = findPreset(options.preset);
   let combos: [string, unknown][][] = [[]];
@@ -282,7 +285,15 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   writeFileSync(join(out, 'sweep.json'), `${JSON.stringify({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, null, 2)}\n`);
   let ran = 0;
   let skipped = 0;
-  for (const combo of plan) {
+  // Ctrl-C stops the sweep, not only the run it lands in: that run ends as "stopped" (its metrics kept),
+  // no further run starts, and the aggregate is written from the finished runs.
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+  sweep: for (const combo of plan) {
     for (let seed = 0; seed < options.seeds; seed++) {
       const dir = join(out, combo.folder, `seed-${seed}`);
       const summaryPath = join(dir, 'summary.json');
@@ -293,10 +304,11 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
           continue;
         }
       }
-      if (options.maxRuns !== undefined && ran >= options.maxRuns) return { ran, skipped };
+      if (interrupted) break sweep;
+      if (options.maxRuns !== undefined && ran >= options.maxRuns) return { ran, skipped, interrupted: false };
       log(`— ${combo.label}, seed ${seed}`);
       const variant = combo.assignments.find(([k]) => k === 'variant')?.[1] as string | undefined;
-      await runExperiment(gpu, {
+      const summary = await runExperiment(gpu, {
         preset: preset.name,
         variant,
         scale: options.scale,
@@ -307,13 +319,19 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
         report: false,
         progress: false,
         log,
+        stopSignal: () => interrupted,
       });
       ran++;
+      if (summary.status === 'stopped') interrupted = true;
     }
   }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
   writeAggregate(out, plan, options.seeds);
+  if (interrupted) log(`sweep interrupted: the aggregate holds the finished runs; rerun the same command to go on`);
   if (options.report) await reportInto(out, log);
-  return { ran, skipped };
+  return { ran, skipped, interrupted };
 }
 
 /** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone). */
@@ -330,15 +348,18 @@ function writeAggregate(out: string, plan: { label: string; folder: string }[], 
   const keys: string[] = [];
   const rows: string[][] = [];
   const stats: Record<string, Record<string, { mean: number; sd: number; n: number }>> = {};
-  const summaries = plan.map((c) =>
+  const all = plan.map((c) =>
     Array.from({ length: seeds }, (_, s) => join(out, c.folder, `seed-${s}`, 'summary.json'))
       .filter((p) => existsSync(p))
       .map((p) => JSON.parse(readFileSync(p, 'utf8'))),
   );
+  // A stopped (interrupted) or lost run has not run its course: counted, not averaged in.
+  const unfinished = (s: { status?: string }) => s.status === 'stopped' || s.status === 'lost';
+  const summaries = all.map((list) => list.filter((s) => !unfinished(s)));
   for (const list of summaries) for (const s of list) for (const [k, v] of Object.entries(s.headline)) if (typeof v === 'number' && !keys.includes(k)) keys.push(k);
   plan.forEach((c, i) => {
     stats[c.label] = {};
-    const cells = [c.label, String(summaries[i].length)];
+    const cells = [c.label, String(summaries[i].length), String(all[i].length - summaries[i].length)];
     for (const k of keys) {
       const xs = summaries[i].map((s) => s.headline[k]).filter((v: unknown): v is number => typeof v === 'number' && Number.isFinite(v));
       const mean = xs.reduce((a: number, b: number) => a + b, 0) / xs.length;
@@ -348,7 +369,7 @@ function writeAggregate(out: string, plan: { label: string; folder: string }[], 
     }
     rows.push(cells);
   });
-  const header = ['combination', 'runs', ...keys];
+  const header = ['combination', 'runs', 'interrupted', ...keys];
   writeFileSync(join(out, 'aggregate.json'), `${JSON.stringify({ header, rows, stats }, null, 2)}\n`);
   writeFileSync(join(out, 'aggregate.csv'), [header, ...rows].map((r) => r.map((c) => `"${c}"`).join(',')).join('\n') + '\n');
   writeFileSync(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
