@@ -104,6 +104,24 @@ describe('command line', () => {
     expect(readFileSync(join(dir, 'run.lock'), 'utf8').trim()).toBe(String(process.pid));
   });
 
+  it('an --out that cannot be a folder exits 2 naming why, at once (it used to hang under /proc)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-out-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string, RegExp][] = [
+      ['/proc/catapult-nope', /--out \/proc\/catapult-nope: cannot create \/proc\/catapult-nope/],
+      [file, /is a file, not a folder/],
+      [join(file, 'below'), /a-file is a file, not a folder/],
+    ];
+    for (const [out, message] of cases) {
+      for (const command of [['run', 'gd-catapult'], ['sweep', 'gd-catapult', '--grid', 'seed=1']]) {
+        const r = catapult(...command, '--set', 'steps=1', '--out', out);
+        expect(r.status, `${command[0]} --out ${out}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+      }
+    }
+  });
+
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
     const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
     const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);

@@ -1,8 +1,8 @@
 // `catapult run` and `catapult sweep`: a preset's run into an output folder (metrics.jsonl as they are read
 // back, metrics.csv, summary.json, checkpoints, NTK matrices, report.html and PNGs), and sweeps over a grid
 // of overrides and seeds that resume where they stopped.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { adapterLine, describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
@@ -70,7 +70,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   const log = options.log ?? ((line: string) => console.log(line));
   const preset = findPreset(options.preset);
   const out = resolve(options.out);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const unlock = lockRunFolder(out, log);
   try {
     let config: TrainConfig;
@@ -94,6 +94,27 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
     return await runInto(gpu, options, { out, preset, config, trainer, scale, variant, log });
   } finally {
     unlock();
+  }
+}
+
+/**
+ * Creates the output folder and the folders above it, one level at a time, or says why it cannot: a file in
+ * the way, a place that cannot be written. (Node's recursive mkdirSync never returns for some paths, such as
+ * one under /proc.)
+ */
+export function makeFolder(out: string): void {
+  const parts = resolve(out).split(sep).filter((p) => p !== '');
+  let at: string = sep;
+  for (const part of parts) {
+    at = join(at, part);
+    try {
+      mkdirSync(at);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(at).isDirectory()) continue;
+      if (code === 'EEXIST') throw new RangeError(`--out ${out}: ${at} is a file, not a folder`);
+      throw new RangeError(`--out ${out}: cannot create ${at} (${code === 'EACCES' || code === 'EPERM' ? 'no permission' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOENT' ? 'not a place folders can be made' : (e as Error).message})`);
+    }
   }
 }
 
@@ -280,7 +301,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
     validateTrainConfig(resolvePreset(preset.name, { scale: options.scale, variant, set: [...options.set, ...c.filter(([k]) => k !== 'variant')] }));
   }
   const out = resolve(options.out);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const plan = combos.map((c) => ({ label: c.map(([k, v]) => `${k}=${v}`).join(', ') || 'default', folder: folderName(c), assignments: c }));
   writeFileSync(join(out, 'sweep.json'), `${JSON.stringify({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, null, 2)}\n`);
   let ran = 0;
