@@ -122,6 +122,43 @@ describe('command line', () => {
     }
   });
 
+  it('a data file that cannot be used exits 2 naming it and what is wrong, with no stack trace', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-data-'));
+    const file = (name: string, bytes: Uint8Array | string) => {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const idx = (magic: number, dims: number[], body: number[]) => {
+      const head = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+      head.setUint32(0, magic);
+      dims.forEach((d, i) => head.setUint32(4 + 4 * i, d));
+      return Uint8Array.from([...new Uint8Array(head.buffer), ...body]);
+    };
+    const images = file('images.idx', idx(0x803, [2, 2, 2], [0, 1, 2, 3, 4, 5, 6, 7]));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ kind: 'mnist', train: 2, images: join(dir, 'missing.gz') }, /cannot read data file .*missing.gz: no such file/],
+      [{ kind: 'mnist', train: 2, images: dir }, /cannot read data file .*: a folder, not a file/],
+      [{ kind: 'mnist', train: 2, images: file('empty.gz', '') }, /empty.gz.*0 bytes is shorter than an IDX header/],
+      [{ kind: 'mnist', train: 2, images: file('text.idx', 'hello world, not idx') }, /text.idx.*not an IDX file of unsigned bytes/],
+      [{ kind: 'mnist', train: 2, images: file('bad.gz', Uint8Array.of(0x1f, 0x8b, 1, 2, 3)) }, /bad.gz/],
+      [{ kind: 'mnist', train: 2, images: file('labels-as-images.idx', idx(0x801, [2], [1, 2])) }, /labels-as-images.idx.*a label file/],
+      [{ kind: 'mnist', train: 2, images: file('short.idx', idx(0x803, [4, 2, 2], [0, 1, 2])) }, /short.idx/],
+      [{ kind: 'mnist', train: 2, images, labels: file('label200.idx', gzipSync(idx(0x801, [2], [200, 1]))) }, /label200.idx.*200/],
+      [{ kind: 'mnist', train: 2, images: 0 }, /data.images must be the path or URL of an IDX file \(gzip or raw\), got 0/],
+      [{ kind: 'cifar10', train: 1, files: [file('cut.bin', new Uint8Array(3000))] }, /cut.bin: 3000 bytes is not a whole number of 3073-byte records/],
+      [{ kind: 'cifar10', train: 1, files: ['http://127.0.0.1:9/batch.bin'] }, /cannot fetch data file http:\/\/127.0.0.1:9\/batch.bin/],
+    ];
+    for (const [data, message] of cases) {
+      const config = file('config.json', JSON.stringify({ data, model: { hidden: [4] }, loss: 'mse', optimizer: { name: 'gd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
+      const r = catapult('train', config);
+      expect(r.status, `${JSON.stringify(data)}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, JSON.stringify(data)).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
     const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
     const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);

@@ -8,16 +8,26 @@ import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The bytes of a data file; a file that cannot be read is the user's input to fix (RangeError, naming it). */
 export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
+  if (typeof pathOrUrl !== 'string' || pathOrUrl === '') throw new RangeError(`a data file must be a path or URL, got ${JSON.stringify(pathOrUrl)}`);
   if (/^https?:\/\//.test(pathOrUrl)) {
-    const response = await fetch(pathOrUrl);
-    if (!response.ok) throw new Error(`${pathOrUrl}: HTTP ${response.status} ${response.statusText}`);
+    let response: Response;
+    try {
+      response = await fetch(pathOrUrl);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new RangeError(`cannot fetch data file ${pathOrUrl}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    }
+    if (!response.ok) throw new RangeError(`cannot fetch data file ${pathOrUrl}: HTTP ${response.status} ${response.statusText}`);
     return new Uint8Array(await response.arrayBuffer());
   }
   try {
     return new Uint8Array(await readFile(pathOrUrl));
   } catch (e) {
-    throw new Error(`cannot read data file ${pathOrUrl}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'no permission to read it' : (e as Error).message;
+    throw new RangeError(`cannot read data file ${pathOrUrl}: ${why}`);
   }
 }
 

@@ -2,7 +2,8 @@
 // unsigned bytes, big-endian sizes), raw or gzip-compressed, and for the CIFAR-10 binary batches (records of
 // one label byte and 3072 pixel bytes, channel-major). Host-neutral: bytes in, typed arrays out.
 
-export class DataFormatError extends Error {
+/** A data file that is not what its key says (a user's input, so a RangeError: exit 2 on the command line). */
+export class DataFormatError extends RangeError {
   override name = 'DataFormatError';
 }
 

@@ -76,6 +76,10 @@ export function validateData(c: DataConfig): void {
       integerAtLeast('data.val', c.val ?? 0, 0);
       integerAtLeast('data.test', c.test ?? 0, 0);
       if (c.downsample !== undefined) integerAtLeast('data.downsample', c.downsample, 1);
+      for (const key of ['images', 'labels'] as const) {
+        const v = (c as { images?: unknown; labels?: unknown })[key];
+        if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) throw new RangeError(`data.${key} must be the path or URL of an IDX file (gzip or raw), got ${JSON.stringify(v)}`);
+      }
       if (c.kind === 'cifar10' && (!Array.isArray(c.files) || c.files.length === 0 || c.files.some((f) => typeof f !== 'string'))) {
         throw new RangeError('data.files must list the CIFAR-10 binary batch files (paths or URLs), e.g. ["cifar-10-batches-bin/data_batch_1.bin"]');
       }
@@ -106,7 +110,7 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
     case 'mnist': {
       const [imgBytes, labBytes] = await Promise.all([readFile(c.images ?? BUNDLED_MNIST.images), readFile(c.labels ?? BUNDLED_MNIST.labels)]);
       const all = await mnistDataset(imgBytes, labBytes, {
-        source: c.images ? 'MNIST' : 'MNIST (10k bundled)',
+        source: c.images ? `MNIST (${c.images}, ${c.labels ?? 'bundled labels'})` : 'MNIST (10k bundled)',
         ...(c.classes ? { classes: c.classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });
