@@ -96,6 +96,13 @@ describe('command line', () => {
     expect(taken.status, taken.stderr).toBe(0);
     expect(taken.stdout).toMatch(new RegExp(`taking over .*run.lock: its process ${gone} is gone`));
     expect(existsSync(join(dir, 'run.lock'))).toBe(false);
+    // A lock that names no process (garbage, empty) is taken over too.
+    for (const content of ['not a pid', '']) {
+      writeFileSync(join(dir, 'run.lock'), content);
+      const r = catapult('run', 'gd-catapult', '--set', 'steps=1', '--set', 'model.hidden=16', '--no-report', '--out', dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/taking over .*run.lock: it names no process/);
+    }
     // A live owner: this test's own process holds the folder.
     writeFileSync(join(dir, 'run.lock'), `${process.pid}\n`);
     const refused = catapult('run', 'gd-catapult', '--set', 'steps=2', '--no-report', '--out', dir);

@@ -17,9 +17,9 @@ import { shapeSize, type Shape } from '../src/nn/network.ts';
 import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
-import { PowerIteration } from '../src/ntk/spectrum.ts';
 import { ntkGraphRef } from '../src/ref/network.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
+import { checkNtkMethods } from './net-checks.ts';
 import { testNet } from './nets.ts';
 import { relErr, U } from './numeric.ts';
 
@@ -62,30 +62,8 @@ describe('NTK of a convolutional net', () => {
     net.destroy();
   });
 
-  it('matrix-free K·v equals K times v, and power iteration finds the float64 λ_max', async () => {
-    const gpu = await testGpu();
-    const { net, ref } = testNet(gpu, TINY, INPUT, K_OUT, 23);
-    const d = shapeSize(INPUT);
-    const x = new Rng(24).uniformArray(N * d, -1, 1);
-    const X = gpu.matrix('X', N, d, x);
-    const m = N * K_OUT;
-    const Kref = ntkGraphRef(ref, await net.readParams(), x, N, K_OUT);
-    const op = new MatrixFreeNtk(gpu, net, X);
-    const v = new Rng(25).uniformArray(m, -1, 1);
-    const V = gpu.matrix('v', m, 1, v);
-    const Kv = gpu.matrix('Kv', m, 1);
-    const step = gpu.step('K·v');
-    await op.prepare(step);
-    await op.apply(step, V, Kv);
-    gpu.submit(step);
-    const want = Array.from({ length: m }, (_, i) => Kref.subarray(i * m, (i + 1) * m).reduce((s, kij, j) => s + kij * v[j], 0));
-    expect(relErr(await gpu.read(Kv), want)).toBeLessThan(1e-5);
-    const lambda = symmetricEigen(Kref, m).values[0];
-    const r = await new PowerIteration(gpu, m, 1).run(op, { tolerance: 1e-7, maxIterations: 400 });
-    expect(Math.abs(r.lambda - lambda) / lambda).toBeLessThan(1e-4);
-    op.destroy();
-    net.destroy();
-  });
+  it('matrix-free K·v equals K times v, and power iteration finds the float64 λ_max', () =>
+    checkNtkMethods({ name: 'tiny CNN', model: TINY, input: INPUT, k: K_OUT, b: N, chunk: 150 }));
 });
 
 describe('the three NTK methods on a dense net', () => {

@@ -8,7 +8,9 @@ import { linearCombination } from '../src/gpu/ops.ts';
 import { LossHeads } from '../src/nn/loss.ts';
 import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
 import { shapeSize, type Shape } from '../src/nn/network.ts';
+import { symmetricEigen } from '../src/ntk/eigen.ts';
 import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
+import { PowerIteration } from '../src/ntk/spectrum.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { backwardRef, forwardRef, jvpRef, mseHessianRef, ntkGraphRef } from '../src/ref/network.ts';
 import { testGpu } from './gpu.ts';
@@ -132,10 +134,10 @@ export async function checkHessianVector(c: NetCase): Promise<void> {
 }
 
 /**
- * K of n examples by Jacobian contraction (whole sites, and chunks of `chunk` floats) and the matrix-free K·v,
- * against the float64 J·Jᵀ; returns the float64 K for further checks.
+ * K of n examples by Jacobian contraction (whole sites, and chunks of `chunk` floats), the matrix-free K·v and
+ * λ_max by power iteration on it, against the float64 J·Jᵀ and its largest eigenvalue.
  */
-export async function checkNtkMethods(c: NetCase & { chunk: number }): Promise<Float64Array> {
+export async function checkNtkMethods(c: NetCase & { chunk: number }): Promise<void> {
   const gpu = await testGpu();
   const { net, ref } = caseNet(c, gpu, 41);
   const d = shapeSize(c.input);
@@ -162,8 +164,11 @@ export async function checkNtkMethods(c: NetCase & { chunk: number }): Promise<F
   gpu.submit(step);
   const Kv64 = Array.from({ length: m }, (_, i) => want.subarray(i * m, (i + 1) * m).reduce((s, kij, j) => s + kij * v[j], 0));
   expect(relErr(await gpu.read(Kv), Kv64), `${c.name}: matrix-free K·v`).toBeLessThan(tol);
+  // λ_max of the matrix-free operator by power iteration, against the float64 eigenvalue.
+  const lambda = symmetricEigen(want, m).values[0];
+  const r = await new PowerIteration(gpu, m, 1).run(op, { tolerance: 1e-7, maxIterations: 400 });
+  expect(Math.abs(r.lambda - lambda) / lambda, `${c.name}: λ_max by power iteration`).toBeLessThan(1e-4);
   op.destroy();
   gram.destroy();
   net.destroy();
-  return want;
 }

@@ -3,15 +3,10 @@
 // inside a block, and the Wide ResNet; forward, gradients, J u, central differences, the adjoint identity,
 // Hessian-vector products, and the NTK by Jacobian contraction and matrix-free against the float64 J·Jᵀ.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../src/data/random.ts';
 import { modelGraph, modelLayers, type ModelConfig } from '../src/nn/models.ts';
-import { shapeSize, type Shape } from '../src/nn/network.ts';
-import { symmetricEigen } from '../src/ntk/eigen.ts';
-import { MatrixFreeNtk } from '../src/ntk/matrix-free.ts';
-import { PowerIteration } from '../src/ntk/spectrum.ts';
-import { releaseTestGpu, testGpu } from './gpu.ts';
+import type { Shape } from '../src/nn/network.ts';
+import { releaseTestGpu } from './gpu.ts';
 import { checkAgainstFloat64, checkHessianVector, checkNtkMethods, type NetCase } from './net-checks.ts';
-import { testNet } from './nets.ts';
 
 afterAll(releaseTestGpu);
 
@@ -68,20 +63,8 @@ describe('residual networks on the GPU against float64', () => {
 });
 
 describe('the NTK of a residual net', () => {
-  it('by Jacobian contraction and matrix-free equals the float64 J·Jᵀ of a tiny WRN, and power iteration finds λ_max', async () => {
-    const c = { name: 'tiny WRN', model: { kind: 'wrn', depth: 10, widen: 1, bias: 0.5 } as ModelConfig, input: [3, 4, 4] as Shape, k: 2, b: 4, chunk: 700 };
-    const K = await checkNtkMethods(c);
-    // λ_max of the matrix-free operator by power iteration, against the float64 eigenvalue.
-    const gpu = await testGpu();
-    const { net } = testNet(gpu, c.model, c.input, c.k, 41);
-    const X = gpu.matrix('X', c.b, shapeSize(c.input), new Rng(42).uniformArray(c.b * shapeSize(c.input), -1, 1));
-    const op = new MatrixFreeNtk(gpu, net, X);
-    const lambda = symmetricEigen(K, c.b * c.k).values[0];
-    const r = await new PowerIteration(gpu, c.b * c.k, 1).run(op, { tolerance: 1e-7, maxIterations: 400 });
-    expect(Math.abs(r.lambda - lambda) / lambda).toBeLessThan(1e-4);
-    op.destroy();
-    net.destroy();
-  });
+  it('by Jacobian contraction and matrix-free equals the float64 J·Jᵀ of a tiny WRN, and power iteration finds λ_max', () =>
+    checkNtkMethods({ name: 'tiny WRN', model: { kind: 'wrn', depth: 10, widen: 1, bias: 0.5 }, input: [3, 4, 4], k: 2, b: 4, chunk: 700 }));
 });
 
 describe('residual model configs', () => {

@@ -124,6 +124,8 @@ export class Graph implements Network {
   readonly microBatch: number;
   readonly inputs: readonly (readonly number[])[];
   readonly hessianUnsupported: string | null;
+  /** Each layer's index among the parametrized layers (−1 for the others). */
+  private readonly siteOf: number[];
   /** Consumers of each node's output, at index node + 1 (index 0: the network's input). */
   private readonly uses: number[];
   /** The parametrized layers' tensors by layer index (undefined for parameter-free layers). */
@@ -148,6 +150,8 @@ export class Graph implements Network {
     this.layout = layersLayout(layers);
     this.tensors = layers.map((l) => (isParamLayer(l) ? layerTensors(this.layout, l) : undefined));
     this.sites = networkSites(layers, this.layout);
+    let site = 0;
+    this.siteOf = layers.map((l) => (isParamLayer(l) ? site++ : -1));
     const nonlinear = layers.find((l): l is FreeLayer => l.kind !== 'add' && !isParamLayer(l) && !l.linear);
     this.hessianUnsupported = nonlinear ? `the ${nonlinear.kind} layer "${nonlinear.name}" has no R-operator (second derivative)` : null;
     const last = layers[layers.length - 1].outShape;
@@ -284,7 +288,6 @@ export class Graph implements Network {
     if (inputGrad && (inputGrad.rows !== tape.b || inputGrad.cols !== this.inputSize)) {
       throw new RangeError(`backward: inputGrad must be ${tape.b}×${this.inputSize}, got ${inputGrad.rows}×${inputGrad.cols}`);
     }
-    const siteOf = this.siteIndices();
     await this.reverse(step, tape.b, ws.reverse, seed, inputGrad ?? null, async (i, dy, target) => {
       ws.dy[i] = dy;
       const layer = this.layers[i];
@@ -296,7 +299,7 @@ export class Graph implements Network {
         return [dx];
       }
       const delta = await this.sensitivity(step, ws, i, layer, dy);
-      options.onSite?.({ site: siteOf[i], x: ws.inputs[i], delta });
+      options.onSite?.({ site: this.siteOf[i], x: ws.inputs[i], delta });
       const g = paramGrads && !this.tensors[i]!.weight.frozen ? this.view(i, into) : null;
       const dx = target(0);
       await layer.backward(step, ws.inputs[i], delta, g, dx, this.view(i, this.params), ws.ones);
@@ -304,12 +307,6 @@ export class Graph implements Network {
     });
     ws.backwardSeed = seed;
     ws.backwardGeneration = tape.generation;
-  }
-
-  /** Index among the parametrized layers, by layer index. */
-  private siteIndices(): number[] {
-    let site = 0;
-    return this.layers.map((l) => (isParamLayer(l) ? site++ : -1));
   }
 
   private reshape(m: Matrix, shape: Shape): Matrix {

@@ -33,7 +33,7 @@ export function layerNormJacobianRef(x: ArrayLike<number>, g: ArrayLike<number>,
   for (let n = 0; n < b; n++) {
     for (let q = 0; q < P; q++) {
       const at = (c: number) => (n * C + c) * P + q;
-      const { mean, r } = tokenStats(x, at, C, eps);
+      const { r } = tokenStats(x, at, C, eps);
       let mg = 0;
       let mgx = 0;
       for (let c = 0; c < C; c++) {
