@@ -43,6 +43,17 @@ describe('catapult detector', () => {
     expect(diverging.spikes[0].end).toBeNull();
     expect(Number.isNaN(diverging.matchRate)).toBe(true);
   });
+
+  it('does not count float32 rounding after convergence as spikes: a rise must clear 1e-6 of the loss scale', () => {
+    // Converged at ~1e-15, where each step's loss is rounding noise of ±100%; then one real catapult.
+    const noise = Array.from({ length: 300 }, (_, i) => 1e-15 * (1 + ((i * 7919) % 13) / 6));
+    const loss = [1.2, 0.5, 0.1, ...noise, 0.4, 1e-3, ...noise];
+    const r = detectCatapults(loss.map((l, step) => ({ step, lr: 1, loss: l })));
+    expect(r.spikes.map((s) => s.peak)).toEqual([303]);
+    // The floor is relative: the same run scaled by 1e-9 finds the same single spike.
+    expect(detectCatapults(loss.map((l, step) => ({ step, lr: 1, loss: l * 1e-9 }))).spikes.map((s) => s.peak)).toEqual([303]);
+    expect(detectCatapults(loss.map((l, step) => ({ step, lr: 1, loss: l })), { noiseFloor: 0 }).spikes.length).toBeGreaterThan(20);
+  });
 });
 
 describe('the series the detector reads', () => {

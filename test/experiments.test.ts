@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../src/cli/experiment.ts';
-import { readJsonLines } from '../src/cli/report.ts';
+import { parseMetricsJsonl } from '../src/run/export.ts';
 import { BatchOrder } from '../src/data/splits.ts';
 import { decodeNpy, decodeSafetensors } from '../src/io/safetensors.ts';
 import { buildNetwork } from '../src/nn/graph.ts';
@@ -24,7 +24,7 @@ const quiet = () => {};
 const catapult = (...args: string[]) => spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 300_000 });
 
 function steps(dir: string): Record<string, any>[] {
-  return readJsonLines(join(dir, 'metrics.jsonl')).filter((l) => l.type === 'step');
+  return parseMetricsJsonl(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).records as unknown as Record<string, any>[];
 }
 
 describe('presets', () => {
@@ -146,7 +146,7 @@ describe('preset behaviour', () => {
     for (let t = 0; t < config.steps; t++) if (order.next()[0] === config.data.scaledIndex) drawn.add(t);
     expect(drawn.size).toBeGreaterThan(0);
     // The full training loss, evaluated after every step: its jumps (by more than 10%) are draws of the point.
-    const evals = readJsonLines(join(out, 'metrics.jsonl')).filter((l) => l.type === 'eval') as { step: number; trainLoss: number }[];
+    const { evals } = parseMetricsJsonl(readFileSync(join(out, 'metrics.jsonl'), 'utf8'));
     const loss = new Map(evals.map((e) => [e.step, e.trainLoss]));
     const jumps = [...loss.keys()].filter((t) => loss.has(t + 1) && loss.get(t + 1)! > 1.1 * loss.get(t)!);
     expect(jumps.length).toBeGreaterThan(0);

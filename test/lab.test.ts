@@ -13,11 +13,24 @@ import type { StepRecord } from '../src/run/train.ts';
 describe('lab URL state', () => {
   it('round-trips preset, scale, variant, seed and overrides (values with = and commas included)', () => {
     const state = { preset: 'optimizers', scale: 'paper' as const, variant: 'adam', seed: 42, set: [['schedule.lr', '0.5'], ['model.hidden', '64, 64'], ['data.images', 'a=b.gz']] as [string, string][] };
-    expect(readLabState(labStateQuery(state))).toEqual(state);
+    expect(readLabState(labStateQuery(state))).toEqual({ state, problems: [] });
   });
 
-  it('falls back to gd-catapult, quick and seed 0 for what is missing or unknown', () => {
-    expect(readLabState('?preset=nope&scale=huge&seed=-1')).toEqual({ preset: 'gd-catapult', scale: 'quick', seed: 0, set: [] });
+  it('falls back to gd-catapult, quick and seed 0 for what is missing, and names each part of a link it did not take', () => {
+    expect(readLabState('')).toEqual({ state: { preset: 'gd-catapult', scale: 'quick', seed: 0, set: [] }, problems: [] });
+    const { state, problems } = readLabState('?preset=nope&scale=huge&seed=-1&set=steps&variant=__proto__&colour=red');
+    expect(state).toEqual({ preset: 'gd-catapult', scale: 'quick', seed: 0, set: [] });
+    expect(problems).toEqual([
+      'unknown link parameter "colour" (a link takes preset, scale, variant, seed, set)',
+      'preset "nope" is not one of the presets; showing gd-catapult',
+      'scale "huge" is not one of quick, paper; showing quick',
+      'seed "-1" is not a seed (an integer from 0 to 4294967295); using 0',
+      'override "steps" is not key=value; left out',
+      'variant "__proto__" is not a variant of gd-catapult (it has none); left out',
+    ]);
+    for (const seed of ['1e3', '4294967296', '0x10', ' 1']) expect(readLabState(`?seed=${encodeURIComponent(seed)}`).problems, seed).toHaveLength(1);
+    expect(readLabState('?preset=cyclic-lr&variant=toString').problems[0]).toMatch(/variant "toString" is not a variant of cyclic-lr \(its variants: exp-cyclic\)/);
+    expect(readLabState('?preset=cyclic-lr&variant=exp-cyclic').state.variant).toBe('exp-cyclic');
   });
 });
 
@@ -90,7 +103,26 @@ describe('run files', () => {
     expect(csv[0]).toBe('step,lr,loss,lambda,eigenvalues');
     expect(csv[1]).toBe('0,2,1.5,20,"20 3"');
     expect(csv[2]).toBe('1,2,40,19,');
-    expect(() => parseMetricsJsonl('{"type":"step","step":0}\nnot json\n')).toThrow(/line 2 is not JSON/);
+    expect(() => parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":1}\nnot json\n')).toThrow(/line 2 is not JSON/);
+    // A last line cut short (a run killed while writing it) is left out, and said so.
+    expect(parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":1}\n{"type":"st')).toEqual({ records: [{ step: 0, lr: 1, loss: 1 }], evals: [], cutLastLine: true });
+  });
+
+  it('NaN, +Infinity and -Infinity stay apart in metrics.jsonl and lab exports; null from older files reads as NaN', () => {
+    const odd: StepRecord[] = [{ step: 0, lr: 1, loss: Infinity, lambda: NaN, eigenvalues: [-Infinity, 1] }];
+    const text = metricsJsonLines(odd, []);
+    expect(text).toBe('{"type":"step","step":0,"lr":1,"loss":"Infinity","lambda":"NaN","eigenvalues":["-Infinity",1]}\n');
+    const back = parseMetricsJsonl(text).records[0];
+    expect(back.loss).toBe(Infinity);
+    expect(back.lambda).toBeNaN();
+    expect(back.eigenvalues).toEqual([-Infinity, 1]);
+    expect(parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":null}').records[0].loss).toBeNaN();
+    expect(() => parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":"inf"}')).toThrow(/line 1: loss: must be a number \(or "NaN", "Infinity", "-Infinity"\)/);
+    const config = resolvePreset('gd-catapult', { set: [['steps', 1]] });
+    const run: LabRunData = { label: 'x', state: { preset: 'gd-catapult', scale: 'quick', seed: 0, set: [] }, config, adapter: 'a', records: odd, evals: [], status: 'diverged', trainSize: 128 };
+    const [loaded] = readRunFiles([{ name: 'run.json', text: runJson(run) }]);
+    expect(loaded.records[0].loss).toBe(Infinity);
+    expect(loaded.records[0].eigenvalues).toEqual([-Infinity, 1]);
   });
 
   it('a lab export loads back as the same run; a command-line run needs its summary and metrics together', () => {
@@ -102,7 +134,7 @@ describe('run files', () => {
     expect(back.state).toEqual(run.state);
     expect(runCsv(run)).toBe(recordsCsv(records));
 
-    const summary = JSON.stringify({ preset: 'gd-catapult', seed: 0, scale: 'quick', status: 'completed', adapter: 'a', config });
+    const summary = JSON.stringify(cliSummary(config));
     const [cli] = readRunFiles([{ name: 'summary.json', text: summary }, { name: 'metrics.jsonl', text: metricsJsonLines(records, evals) }]);
     expect(cli.records).toEqual(records);
     expect(cli.summary!.spikes).toHaveLength(1);
@@ -110,4 +142,31 @@ describe('run files', () => {
     expect(() => readRunFiles([{ name: 'metrics.jsonl', text: metricsJsonLines(records, evals) }])).toThrow(/summary.json and metrics.jsonl together/);
     expect(() => readRunFiles([{ name: 'x.json', text: '{"a":1}' }])).toThrow(/x.json is neither a lab export/);
   });
+
+  it('refuses loaded files that do not hold what they say, naming the file and the field', () => {
+    const config = resolvePreset('gd-catapult', { set: [['steps', 3]] });
+    const run: LabRunData = { label: 'x', state: { preset: 'gd-catapult', scale: 'quick', seed: 0, set: [] }, config, adapter: 'a', records, evals, status: 'completed', trainSize: 128 };
+    const good = JSON.parse(runJson(run));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ records: [null] }, /run.json: records\[0\]: expected object, received null/],
+      [{ records: [{ step: 0, lr: 1 }] }, /run.json: records\[0\].loss: must be a number/],
+      [{ records: [{ step: -1, lr: 1, loss: 1 }] }, /records\[0\].step: Too small/],
+      [{ records: [{ step: 0, lr: 1, loss: 1, note: '<b>x</b>' }] }, /records\[0\].note: must be a number or a list of numbers/],
+      [{ evals: 'none' }, /run.json: evals: expected array, received string/],
+      [{ seed: -1 }, /run.json: seed: Too small/],
+      [{ scale: 'huge' }, /run.json: scale: /],
+      [{ status: 'won' }, /run.json: status: /],
+      [{ extra: 1 }, /run.json: unknown key "extra"/],
+      [{ config: { ...config, steps: -2 } }, /run.json: its config is not valid: steps must be an integer >= 0/],
+    ];
+    for (const [change, message] of cases) expect(() => readRunFiles([{ name: 'run.json', text: JSON.stringify({ ...good, ...change }) }]), JSON.stringify(change)).toThrow(message);
+    const metrics = { name: 'metrics.jsonl', text: metricsJsonLines(records, evals) };
+    expect(() => readRunFiles([{ name: 'summary.json', text: JSON.stringify({ ...cliSummary(config), seed: 'x' }) }, metrics])).toThrow(/summary.json: seed: expected number/);
+    expect(() => readRunFiles([{ name: 'summary.json', text: JSON.stringify(cliSummary(config)) }, { name: 'metrics.jsonl', text: '{"type":"step","step":"0"}\n' }])).toThrow(/metrics.jsonl line 1: step: expected number/);
+  });
 });
+
+/** A summary.json as `catapult run` writes it. */
+function cliSummary(config: unknown): Record<string, unknown> {
+  return { preset: 'gd-catapult', paper: 'Fig. 2', summaryText: 's', variant: null, scale: 'quick', seed: 0, adapter: 'a', adapterInfo: {}, codeVersion: 'v', seconds: 1, status: 'completed', steps: 3, headline: {}, criticalSteps: [], spikes: [], notes: [], config };
+}

@@ -37,26 +37,29 @@ describe('reports of hostile folders', () => {
     const parent = mkdtempSync(join(tmpdir(), 'catapult-hostile-'));
     const dir = join(parent, 'run');
     mkdirSync(dir);
+    // Every string field holds markup; fields of other types are refused by the schema (below).
     const summary = {
       preset: ATTACK,
-      variant: '"><script>alert(2)</script>',
-      seed: ATTACK,
-      status: { toString: ATTACK },
-      steps: ATTACK,
-      message: "</p><svg onload=alert(3)>",
-      adapter: ATTACK,
-      codeVersion: ATTACK,
-      scale: 7,
       paper: ATTACK,
       summaryText: ATTACK,
-      headline: { [ATTACK]: ATTACK },
-      criticalSteps: ATTACK,
-      spikes: [{ start: ATTACK, peak: '</script><script>alert(4)</script>', end: ATTACK, height: ATTACK, duration: null, lambdaDrop: ATTACK }],
+      variant: '"><script>alert(2)</script>',
+      scale: ATTACK,
+      seed: 0,
+      adapter: ATTACK,
+      adapterInfo: { description: ATTACK },
+      codeVersion: ATTACK,
+      seconds: 1,
+      status: 'completed',
+      message: '</p><svg onload=alert(3)>',
+      steps: 1,
+      headline: { [ATTACK]: ATTACK, spikes: 1 },
+      criticalSteps: [0],
+      spikes: [{ start: 0, peak: 1, end: null, startLoss: 1, peakLoss: 2, height: 1, ratio: 2, duration: null }],
       notes: [ATTACK],
-      config: { tracking: { set: { examples: ATTACK }, spectrum: { top: '</script><script>alert(5)</script>' } } },
+      config: { [ATTACK]: '</script><script>alert(5)</script>', tracking: { set: { examples: ATTACK }, spectrum: { top: '</script><script>alert(5)</script>' } } },
     };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
-    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, loss: ATTACK, lambda: '</script><script>alert(6)</script>' })}\n`);
+    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, lr: 1, loss: 'Infinity', lambda: 'NaN' })}\n`);
     const written = await writeReport(dir);
     for (const f of written) expect(f.startsWith(dir), f).toBe(true);
     expect(readdirSync(parent)).toEqual(['run']);
@@ -64,16 +67,25 @@ describe('reports of hostile folders', () => {
     expect(dialogs).toEqual([]);
     expect(text).toContain(ATTACK);
     expect(text).toContain('</p><svg onload=alert(3)>');
+    // Markup where a number belongs is not shown at all: the file is refused, naming the field.
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ ...summary, steps: ATTACK }));
+    await expect(writeReport(dir)).rejects.toThrow(/summary.json: steps: expected number, received string/);
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
+    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, lr: 1, loss: ATTACK })}\n`);
+    await expect(writeReport(dir)).rejects.toThrow(/metrics.jsonl line 1: loss: must be a number/);
   }, 120_000);
 
   it('a sweep: hostile seeds and grid are text; a combination folder that is a path is refused, naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-hostile-sweep-'));
-    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: ATTACK, scale: ATTACK, grid: { [ATTACK]: [1] }, seeds: ATTACK, combos: [] }));
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: ATTACK, scale: ATTACK, grid: { [ATTACK]: [ATTACK] }, seeds: 2, set: [[ATTACK, ATTACK]], combos: [] }));
     writeFileSync(join(dir, 'report.html'), sweepReportHtml(dir));
     const { dialogs, text } = await open(join(dir, 'report.html'));
     expect(dialogs).toEqual([]);
-    expect(text).toContain(`${ATTACK} seed(s) each`);
-    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: 'x', scale: 'quick', grid: {}, seeds: 1, combos: [{ label: 'a', folder: '../../etc' }] }));
+    expect(text).toContain(`Sweep of ${ATTACK}`);
+    expect(text).toContain(`scale ${ATTACK}`);
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: 'x', scale: 'quick', grid: {}, seeds: ATTACK, set: [], combos: [] }));
+    expect(() => sweepReportHtml(dir)).toThrow(/sweep.json: seeds: expected number, received string/);
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ preset: 'x', scale: 'quick', grid: {}, seeds: 1, set: [], combos: [{ label: 'a', folder: '../../etc' }] }));
     expect(() => sweepReportHtml(dir)).toThrow(/sweep.json: combination folder "..\/..\/etc" is not a plain folder name/);
   }, 120_000);
 

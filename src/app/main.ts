@@ -18,6 +18,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const ui = {
   adapter: $('adapter'),
   notice: $('notice'),
+  linkError: $('link-error'),
   preset: $<HTMLSelectElement>('preset'),
   presetInfo: $('preset-info'),
   scale: $<HTMLSelectElement>('scale'),
@@ -48,7 +49,8 @@ interface KeptRun {
   overlay: boolean;
 }
 
-let state: LabState = readLabState(location.search);
+const link = readLabState(location.search);
+let state: LabState = link.state;
 let gpu: Gpu | null = null;
 let gpuError: string | null = null;
 const runs: KeptRun[] = [];
@@ -390,11 +392,13 @@ addEventListener('resize', () => scheduleRender());
 
 // --- start ---------------------------------------------------------------------------------------------
 
+ui.linkError.textContent = link.problems.length ? `This link was not taken as it is: ${link.problems.join('; ')}.` : '';
+ui.linkError.hidden = link.problems.length === 0;
 fillPresetPicker();
 try {
   findPreset(state.preset);
 } catch {
-  state = readLabState('');
+  state = readLabState('').state;
 }
 renderForm();
 document.body.dataset.state = 'idle';

@@ -1,4 +1,4 @@
-// The catapult command line. Exit codes: 0 done, 1 failed, 2 bad arguments, 3 no WebGPU adapter, 130 stopped by Ctrl-C.
+// The catapult command line. Exit codes (EXIT_CODES below, and the README): 0 done, 1 internal fault, 2 bad input, 3 no WebGPU adapter, 130 stopped by Ctrl-C.
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -13,32 +13,48 @@ import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
 import { parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
+import { metricsLine } from '../run/export.ts';
+
+/** Each command: what it does and how it is called; a usage error prints its command's usage only. */
+const COMMANDS: Record<string, { about: string; usage: string }> = {
+  demo: {
+    about: "run the kernels once on this machine's adapter and print what ran where",
+    usage: `catapult demo [--seed N (0)] [--n N (128)] [--d N (784)] [--width N (1024)] [--adapter ...]
+  --adapter auto|hardware|lavapipe|swiftshader (every command that uses a GPU; default: the
+  CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)`,
+  },
+  list: { about: 'the presets (every experiment of the paper and the report)', usage: 'catapult list' },
+  show: { about: 'the resolved config of a preset as JSON', usage: 'catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]' },
+  run: {
+    about: 'run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs',
+    usage: `catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
+                    [--save-at STEPS (comma list)] [--no-report] [--adapter ...]
+catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]`,
+  },
+  sweep: {
+    about: 'every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun',
+    usage: `catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR] [--adapter ...]
+  (no --grid: the preset's own sweep, where it has one)`,
+  },
+  adapters: { about: 'which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which one --adapter auto picks', usage: 'catapult adapters' },
+  report: { about: '(re)write report.html and its PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
+  train: { about: 'train a network from a JSON config (README: "Training configs") and print its metrics', usage: 'catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]' },
+  help: { about: 'this text', usage: 'catapult help' },
+};
+
+const indent = (text: string, by: string) => text.replace(/^/gm, by);
+
+const EXIT_CODES = `Exit codes: 0 done (also a run that diverged: its records are the result), 1 an internal fault (a bug),
+2 bad arguments, config values or input files, 3 no WebGPU adapter, 130 stopped by Ctrl-C (a run or sweep
+stopped by Ctrl-C keeps every metric and summary it wrote). --debug (or CATAPULT_DEBUG=1) prints the stack
+trace of an internal fault.`;
 
 const USAGE = `usage: catapult <command> [options]
 
 commands:
-  demo      run the kernels once on this machine's adapter and print what ran where
-            --seed N (default 0)  --n N (128)  --d N (784)  --width N (1024)
-            --adapter auto|hardware|lavapipe|swiftshader (every command that uses a GPU; default: the
-            CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)
-  list      the presets (every experiment of the paper and the report)
-  show      the resolved config of a preset as JSON:  catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]
-  run       run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs
-            catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
-                                [--save-at STEPS (comma list)] [--no-report] [--adapter ...]
-            catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]
-  sweep     every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun
-            catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR] [--adapter ...]
-            (no --grid: the preset's own sweep, where it has one)
-  adapters  which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which
-            one --adapter auto (the default) picks
-  report    (re)write report.html and its PNG charts for a run or sweep folder:  catapult report DIR
-  train     train a network from a JSON config (README: "Training configs") and print its metrics
-            catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]
-  help      this text
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.about}\n${indent(c.usage, '            ')}`).join('\n')}
 
-Exit codes: 0 done, 1 failed, 2 bad arguments or config values, 3 no WebGPU adapter, 130 stopped by Ctrl-C
-(a run or sweep stopped by Ctrl-C keeps every metric and summary it wrote).
+${EXIT_CODES}
 `;
 
 export class UsageError extends Error {}
@@ -109,8 +125,8 @@ async function train(argv: string[]): Promise<void> {
     console.log(`data: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; model: ${trainer.net.layout.count} parameters; seed ${config.seed}`);
     const result = await trainer.run({
       onMetrics(records, evals) {
-        for (const r of records) sink?.write(`${JSON.stringify({ type: 'step', ...r })}\n`);
-        for (const e of evals) sink?.write(`${JSON.stringify({ type: 'eval', ...e })}\n`);
+        for (const r of records) sink?.write(metricsLine('step', r));
+        for (const e of evals) sink?.write(metricsLine('eval', e));
         const last = records[records.length - 1];
         if (last) console.log(`step ${last.step}  lr ${last.lr}  loss ${last.loss.toPrecision(5)}${last.accuracy !== undefined ? `  acc ${last.accuracy.toFixed(3)}` : ''}`);
         for (const e of evals) {
@@ -312,8 +328,22 @@ async function report(argv: string[]): Promise<void> {
   for (const f of files) console.log(f);
 }
 
+/**
+ * `--seed -1` as `--seed=-1`: node's parser reads a value that starts with "-" as an option, so a negative
+ * number after an option that takes a value would be refused with a confusing message instead of its range.
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (/^--[a-z-]+$/.test(argv[i]) && i + 1 < argv.length && /^-(\d|\.\d|Infinity|NaN)/.test(argv[i + 1])) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const debug = argv.includes('--debug') || process.env.CATAPULT_DEBUG === '1';
+  const [command, ...rest] = joinNegativeValues(argv.filter((a) => a !== '--debug'));
   try {
     switch (command) {
       case 'demo':
@@ -348,13 +378,19 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`catapult: ${(e as Error).message}\n\n${USAGE}`);
+      // One line for the problem, then the command's own usage (all of it: catapult help).
+      const usage = Object.hasOwn(COMMANDS, command) ? `usage: ${indent(COMMANDS[command].usage, '       ').trimStart()}` : `commands: ${Object.keys(COMMANDS).join(', ')}`;
+      process.stderr.write(`catapult: ${(e as Error).message.split('\n')[0]}\n${usage}\n(catapult help: every command and the exit codes)\n`);
       return 2;
     }
     if (e instanceof NoAdapterError) {
       process.stderr.write(`catapult: ${e.message}\n`);
       return 3;
     }
-    throw e;
+    // Anything else is ours, not the user's: said so, with the stack only when asked for.
+    const error = e as Error;
+    process.stderr.write(`catapult: internal error: ${error?.message ?? String(e)}\n`);
+    process.stderr.write(debug ? `${error?.stack ?? ''}\n` : 'This is a fault of catapult-lab, not of the input; rerun with --debug (or CATAPULT_DEBUG=1) for the stack trace, and please report it.\n');
+    return 1;
   }
 }

@@ -8,7 +8,9 @@ import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
-import { recordsCsv } from '../run/export.ts';
+import { metricsLine, recordsCsv } from '../run/export.ts';
+import { toJson } from '../run/json-numbers.ts';
+import { readSummary } from '../run/run-folder.ts';
 import { summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
@@ -187,8 +189,8 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   try {
     result = await trainer.run({
       onMetrics(fresh, freshEvals) {
-        for (const r of fresh) metrics.write(`${JSON.stringify({ type: 'step', ...r })}\n`);
-        for (const e of freshEvals) metrics.write(`${JSON.stringify({ type: 'eval', ...e })}\n`);
+        for (const r of fresh) metrics.write(metricsLine('step', r));
+        for (const e of freshEvals) metrics.write(metricsLine('eval', e));
         records.push(...fresh);
         evals.push(...freshEvals);
         if (fresh.length) progress.update(fresh[fresh.length - 1]);
@@ -230,7 +232,7 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   writeFileSync(join(out, 'metrics.csv'), recordsCsv(records));
   // summary.json marks a finished run for sweeps: written whole or not at all (a kill mid-write must not
   // leave a half file that looks finished).
-  writeFileSync(join(out, 'summary.json.partial'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(out, 'summary.json.partial'), `${toJson(summary, 2)}\n`);
   renameSync(join(out, 'summary.json.partial'), join(out, 'summary.json'));
   log(`status: ${result.status} after ${result.steps} steps in ${seconds.toFixed(1)} s${result.message ? ` (${result.message})` : ''}`);
   log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ')}`);
@@ -303,7 +305,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   const out = resolve(options.out);
   makeFolder(out);
   const plan = combos.map((c) => ({ label: c.map(([k, v]) => `${k}=${v}`).join(', ') || 'default', folder: folderName(c), assignments: c }));
-  writeFileSync(join(out, 'sweep.json'), `${JSON.stringify({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, null, 2)}\n`);
+  writeFileSync(join(out, 'sweep.json'), `${toJson({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, 2)}\n`);
   let ran = 0;
   let skipped = 0;
   // Ctrl-C stops the sweep, not only the run it lands in: that run ends as "stopped" (its metrics kept),
@@ -319,7 +321,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
       const dir = join(out, combo.folder, `seed-${seed}`);
       const summaryPath = join(dir, 'summary.json');
       if (existsSync(summaryPath)) {
-        const status = finishedStatus(summaryPath);
+        const status = finishedStatus(summaryPath, log);
         if (status !== null && status !== 'stopped' && status !== 'lost') {
           skipped++;
           continue;
@@ -355,11 +357,12 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   return { ran, skipped, interrupted };
 }
 
-/** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone). */
-function finishedStatus(path: string): string | null {
+/** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone, and said so). */
+function finishedStatus(path: string, log: (line: string) => void): string | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')).status ?? null;
-  } catch {
+    return readSummary(readFileSync(path, 'utf8'), path).status;
+  } catch (e) {
+    log(`${(e as Error).message}: that run is run again`);
     return null;
   }
 }
@@ -372,7 +375,7 @@ function writeAggregate(out: string, plan: { label: string; folder: string }[], 
   const all = plan.map((c) =>
     Array.from({ length: seeds }, (_, s) => join(out, c.folder, `seed-${s}`, 'summary.json'))
       .filter((p) => existsSync(p))
-      .map((p) => JSON.parse(readFileSync(p, 'utf8'))),
+      .map((p) => readSummary(readFileSync(p, 'utf8'), p)),
   );
   // A stopped (interrupted) or lost run has not run its course: counted, not averaged in.
   const unfinished = (s: { status?: string }) => s.status === 'stopped' || s.status === 'lost';
@@ -391,7 +394,7 @@ function writeAggregate(out: string, plan: { label: string; folder: string }[], 
     rows.push(cells);
   });
   const header = ['combination', 'runs', 'interrupted', ...keys];
-  writeFileSync(join(out, 'aggregate.json'), `${JSON.stringify({ header, rows, stats }, null, 2)}\n`);
+  writeFileSync(join(out, 'aggregate.json'), `${toJson({ header, rows, stats }, 2)}\n`);
   writeFileSync(join(out, 'aggregate.csv'), [header, ...rows].map((r) => r.map((c) => `"${c}"`).join(',')).join('\n') + '\n');
   writeFileSync(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
 }

@@ -1,9 +1,12 @@
 // `catapult report DIR`: a self-contained report.html for a run or a sweep folder (uPlot and the data
 // inlined, so it opens offline from anywhere) and PNG images of its charts, rendered in headless Chromium.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
+import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -20,12 +23,14 @@ const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 /** A file or folder name that stays where it is joined: letters, digits, '.', '_', '=', ',', '-', no leading dot. */
 export const SAFE_NAME = /^[A-Za-z0-9_=,-][A-Za-z0-9._=,-]{0,254}$/;
 
-export function readJsonLines(path: string): Record<string, unknown>[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+/** A file of a run folder as text; a missing, folder or unreadable path is a RangeError naming it. */
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new RangeError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'not readable (permission denied)' : (e as Error).message}`);
+  }
 }
 
 const fmt = (v: unknown): string => {
@@ -60,26 +65,26 @@ ${body}
 `;
 }
 
-export interface RunFolder {
-  summary: Record<string, any>;
-  records: Record<string, unknown>[];
-  evals: Record<string, unknown>[];
+export interface RunFolder extends ParsedMetrics {
+  summary: SummaryFile;
 }
 
+/** A run folder's summary.json and metrics.jsonl, each checked against its format (src/run/run-folder.ts). */
 export function readRunFolder(dir: string): RunFolder {
   const summaryPath = join(dir, 'summary.json');
   if (!existsSync(summaryPath)) throw new RangeError(`${dir} has no summary.json: not a run folder (catapult run writes one)`);
-  const summary = JSON.parse(readFileSync(summaryPath, 'utf8'));
-  const lines = readJsonLines(join(dir, 'metrics.jsonl'));
-  return { summary, records: lines.filter((l) => l.type === 'step'), evals: lines.filter((l) => l.type === 'eval') };
+  const summary = readSummary(readText(summaryPath), summaryPath);
+  const metricsPath = join(dir, 'metrics.jsonl');
+  const metrics = existsSync(metricsPath) ? parseMetricsJsonl(readText(metricsPath), metricsPath) : { records: [], evals: [] };
+  return { summary, ...metrics };
 }
 
 export function runReportHtml(dir: string): string {
-  const { summary, records, evals } = readRunFolder(dir);
-  const s = summary;
+  const { summary: s, records, evals, cutLastLine } = readRunFolder(dir);
   const title = `${text(s.preset ?? 'run')}${s.variant ? ` (${text(s.variant)})` : ''}, seed ${text(s.seed)}`;
-  const headline = Object.entries(s.headline ?? {}).map(([k, v]) => [k, v]);
-  const spikes = (s.spikes ?? []).map((p: any) => [p.start, p.peak, p.end ?? '—', p.height, p.duration ?? '—', p.lambdaDrop ?? '—']);
+  const headline = Object.entries(s.headline).map(([k, v]) => [k, v]);
+  const spikes = s.spikes.map((p) => [p.start, p.peak, p.end ?? '—', p.height, p.duration ?? '—', p.lambdaDrop ?? '—']);
+  const tracking = s.config.tracking as { set?: { examples?: unknown }; spectrum?: { top?: unknown } } | undefined;
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     s.paper ? `<p>${escapeHtml(s.summaryText ?? '')} <span class="note">(paper: ${escapeHtml(s.paper)})</span></p>` : '',
@@ -87,32 +92,34 @@ export function runReportHtml(dir: string): string {
     s.initialCriticalRate ? `<p>η_crit at initialization (${escapeHtml(s.initialCriticalRate.unit)}): ${fmt(s.initialCriticalRate.value)}; the schedule's rates are multiples of it.</p>` : '',
     '<h2>Headline numbers</h2>',
     table(['quantity', 'value'], headline),
-    `<h2>Catapult spikes (${spikes.length}; ${fmt(Array.isArray(s.criticalSteps) ? s.criticalSteps.length : 0)} steps with η &gt; η_crit(batch))</h2>`,
+    cutLastLine ? '<p class="note">The last line of metrics.jsonl was cut short (the run was killed while writing it) and is left out.</p>' : '',
+    `<h2>Catapult spikes (${spikes.length}; ${fmt(s.criticalSteps.length)} steps with η &gt; η_crit(batch))</h2>`,
     spikes.length ? table(['start', 'peak', 'back at start level', 'height', 'duration', 'λ_max drop'], spikes) : '<p>none</p>',
-    ...(s.notes?.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n: string) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
+    ...(s.notes.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
     `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
   ].join('\n');
   const data = {
     kind: 'run',
     records,
     evals,
-    markers: (s.spikes ?? []).map((p: any) => p.peak),
-    trackedExamples: s.config?.tracking?.set?.examples ?? null,
-    top: s.config?.tracking?.spectrum?.top ?? null,
+    markers: s.spikes.map((p) => p.peak),
+    trackedExamples: tracking?.set?.examples ?? null,
+    top: tracking?.spectrum?.top ?? null,
   };
   return page(title, body, data);
 }
 
 export function sweepReportHtml(dir: string): string {
-  const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
-  const aggregate = existsSync(join(dir, 'aggregate.json')) ? JSON.parse(readFileSync(join(dir, 'aggregate.json'), 'utf8')) : { header: [], rows: [] };
+  const sweep = readSweep(readText(join(dir, 'sweep.json')), join(dir, 'sweep.json'));
+  const aggregatePath = join(dir, 'aggregate.json');
+  const aggregate = existsSync(aggregatePath) ? readAggregate(readText(aggregatePath), aggregatePath) : { header: [], rows: [] };
   const runs = [];
-  for (const combo of sweep.combos as { label: string; folder: string }[]) {
+  for (const combo of sweep.combos) {
     // A folder name from the file, never a path: nothing outside the sweep's folder is read.
-    if (typeof combo.folder !== 'string' || !SAFE_NAME.test(combo.folder)) throw new RangeError(`${join(dir, 'sweep.json')}: combination folder ${JSON.stringify(combo.folder)} is not a plain folder name`);
+    if (!SAFE_NAME.test(combo.folder)) throw new RangeError(`${join(dir, 'sweep.json')}: combination folder ${JSON.stringify(combo.folder)} is not a plain folder name`);
     const first = join(dir, combo.folder, 'seed-0');
     if (!existsSync(join(first, 'summary.json'))) continue;
-    runs.push({ label: combo.label, records: readRunFolder(first).records.map((r: any) => ({ loss: r.loss, lambda: r.lambda })) });
+    runs.push({ label: combo.label, records: readRunFolder(first).records.map((r) => ({ loss: r.loss, lambda: r.lambda })) });
   }
   const body = [
     `<h1>Sweep of ${escapeHtml(sweep.preset)}</h1>`,
@@ -153,6 +160,7 @@ export async function renderPngs(htmlPath: string): Promise<string[]> {
 
 /** Writes report.html (and the PNGs) for a run or sweep folder; returns the paths written. */
 export async function writeReport(dir: string, options: { png?: boolean } = {}): Promise<string[]> {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RangeError(`${dir} is a file: give the run or sweep folder that holds summary.json or sweep.json`);
   const isSweep = existsSync(join(dir, 'sweep.json'));
   const html = isSweep ? sweepReportHtml(dir) : runReportHtml(dir);
   const path = join(dir, 'report.html');

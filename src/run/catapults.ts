@@ -4,6 +4,8 @@
 //     critical (Table 2);
 //   spikes: a rise of the loss by more than `minRise` (relative) from where it started, with its start,
 //     peak, height, duration (until the loss is back to its starting level) and the drop of λ_max across it.
+//     A rise must also be taller than `noiseFloor` × the run's loss scale (its first finite loss): near
+//     convergence a loss of 1e-15 that rounds to 2e-15 is a 100% rise made of float32 rounding, not a spike.
 
 export interface CatapultInput {
   step: number;
@@ -47,11 +49,15 @@ export interface CatapultOptions {
   epsilon?: number;
   /** Relative rise that makes a spike (0.1: the loss grew by more than 10%). */
   minRise?: number;
+  /** Smallest spike height, relative to the first finite loss of the run (default 1e-6). */
+  noiseFloor?: number;
 }
 
 export function detectCatapults(records: CatapultInput[], options: CatapultOptions = {}): CatapultReport {
   const epsilon = options.epsilon ?? 1e-8;
   const minRise = options.minRise ?? 0.1;
+  const scale = records.find((r) => Number.isFinite(r.loss))?.loss ?? 0;
+  const floor = (options.noiseFloor ?? 1e-6) * Math.abs(scale);
   const criticalSteps = records.filter((r) => r.etaCrit !== undefined && r.lr - r.etaCrit > epsilon).map((r) => r.step);
   const critical = new Set(criticalSteps);
   const increases: number[] = [];
@@ -86,7 +92,7 @@ export function detectCatapults(records: CatapultInput[], options: CatapultOptio
     }
     const peakLoss = records[peak].loss;
     // A loss that became NaN or infinite is the tallest spike of all: the run diverged inside it.
-    if (!Number.isFinite(peakLoss) || peakLoss > (1 + minRise) * startLoss) {
+    if (!Number.isFinite(peakLoss) || (peakLoss > (1 + minRise) * startLoss && peakLoss - startLoss > floor)) {
       const spike: Spike = {
         start: records[start].step,
         peak: records[peak].step,

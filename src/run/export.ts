@@ -1,6 +1,9 @@
 // Run data as files, host-neutral: the CLI writes them into its output folder, the lab downloads them and
 // reads back what the CLI wrote. metrics.csv has one row per step with a column per recorded field;
-// metrics.jsonl has one JSON object per line, {"type":"step",…} or {"type":"eval",…}.
+// metrics.jsonl has one JSON object per line, {"type":"step",…} or {"type":"eval",…}, with NaN and ±Infinity
+// written as strings (src/run/json-numbers.ts) so that a diverged run's numbers read back as they were.
+import { z } from 'zod';
+import { describeIssues, measured, toJson } from './json-numbers.ts';
 import type { EvalRecord, StepRecord } from './train.ts';
 
 /** One row per step; lists (the top eigenvalues) are space-separated inside one quoted cell. */
@@ -11,28 +14,57 @@ export function recordsCsv(records: StepRecord[]): string {
   return [keys.join(','), ...records.map((r) => keys.map((k) => cell((r as unknown as Record<string, unknown>)[k])).join(','))].join('\n') + '\n';
 }
 
-export function metricsJsonLines(records: StepRecord[], evals: EvalRecord[]): string {
-  return [...records.map((r) => JSON.stringify({ type: 'step', ...r })), ...evals.map((e) => JSON.stringify({ type: 'eval', ...e }))].join('\n') + '\n';
+/** One line of metrics.jsonl (with its newline). */
+export function metricsLine(type: 'step' | 'eval', record: StepRecord | EvalRecord): string {
+  return `${toJson({ type, ...record })}\n`;
 }
 
-/** Reads metrics.jsonl back; a line that is not a step or eval record is an error naming the line. */
-export function parseMetricsJsonl(text: string, name = 'metrics.jsonl'): { records: StepRecord[]; evals: EvalRecord[] } {
+export function metricsJsonLines(records: StepRecord[], evals: EvalRecord[]): string {
+  return [...records.map((r) => metricsLine('step', r)), ...evals.map((e) => metricsLine('eval', e))].join('');
+}
+
+// A record is its step and measured numbers (or lists of them, the top eigenvalues) under any name, so a new
+// tracked quantity needs no change here.
+const quantity = z.union([measured, z.array(measured)], { error: 'must be a number or a list of numbers' });
+const stepFields = { step: z.int().min(0), lr: measured, loss: measured };
+const evalFields = { step: z.int().min(0), trainLoss: measured };
+export const stepRecordSchema = z.object(stepFields).catchall(quantity) as unknown as z.ZodType<StepRecord>;
+export const evalRecordSchema = z.object(evalFields).catchall(quantity) as unknown as z.ZodType<EvalRecord>;
+const metricsLineSchema = z.discriminatedUnion(
+  'type',
+  [z.object({ type: z.literal('step'), ...stepFields }).catchall(quantity), z.object({ type: z.literal('eval'), ...evalFields }).catchall(quantity)],
+  { error: 'type must be "step" or "eval"' },
+);
+
+export interface ParsedMetrics {
+  records: StepRecord[];
+  evals: EvalRecord[];
+  /** The file ended inside a line (the run was killed while writing it); that line is left out. */
+  cutLastLine?: true;
+}
+
+/**
+ * Reads metrics.jsonl back; a line that is not a step or eval record is an error naming the line and the
+ * field. Only a last line without its newline may be cut short: that one is left out and said so.
+ */
+export function parseMetricsJsonl(text: string, name = 'metrics.jsonl'): ParsedMetrics {
   const records: StepRecord[] = [];
   const evals: EvalRecord[] = [];
   const lines = text.split('\n');
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
-    let row: { type?: unknown; step?: unknown } & Record<string, unknown>;
+    let json: unknown;
     try {
-      row = JSON.parse(line);
+      json = JSON.parse(line);
     } catch {
+      if (i === lines.length - 1) return { records, evals, cutLastLine: true };
       throw new RangeError(`${name} line ${i + 1} is not JSON`);
     }
-    const { type, ...fields } = row;
-    if (typeof fields.step !== 'number') throw new RangeError(`${name} line ${i + 1} has no step number`);
+    const r = metricsLineSchema.safeParse(json);
+    if (!r.success) throw new RangeError(`${name} line ${i + 1}: ${describeIssues(r.error)}`);
+    const { type, ...fields } = r.data;
     if (type === 'step') records.push(fields as unknown as StepRecord);
-    else if (type === 'eval') evals.push(fields as unknown as EvalRecord);
-    else throw new RangeError(`${name} line ${i + 1}: type must be "step" or "eval", got ${JSON.stringify(type)}`);
+    else evals.push(fields as unknown as EvalRecord);
   }
   return { records, evals };
 }

@@ -159,12 +159,13 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.evalEvery !== undefined) integerAtLeast('evalEvery', c.evalEvery, 0);
   if (c.readbackEvery !== undefined) integerAtLeast('readbackEvery', c.readbackEvery, 1);
   if (c.microBatch !== undefined) integerAtLeast('microBatch', c.microBatch, 1);
-  if (c.stopAtLoss !== undefined && !(c.stopAtLoss > 0)) throw new RangeError(`stopAtLoss must be > 0, got ${c.stopAtLoss}`);
+  const finitePositive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (c.stopAtLoss !== undefined && !finitePositive(c.stopAtLoss)) throw new RangeError(`stopAtLoss must be a finite number > 0, got ${JSON.stringify(c.stopAtLoss)}`);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
     throw new RangeError('stopAtLoss with a minibatch needs evalEvery > 0: the full training loss is measured at evaluations');
   }
-  if (c.divergeAbove !== undefined && !(c.divergeAbove > 0)) throw new RangeError(`divergeAbove must be > 0, got ${c.divergeAbove}`);
+  if (c.divergeAbove !== undefined && !finitePositive(c.divergeAbove)) throw new RangeError(`divergeAbove must be a finite number > 0, got ${JSON.stringify(c.divergeAbove)}`);
   validateTracking(c.tracking);
 }
 

@@ -1,0 +1,69 @@
+// The JSON files of a run or sweep folder, as the command line writes them and as `catapult report` and the
+// lab read them back: summary.json (a run's outcome), sweep.json (a sweep's plan), aggregate.json (its table).
+// A folder is input like any other: each file is checked against its schema before any value is used, and
+// anything wrong is a RangeError naming the file, the field and what was wrong. Unknown keys are errors.
+import { z } from 'zod';
+import { measured, parseJsonFile } from './json-numbers.ts';
+
+const count = z.int().min(0);
+const optionalStep = z.union([count, z.null()]);
+
+const spike = z.strictObject({
+  start: count,
+  peak: count,
+  end: optionalStep,
+  startLoss: measured,
+  peakLoss: measured,
+  height: measured,
+  ratio: measured,
+  duration: optionalStep,
+  lambdaBefore: measured.optional(),
+  lambdaAfter: measured.optional(),
+  lambdaDrop: measured.optional(),
+});
+
+export const summarySchema = z.strictObject({
+  preset: z.string(),
+  paper: z.string(),
+  summaryText: z.string(),
+  variant: z.string().nullable(),
+  scale: z.string(),
+  seed: count,
+  adapter: z.string(),
+  adapterInfo: z.record(z.string(), z.unknown()),
+  codeVersion: z.string(),
+  seconds: measured,
+  initialCriticalRate: z.strictObject({ unit: z.string(), value: measured, lambda: measured.optional() }).optional(),
+  resumedFrom: z.string().optional(),
+  status: z.enum(['completed', 'converged', 'diverged', 'lost', 'stopped']),
+  message: z.string().optional(),
+  steps: count,
+  headline: z.record(z.string(), z.union([measured, z.string()])),
+  criticalSteps: z.array(count),
+  spikes: z.array(spike),
+  notes: z.array(z.string()),
+  // The config is shown as it is; whoever runs it validates it as any config (validateTrainConfig).
+  config: z.record(z.string(), z.unknown()),
+});
+export type SummaryFile = z.infer<typeof summarySchema>;
+
+export const sweepSchema = z.strictObject({
+  preset: z.string(),
+  scale: z.string(),
+  grid: z.record(z.string(), z.array(z.unknown())),
+  seeds: z.int().min(1),
+  set: z.array(z.tuple([z.string(), z.unknown()])),
+  combos: z.array(z.strictObject({ label: z.string(), folder: z.string() })),
+});
+export type SweepFile = z.infer<typeof sweepSchema>;
+
+export const aggregateSchema = z.strictObject({
+  header: z.array(z.string()),
+  rows: z.array(z.array(z.string())),
+  stats: z.record(z.string(), z.record(z.string(), z.strictObject({ mean: measured, sd: measured, n: count }))),
+});
+export type AggregateFile = z.infer<typeof aggregateSchema>;
+
+export const readSummary = (text: string, name = 'summary.json'): SummaryFile => parseJsonFile(text, summarySchema, name);
+export const readSweep = (text: string, name = 'sweep.json'): SweepFile => parseJsonFile(text, sweepSchema, name);
+export const readAggregate = (text: string, name = 'aggregate.json'): AggregateFile => parseJsonFile(text, aggregateSchema, name);
