@@ -5,7 +5,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDataFile } from '../src/cli/data-files.ts';
 import { decodeSafetensors } from '../src/io/safetensors.ts';
-import { decodeCheckpoint } from '../src/run/checkpoint.ts';
+import { crc32 } from '../src/io/crc32.ts';
+import { contentsChecksum, decodeCheckpoint, type DecodedCheckpoint } from '../src/run/checkpoint.ts';
+import { Rng } from '../src/data/random.ts';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { Trainer, type TrainConfig } from '../src/run/train.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
@@ -46,6 +49,13 @@ const edit = (file: Uint8Array, f: (h: Header) => void) => {
   const h = structuredClone(header);
   f(h);
   return join(h, data);
+};
+
+/** The header edited by f with its checksum made to match again: what a careful hand edit would give. */
+const editSigned = (file: Uint8Array, f: (h: Header) => void) => {
+  const edited = edit(file, f);
+  const { tensors, metadata } = decodeSafetensors(edited);
+  return edit(edited, (h) => (h.__metadata__.checksum = contentsChecksum(tensors, metadata)));
 };
 
 /** An I64 scalar tensor's bytes set to v. */
@@ -98,6 +108,11 @@ describe('checkpoint input', () => {
       ['seed 2³³', setInt(valid, 'seed', 2n ** 33n), /checkpoint: seed is 8589934592; it must be from 0 to 4294967295/],
       ['no step', edit(valid, (h) => { h.step.dtype = 'F64'; }), /tensor "step" \(I64 \[1\]\) is missing/],
       ['a NaN weight', nanAt, new RegExp(`tensor "${weight}" holds NaN or infinite values`)],
+      ['a weight changed', (() => { const { data } = split(valid); const d = data.slice(); d[header[weight].data_offsets[0] + 5] ^= 1; return join(header, d); })(), /its contents do not match its checksum .*: the file was changed or damaged after it was written/],
+      ['the config edited', edit(valid, (h) => (h.__metadata__.config = h.__metadata__.config.replace('"lr":0.1', '"lr":0.2'))), /its contents do not match its checksum/],
+      ['a shape swapped', edit(valid, (h) => h[weight].shape.reverse()), /its contents do not match its checksum/],
+      ['no checksum', edit(valid, (h) => delete h.__metadata__.checksum), /it has no checksum in its metadata/],
+      ['a checksum of another file', edit(valid, (h) => (h.__metadata__.checksum = 'crc32:00000000')), /"crc32:00000000" recorded, crc32:[0-9a-f]{8} now/],
     ];
     expect(cases.length).toBeGreaterThanOrEqual(20);
     for (const [what, file, message] of cases) {
@@ -122,7 +137,52 @@ describe('checkpoint input', () => {
     const decoded = decodeSafetensors(withProto);
     expect(Object.getPrototypeOf(decoded.tensors)).toBe(null);
     expect(Array.from(decoded.tensors['__proto__'].data as Float32Array)).toEqual([1]);
-    const bad = edit(valid, (h) => (h.__metadata__.config = JSON.stringify({ ...CONFIG, steps: -1 })));
+    const bad = editSigned(valid, (h) => (h.__metadata__.config = JSON.stringify({ ...CONFIG, steps: -1 })));
     await expect(Trainer.resume(gpu, bad, readDataFile)).rejects.toThrow(/checkpoint: its config is not valid: steps must be an integer >= 0, got -1/);
+  });
+
+  it('a checkpoint with bytes changed at random is refused with a clear error or reads back the same, never anything else (seeded)', async () => {
+    const gpu = await testGpu();
+    const trainer = await Trainer.create(gpu, CONFIG, readDataFile);
+    await trainer.trainStep(0);
+    const valid = await trainer.checkpoint();
+    trainer.destroy();
+    const same = (a: DecodedCheckpoint, b: DecodedCheckpoint) =>
+      a.step === b.step && a.seed === b.seed && a.lrScale === b.lrScale && JSON.stringify(a.config) === JSON.stringify(b.config) && Object.keys(a.tensors).length === Object.keys(b.tensors).length &&
+      Object.entries(a.tensors).every(([n, t]) => b.tensors[n] && t.dtype === b.tensors[n].dtype && t.shape.join() === b.tensors[n].shape.join() && crc32(new Uint8Array(t.data.buffer)) === crc32(new Uint8Array(b.tensors[n].data.buffer)));
+    const original = decodeCheckpoint(valid);
+    const rng = new Rng(20261201);
+    const outcome = { refused: 0, same: 0 };
+    for (let trial = 0; trial < 600; trial++) {
+      const file = valid.slice();
+      // One to three bytes, anywhere: the length field, the header, the padding or a tensor.
+      const changes = 1 + rng.int(3);
+      for (let c = 0; c < changes; c++) {
+        const at = rng.int(file.length);
+        file[at] = (file[at] + 1 + rng.int(255)) & 0xff;
+      }
+      let decoded: DecodedCheckpoint | null = null;
+      try {
+        decoded = decodeCheckpoint(file);
+      } catch (e) {
+        expect(e, `trial ${trial}: ${(e as Error).stack}`).toBeInstanceOf(RangeError);
+        expect((e as Error).message, `trial ${trial}`).toMatch(/checkpoint|safetensors|tensor/);
+        outcome.refused++;
+        continue;
+      }
+      expect(same(decoded, original), `trial ${trial}: a changed file read back as a different checkpoint`).toBe(true);
+      outcome.same++;
+    }
+    // Nearly every change is refused; the few that read back the same changed the header's layout only.
+    expect(outcome.refused).toBeGreaterThan(500);
+  });
+
+  it('CRC-32 is the standard one (zip, PNG): its check value, and zlib over random bytes', () => {
+    expect(crc32(new TextEncoder().encode('123456789')).toString(16)).toBe('cbf43926');
+    const rng = new Rng(7);
+    for (const n of [0, 1, 255, 4097]) {
+      const bytes = Uint8Array.from({ length: n }, () => rng.int(256));
+      expect(crc32(bytes.subarray(0, n >> 1), bytes.subarray(n >> 1)), `${n} bytes`).toBe(zlibCrc32(bytes));
+    }
   });
 });

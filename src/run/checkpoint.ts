@@ -13,9 +13,12 @@
 //   seed                           I64 [1]              the run's seed
 //   tracking.{name}.warm_start     F32 [dim]            power-iteration vectors, so a resumed run tracks exactly
 // Metadata: format "catapult-lab checkpoint 1", config (the run's TrainConfig as JSON), lr_scale (the
-// η_crit(init) that lrUnit multiplies by), and whatever the caller adds (preset, code version).
+// η_crit(init) that lrUnit multiplies by), whatever the caller adds (preset, code version), and checksum:
+// "crc32:" and 8 hex digits, the CRC-32 of the contents (contentsChecksum), so that a changed byte anywhere,
+// in a tensor, a shape or the config, is found instead of resuming a silently different run.
 import type { ParamLayout } from '../nn/params.ts';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.ts';
+import { crc32 } from '../io/crc32.ts';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../io/safetensors.ts';
 import type { TrainConfig } from './train.ts';
 
@@ -52,6 +55,20 @@ function namedTensors(prefix: string, layout: ParamLayout, flat: Float32Array): 
 
 const scalar = (v: number): Tensor => ({ dtype: 'I64', shape: [1], data: BigInt64Array.of(BigInt(v)) });
 
+/**
+ * The CRC-32 of what a checkpoint holds, independent of how its header is laid out: the metadata (but the
+ * checksum) and each tensor's name, dtype and shape as JSON with sorted keys, then the tensors' bytes in name
+ * order. Data offsets are not part of it: they only place the bytes, and a moved range changes the bytes.
+ */
+export function contentsChecksum(tensors: Record<string, Tensor>, metadata: Record<string, string>): string {
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const names = Object.keys(tensors).sort(byName);
+  const meta = Object.keys(metadata).filter((k) => k !== 'checksum').sort(byName).map((k) => [k, metadata[k]]);
+  const index = new TextEncoder().encode(JSON.stringify([meta, names.map((n) => [n, tensors[n].dtype, tensors[n].shape])]));
+  const bytes = names.map((n) => new Uint8Array(tensors[n].data.buffer, tensors[n].data.byteOffset, tensors[n].data.byteLength));
+  return `crc32:${crc32(index, ...bytes).toString(16).padStart(8, '0')}`;
+}
+
 export function encodeCheckpoint(c: CheckpointContents): Uint8Array {
   const tensors: Record<string, Tensor> = {};
   Object.assign(tensors, namedTensors('', c.layout, c.params));
@@ -60,7 +77,9 @@ export function encodeCheckpoint(c: CheckpointContents): Uint8Array {
   tensors.step = scalar(c.step);
   tensors.seed = scalar(c.seed);
   for (const [name, v] of Object.entries(c.warmStarts)) tensors[`tracking.${name}.warm_start`] = { dtype: 'F32', shape: [v.length], data: v };
-  return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, config: JSON.stringify(c.config), lr_scale: String(c.lrScale), ...c.metadata });
+  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(c.config), lr_scale: String(c.lrScale), ...c.metadata };
+  metadata.checksum = contentsChecksum(tensors, metadata);
+  return encodeSafetensors(tensors, metadata);
 }
 
 export function decodeCheckpoint(file: Uint8Array): DecodedCheckpoint {
@@ -92,7 +111,13 @@ export function decodeCheckpoint(file: Uint8Array): DecodedCheckpoint {
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== 'I64' && !(t.data as Float32Array).every(Number.isFinite)) throw new RangeError(`checkpoint: tensor "${name}" holds NaN or infinite values`);
   }
-  return { tensors, metadata, config: config as never, step: int('step', steps), seed: int('seed', 2 ** 32 - 1), lrScale, warmStarts };
+  const step = int('step', steps);
+  const seed = int('seed', 2 ** 32 - 1);
+  // Last, so that a file edited by hand hears what is wrong with it before that it was edited.
+  const checksum = contentsChecksum(tensors, metadata);
+  if (metadata.checksum === undefined) throw new RangeError('checkpoint: it has no checksum in its metadata (checkpoints from before catapult-lab 0.2 cannot be resumed)');
+  if (metadata.checksum !== checksum) throw new RangeError(`checkpoint: its contents do not match its checksum (${JSON.stringify(metadata.checksum)} recorded, ${checksum} now): the file was changed or damaged after it was written`);
+  return { tensors, metadata, config: config as never, step, seed, lrScale, warmStarts };
 }
 
 function unflatten(c: DecodedCheckpoint, layout: ParamLayout, prefix: string): Float32Array {
