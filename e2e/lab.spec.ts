@@ -2,11 +2,11 @@
 // gd-catapult from the preset picker to the charts, pause and single steps, validation, shared links,
 // exports and loading runs back, and the errors a user can act on.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Download, type Page } from '@playwright/test';
-import { PRESETS } from '../src/run/presets.ts';
+import { PRESETS, resolvePreset } from '../src/run/presets.ts';
 
 // 40 steps of the quick gd-catapult: the spike comes within the first 20 steps.
 const TINY = '/?preset=gd-catapult&scale=quick&seed=0&set=steps%3D40&set=readbackEvery%3D5';
@@ -132,6 +132,47 @@ test('a run the command line wrote loads and shows', async ({ page }) => {
   // A metrics file alone is refused with a message saying what to load.
   await page.setInputFiles('#load', join(out, 'metrics.jsonl'));
   await expect(page.locator('#load-error')).toContainText('summary.json and metrics.jsonl together');
+});
+
+test('nothing a loaded file or a link holds runs script; a malformed file is refused naming the field, with no page error', async ({ page }) => {
+  const ATTACK = '<img src=x onerror=alert(1)>';
+  const dialogs: string[] = [];
+  const errors: string[] = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await openLab(page, `/?preset=${encodeURIComponent(ATTACK)}&variant=${encodeURIComponent('<svg onload=alert(2)>')}&set=${encodeURIComponent(`steps=${ATTACK}`)}&${encodeURIComponent(ATTACK)}=1`);
+  await expect(page.locator('#link-error')).toContainText(`preset "${ATTACK}" is not one of the presets`);
+  await expect(page.locator('#link-error')).toContainText(`unknown link parameter "${ATTACK}"`);
+  await expect(page.locator('#run')).toBeDisabled();
+
+  const dir = mkdtempSync(join(tmpdir(), 'catapult-lab-hostile-'));
+  const config = resolvePreset('gd-catapult', { set: [['steps', 3]] });
+  const run = {
+    format: 'catapult-lab run', label: ATTACK, preset: ATTACK, scale: 'quick', variant: null, seed: 0, set: [['steps', ATTACK]], config, adapter: ATTACK, status: 'diverged', message: `</td><script>alert(3)</script>`, trainSize: 128,
+    records: [{ step: 0, lr: 1, loss: 1 }, { step: 1, lr: 1, loss: 'Infinity' }, { step: 2, lr: 1, loss: 'NaN' }],
+    evals: [],
+  };
+  writeFileSync(join(dir, 'hostile.json'), JSON.stringify(run));
+  await page.setInputFiles('#load', join(dir, 'hostile.json'));
+  await expect(page.locator('#runs-body tr')).toHaveCount(1);
+  await expect(page.locator('#runs-body tr')).toContainText(ATTACK);
+  await expect(page.locator('#run-message')).toContainText('<script>alert(3)</script>');
+  // What older versions wrote for NaN (null) and what no version writes (a record of null) or a string loss.
+  writeFileSync(join(dir, 'nulls.json'), JSON.stringify({ ...run, label: 'nulls', records: [{ step: 0, lr: 1, loss: null }] }));
+  await page.setInputFiles('#load', join(dir, 'nulls.json'));
+  await expect(page.locator('#runs-body tr')).toHaveCount(2);
+  for (const [name, records, message] of [['null-record.json', [null], 'null-record.json: records[0]: expected object, received null'], ['markup-loss.json', [{ step: 0, lr: 1, loss: ATTACK }], 'markup-loss.json: records[0].loss: must be a number']] as const) {
+    writeFileSync(join(dir, name), JSON.stringify({ ...run, records }));
+    await page.setInputFiles('#load', join(dir, name));
+    await expect(page.locator('#load-error')).toContainText(message);
+  }
+  await expect(page.locator('#runs-body tr')).toHaveCount(2);
+  await page.waitForTimeout(300);
+  expect(dialogs).toEqual([]);
+  expect(errors).toEqual([]);
 });
 
 test('pause holds the run, single steps advance it by one, resume goes on; reset ends it and keeps its data', async ({ page }) => {

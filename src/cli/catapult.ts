@@ -61,7 +61,8 @@ export class UsageError extends Error {}
 
 function positiveInt(name: string, value: string | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  // Decimal digits only: Number() would also take "", "0x10" and "1e3".
+  const n = /^-?\d{1,16}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > 2 ** 31) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
@@ -165,9 +166,13 @@ function assignments(list: string[] | undefined): [string, unknown][] {
   return (list ?? []).map((text) => {
     try {
       const [key, value] = parseAssignment(text, '--set');
-      return [key, parseValue(value)];
+      try {
+        return [key, parseValue(value)];
+      } catch (e) {
+        throw new UsageError(`--set ${key}: ${(e as Error).message}`);
+      }
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw e instanceof UsageError ? e : new UsageError((e as Error).message);
     }
   });
 }
@@ -224,7 +229,11 @@ async function run(argv: string[]): Promise<number> {
       const file = await readFile(resume).catch((e: NodeJS.ErrnoException) => {
         throw new RangeError(`--resume ${resume}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a checkpoint file' : e.message}`);
       });
-      return decodeCheckpoint(new Uint8Array(file));
+      try {
+        return decodeCheckpoint(new Uint8Array(file));
+      } catch (e) {
+        throw e instanceof RangeError ? new RangeError(`--resume ${resume}: ${e.message}`) : e;
+      }
     });
     // A resumed run continues the checkpoint's run: anything that would change it is refused, not ignored.
     const differs = (what: string, given: unknown, saved: unknown) => new UsageError(`--resume ${resume}: ${what} ${JSON.stringify(given)} disagrees with the checkpoint's ${JSON.stringify(saved)}; a resumed run continues the run it saved (leave ${what} out)`);

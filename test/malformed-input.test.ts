@@ -1,0 +1,296 @@
+// The corpus of malformed input to the command line: --set values, options, presets, config files,
+// checkpoints given to --resume, and run and sweep folders given to report. Each case is generated here and
+// run through the command line's own entry point (in this process, so 200 cases take seconds); each must end
+// with exit 2, one message that names the input at fault, and no stack trace. The data-file cases are in
+// cli.test.ts, the checkpoint-header cases in checkpoint-input.test.ts, lab files and links in lab.test.ts.
+// A second test changes summary.json at random bytes (seeded): a clear error or a report, never a crash.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/catapult.ts';
+import { runReportHtml } from '../src/cli/report.ts';
+import { Rng } from '../src/data/random.ts';
+import { metricsJsonLines } from '../src/run/export.ts';
+import { toJson } from '../src/run/json-numbers.ts';
+import { resolvePreset } from '../src/run/presets.ts';
+
+/** Runs `catapult ...args` in this process: its exit code and what it wrote to stderr. */
+async function catapult(...args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    return { code: await main(args), stderr };
+  } finally {
+    err.mockRestore();
+    log.mockRestore();
+  }
+}
+
+interface Case {
+  /** What is malformed, as a reader of the test output would say it. */
+  what: string;
+  args: string[];
+  /** The text the message must contain: the key, option, file or value at fault. */
+  names: string;
+  code?: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'catapult-corpus-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A file in the corpus folder with these contents. */
+function file(name: string, contents: string | Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, contents);
+  return path;
+}
+
+// --- the cases ----------------------------------------------------------------------------------------
+
+const integerKeys = ['steps', 'batchSize', 'seed', 'evalEvery', 'readbackEvery', 'microBatch', 'data.train', 'tracking.set.examples'];
+const notIntegers = ['-1', '1.5', '1e309', 'NaN', 'Infinity', '-Infinity', 'abc', 'null', 'true', '{}', '[]'];
+const notRates = ['-1', '1e309', 'NaN', 'Infinity', '-Infinity', 'abc', 'null', 'true', '{}', '[]'];
+const notPositive = ['-1', '0', '1e309', 'NaN', 'Infinity', '-Infinity', 'abc', 'true'];
+
+function setCases(): Case[] {
+  const cases: Case[] = [];
+  const show = (set: string) => ['show', 'gd-catapult', '--set', set];
+  for (const key of integerKeys) for (const v of notIntegers) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key });
+  for (const v of notRates) cases.push({ what: `--set schedule.lr=${v}`, args: show(`schedule.lr=${v}`), names: 'schedule.lr' });
+  for (const key of ['stopAtLoss', 'divergeAbove']) for (const v of notPositive) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key });
+  // Unknown keys, prototype names among them, at each depth.
+  for (const [key, named] of [['nosuch', 'nosuch'], ['stpes', 'stpes'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty'], ['model.width', 'width'], ['data.prototype', 'prototype'], ['optimizer.betas', 'betas'], ['tracking.nosuch', 'nosuch'], ['schedule.lrr', 'lrr']]) {
+    cases.push({ what: `--set ${key} (unknown key)`, args: show(`${key}=3`), names: named });
+  }
+  // Enumerations and strings where a choice is required.
+  for (const [key, v] of [['loss', 'l1'], ['optimizer.name', 'lion'], ['schedule.kind', 'warp'], ['lrUnit', 'furlong'], ['data.kind', 'imagenet'], ['data.task', 'rank-9'], ['model.kind', 'resnet']]) {
+    cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key.split('.').pop()! });
+  }
+  // The form of an assignment itself.
+  for (const set of ['=3', 'steps', 'steps=', 'a..b=1', '.steps=1', '__proto__.x=1', 'schedule.lr=[1,', 'model.hidden={"a":']) cases.push({ what: `--set "${set}"`, args: show(set), names: set.split('=')[0] || set });
+  return cases;
+}
+
+function optionCases(): Case[] {
+  const cases: Case[] = [];
+  for (const v of ['-1', '1.5', 'abc', '1e309', '4294967296', '0x10', '']) cases.push({ what: `run --seed ${v}`, args: ['run', 'gd-catapult', '--seed', v, '--no-report', '--out', join(dir, 'never')], names: '--seed' });
+  for (const v of ['huge', 'Quick', '']) cases.push({ what: `--scale ${v}`, args: ['show', 'gd-catapult', '--scale', v], names: '--scale' });
+  for (const v of ['__proto__', 'toString', 'constructor', 'nope']) cases.push({ what: `--variant ${v}`, args: ['show', 'gd-catapult', '--variant', v], names: v });
+  for (const v of ['nope', '__proto__', 'toString', 'GD-CATAPULT']) cases.push({ what: `preset ${v}`, args: ['show', v], names: v });
+  for (const v of ['a', '-1', '1.5', '1,,x']) cases.push({ what: `--save-at ${v}`, args: ['run', 'gd-catapult', '--save-at', v, '--out', join(dir, 'never')], names: '--save-at' });
+  for (const v of ['gpu', 'toString', 'LAVAPIPE']) cases.push({ what: `--adapter ${v}`, args: ['demo', '--adapter', v], names: v });
+  for (const v of ['0', '-2', 'x', '2.5']) cases.push({ what: `sweep --seeds ${v}`, args: ['sweep', 'gd-catapult', '--grid', 'schedule.lr=1,2', '--seeds', v], names: '--seeds' });
+  for (const v of ['x', '=1,2', 'schedule.lr=']) cases.push({ what: `--grid ${v}`, args: ['sweep', 'gd-catapult', '--grid', v], names: '--grid' });
+  cases.push({ what: 'sweep of a preset without its own sweep and no --grid', args: ['sweep', 'gd-catapult'], names: 'gd-catapult' });
+  for (const v of ['--frob', '--seeds']) cases.push({ what: `run ${v} (unknown option)`, args: ['run', 'gd-catapult', v, '1'], names: v });
+  for (const [what, args, names] of [
+    ['an unknown command', ['frobnicate'], 'frobnicate'],
+    ['no command', [], 'no command'],
+    ['show without a preset', ['show'], 'show takes one preset'],
+    ['show with two presets', ['show', 'gd-catapult', 'sgd-spikes'], 'show takes one preset'],
+    ['run without a preset', ['run'], 'run takes one preset'],
+    ['report without a folder', ['report'], 'report takes one folder'],
+    ['train without a config', ['train'], 'train takes one config'],
+    ['demo --width wide', ['demo', '--width', 'wide'], '--width'],
+    ['demo --n 0', ['demo', '--n', '0'], '--n'],
+    ['train --steps -3', ['train', 'examples/rank2-gd.json', '--steps', '-3'], '--steps'],
+  ] as [string, string[], string][]) {
+    cases.push({ what, args, names });
+  }
+  return cases;
+}
+
+function configFileCases(): Case[] {
+  const valid = JSON.parse(readFileSync('examples/rank2-gd.json', 'utf8'));
+  const configs: [string, string][] = [
+    ['not JSON', '{"steps": '],
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['a number', '5'],
+    ['empty', ''],
+    ['an unknown key', JSON.stringify({ ...valid, stpes: 3 })],
+    ['batchSize "all"', JSON.stringify({ ...valid, batchSize: 'all' })],
+    ['steps as a string', JSON.stringify({ ...valid, steps: '10' })],
+    ['no data', JSON.stringify({ ...valid, data: undefined })],
+    ['a model of an unknown kind', JSON.stringify({ ...valid, model: { kind: 'resnet' } })],
+  ];
+  const cases: Case[] = configs.map(([what, text], i) => ({ what: `train config: ${what}`, args: ['train', file(`config-${i}.json`, text)], names: `config-${i}.json` }));
+  cases.push({ what: 'train config: no such file', args: ['train', join(dir, 'missing.json')], names: 'missing.json' });
+  cases.push({ what: 'train config: a folder', args: ['train', dir], names: dir });
+  return cases;
+}
+
+function resumeCases(): Case[] {
+  const files: [string, Uint8Array | string][] = [
+    ['empty', ''],
+    ['7 bytes', 'abcdefg'],
+    ['JSON, not safetensors', '{"format": "catapult-lab checkpoint 1"}'],
+    ['random bytes', Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)],
+    ['a header of the wrong length', Uint8Array.from([16, 0, 0, 0, 0, 0, 0, 0, 123, 125])],
+    ['a safetensors file of another program', (() => {
+      const header = new TextEncoder().encode('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
+      const f = new Uint8Array(8 + header.length + 4);
+      new DataView(f.buffer).setBigUint64(0, BigInt(header.length), true);
+      f.set(header, 8);
+      return f;
+    })()],
+  ];
+  const cases: Case[] = files.map(([what, bytes], i) => ({ what: `--resume: ${what}`, args: ['run', '--resume', file(`ck-${i}.safetensors`, bytes), '--out', join(dir, `resumed-${i}`)], names: `ck-${i}.safetensors` }));
+  cases.push({ what: '--resume: no such file', args: ['run', '--resume', join(dir, 'none.safetensors')], names: 'none.safetensors' });
+  cases.push({ what: '--resume: a folder', args: ['run', '--resume', dir], names: dir });
+  return cases;
+}
+
+/** A valid run folder (a summary and metrics as `catapult run` writes them), made without a GPU. */
+function goodSummary(): Record<string, unknown> {
+  return {
+    preset: 'gd-catapult', paper: 'Fig. 2', summaryText: 'one catapult', variant: null, scale: 'quick', seed: 0, adapter: 'test', adapterInfo: {}, codeVersion: 'test',
+    seconds: 1.5, status: 'completed', steps: 3, headline: { spikes: 1, finalLoss: 0.5 }, criticalSteps: [1],
+    spikes: [{ start: 0, peak: 1, end: 2, startLoss: 1, peakLoss: 4, height: 3, ratio: 4, duration: 2, lambdaBefore: 9, lambdaAfter: 3, lambdaDrop: 6 }],
+    notes: ['a note'], config: resolvePreset('gd-catapult') as unknown as Record<string, unknown>,
+  };
+}
+const goodMetrics = () => metricsJsonLines([{ step: 0, lr: 1, loss: 1 }, { step: 1, lr: 1, loss: 4 }, { step: 2, lr: 1, loss: 0.5 }], [{ step: 3, trainLoss: 0.5 }]);
+
+function folder(name: string, files: Record<string, string | null>): string {
+  const path = join(dir, name);
+  mkdirSync(path, { recursive: true });
+  for (const [f, text] of Object.entries(files)) {
+    if (text === null) mkdirSync(join(path, f));
+    else writeFileSync(join(path, f), text);
+  }
+  return path;
+}
+
+function reportCases(): Case[] {
+  const s = goodSummary();
+  const summaries: [string, unknown, string][] = [
+    ['an array', [], 'expected object'],
+    ['null', null, 'expected object'],
+    ['steps as text', { ...s, steps: 'ten' }, 'steps'],
+    ['a negative seed', { ...s, seed: -1 }, 'seed'],
+    ['an unknown status', { ...s, status: 'won' }, 'status'],
+    ['spikes not a list', { ...s, spikes: 5 }, 'spikes'],
+    ['a spike without its peak', { ...s, spikes: [{ ...(s.spikes as object[])[0], peak: undefined }] }, 'spikes[0].peak'],
+    ['a headline of markup', { ...s, headline: { spikes: { html: '<b>' } } }, 'headline.spikes'],
+    ['notes not a list', { ...s, notes: 'x' }, 'notes'],
+    ['criticalSteps of text', { ...s, criticalSteps: ['1'] }, 'criticalSteps[0]'],
+    ['an unknown key', { ...s, extra: 1 }, 'unknown key "extra"'],
+    ['no config', { ...s, config: undefined }, 'config'],
+  ];
+  const cases: Case[] = summaries.map(([what, json, names], i) => ({ what: `summary.json: ${what}`, args: ['report', folder(`run-s${i}`, { 'summary.json': JSON.stringify(json), 'metrics.jsonl': goodMetrics() })], names: names.startsWith('unknown') ? names : `summary.json: ${names}` }));
+  const raw: [string, Record<string, string | null>, string][] = [
+    ['summary.json not JSON', { 'summary.json': '{"preset":', 'metrics.jsonl': goodMetrics() }, 'summary.json is not JSON'],
+    ['summary.json empty', { 'summary.json': '' }, 'summary.json is not JSON'],
+    ['summary.json a folder', { 'summary.json': null }, 'summary.json: a folder'],
+    ['no summary.json', { 'metrics.jsonl': goodMetrics() }, 'has no summary.json'],
+    ['metrics.jsonl a folder', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': null }, 'metrics.jsonl: a folder'],
+    ['a metrics line not JSON', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': `garbage\n${goodMetrics()}` }, 'metrics.jsonl line 1 is not JSON'],
+    ['a metrics line without a step', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': '{"type":"step","lr":1,"loss":1}\n' }, 'line 1: step'],
+    ['a metrics line of another type', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': '{"type":"log","step":0}\n' }, 'line 1: type'],
+    ['a loss of markup', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': '{"type":"step","step":0,"lr":1,"loss":"<img>"}\n' }, 'line 1: loss'],
+    ['a loss of "inf"', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': '{"type":"step","step":0,"lr":1,"loss":"inf"}\n' }, 'line 1: loss'],
+    ['a fractional step', { 'summary.json': JSON.stringify(s), 'metrics.jsonl': '{"type":"eval","step":0.5,"trainLoss":1}\n' }, 'line 1: step'],
+  ];
+  raw.forEach(([what, files, names], i) => cases.push({ what: `run folder: ${what}`, args: ['report', folder(`run-r${i}`, files)], names }));
+  const sweep = { preset: 'gd-catapult', scale: 'quick', grid: { 'schedule.lr': [1, 2] }, seeds: 1, set: [], combos: [{ label: 'schedule.lr=1', folder: 'schedule.lr=1' }] };
+  const sweeps: [string, Record<string, string | null>, string][] = [
+    ['sweep.json not JSON', { 'sweep.json': '{' }, 'sweep.json is not JSON'],
+    ['combos not a list', { 'sweep.json': JSON.stringify({ ...sweep, combos: 5 }) }, 'sweep.json: combos'],
+    ['a combination of null', { 'sweep.json': JSON.stringify({ ...sweep, combos: [null] }) }, 'sweep.json: combos[0]'],
+    ['a combination folder that is a path', { 'sweep.json': JSON.stringify({ ...sweep, combos: [{ label: 'a', folder: '../../etc' }] }) }, '"../../etc" is not a plain folder name'],
+    ['seeds 0', { 'sweep.json': JSON.stringify({ ...sweep, seeds: 0 }) }, 'sweep.json: seeds'],
+    ['aggregate.json with a header of numbers', { 'sweep.json': JSON.stringify(sweep), 'aggregate.json': JSON.stringify({ header: [1], rows: [], stats: {} }) }, 'aggregate.json: header[0]'],
+    ['aggregate.json not JSON', { 'sweep.json': JSON.stringify(sweep), 'aggregate.json': 'x' }, 'aggregate.json is not JSON'],
+  ];
+  sweeps.forEach(([what, files, names], i) => cases.push({ what: `sweep folder: ${what}`, args: ['report', folder(`sweep-${i}`, files)], names }));
+  cases.push({ what: 'report of a file', args: ['report', file('summary.json', JSON.stringify(s))], names: 'is a file' });
+  cases.push({ what: 'report of a missing folder', args: ['report', join(dir, 'nowhere')], names: 'nowhere' });
+  return cases;
+}
+
+// --- the tests ----------------------------------------------------------------------------------------
+
+describe('malformed input to the command line', () => {
+  let cases: Case[];
+  beforeAll(() => {
+    cases = [...setCases(), ...optionCases(), ...configFileCases(), ...resumeCases(), ...reportCases()];
+  });
+
+  it('every case of the corpus exits 2 with one message naming the input, and no stack trace', async () => {
+    expect(cases.length).toBeGreaterThanOrEqual(150);
+    const failures: string[] = [];
+    for (const c of cases) {
+      const { code, stderr } = await catapult(...c.args);
+      const message = stderr.split('\n').find((l) => l.startsWith('catapult: ')) ?? '';
+      if (code !== (c.code ?? 2)) failures.push(`${c.what}: exit ${code}, not ${c.code ?? 2}: ${stderr.slice(0, 300)}`);
+      else if (!message.includes(c.names)) failures.push(`${c.what}: the message does not name ${JSON.stringify(c.names)}: ${message}`);
+      else if (/\n\s+at /.test(stderr) || stderr.includes('internal error')) failures.push(`${c.what}: a stack trace or internal error: ${stderr.slice(0, 300)}`);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it('an internal fault exits 1 and says it is one, with the stack only under --debug', async () => {
+    // A folder whose summary.json is valid but whose report cannot find its own page script is not the
+    // user's fault; simulate a fault of ours by a getter that throws inside the report.
+    const spy = vi.spyOn(JSON, 'stringify').mockImplementationOnce(() => {
+      throw new TypeError('a fault of ours');
+    });
+    try {
+      const plain = await catapult('show', 'gd-catapult');
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/^catapult: internal error: a fault of ours\n.*not of the input; rerun with --debug/);
+      expect(plain.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      spy.mockRestore();
+    }
+    const spy2 = vi.spyOn(JSON, 'stringify').mockImplementationOnce(() => {
+      throw new TypeError('a fault of ours');
+    });
+    try {
+      const debug = await catapult('show', 'gd-catapult', '--debug');
+      expect(debug.code).toBe(1);
+      expect(debug.stderr).toMatch(/TypeError: a fault of ours\n\s+at /);
+    } finally {
+      spy2.mockRestore();
+    }
+  });
+
+  it('a summary.json changed at random bytes (seeded) gives a clear error or a report, never a crash', () => {
+    const run = folder('mutated', { 'metrics.jsonl': goodMetrics() });
+    const text = new TextEncoder().encode(toJson(goodSummary(), 2));
+    const rng = new Rng(1201);
+    let refused = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const bytes = text.slice();
+      for (let c = 1 + rng.int(3); c > 0; c--) bytes[rng.int(bytes.length)] = rng.int(256);
+      writeFileSync(join(run, 'summary.json'), bytes);
+      try {
+        expect(runReportHtml(run)).toMatch(/^<!doctype html>/);
+      } catch (e) {
+        expect(e, `trial ${trial}: ${(e as Error).stack}`).toBeInstanceOf(RangeError);
+        expect((e as Error).message).toContain('summary.json');
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('a sweep folder copied with one run damaged reports the damage, naming the run', () => {
+    const sweepDir = folder('sweep-ok', { 'sweep.json': JSON.stringify({ preset: 'gd-catapult', scale: 'quick', grid: { 'schedule.lr': [1] }, seeds: 1, set: [], combos: [{ label: 'schedule.lr=1', folder: 'lr1' }] }) });
+    const runDir = join(sweepDir, 'lr1', 'seed-0');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'summary.json'), JSON.stringify(goodSummary()));
+    writeFileSync(join(runDir, 'metrics.jsonl'), '{"type":"step","step":0,"lr":1,"loss":"x"}\n');
+    cpSync(sweepDir, join(dir, 'sweep-copy'), { recursive: true });
+    return catapult('report', join(dir, 'sweep-copy')).then(({ code, stderr }) => {
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/lr1\/seed-0\/metrics.jsonl line 1: loss: must be a number/);
+    });
+  });
+});
