@@ -71,6 +71,14 @@ function setCases(): Case[] {
   for (const [key, v] of [['loss', 'l1'], ['optimizer.name', 'lion'], ['schedule.kind', 'warp'], ['lrUnit', 'furlong'], ['data.kind', 'imagenet'], ['data.task', 'rank-9'], ['model.kind', 'resnet']]) {
     cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key.split('.').pop()! });
   }
+  // Optimizer hyperparameters: lengths, ranges, types.
+  const adam = (set: string) => ['show', 'gd-catapult', '--set', 'optimizer.name=adam', '--set', set];
+  for (const v of ['[0.9]', '[0.9,1]', '[]', '[0.9,0.99,0.5]', '"x"', '[-0.1,0.9]']) cases.push({ what: `adam betas ${v}`, args: adam(`optimizer.betas=${v}`), names: 'optimizer.betas' });
+  for (const v of ['1e309', '-1', 'NaN', 'true']) cases.push({ what: `adam eps ${v}`, args: adam(`optimizer.eps=${v}`), names: 'optimizer.eps' });
+  for (const v of ['yes', '1', 'null']) cases.push({ what: `adam amsgrad ${v}`, args: adam(`optimizer.amsgrad=${v}`), names: 'optimizer.amsgrad' });
+  const sgd = (set: string) => ['show', 'gd-catapult', '--set', 'optimizer.name=sgd', '--set', 'batchSize=32', '--set', set];
+  for (const v of ['-0.5', 'Infinity', '"0.9"']) cases.push({ what: `sgd momentum ${v}`, args: sgd(`optimizer.momentum=${v}`), names: 'optimizer.momentum' });
+  cases.push({ what: 'sgd nesterov "on"', args: sgd('optimizer.nesterov=on'), names: 'optimizer.nesterov' });
   // The form of an assignment itself.
   for (const set of ['=3', 'steps', 'steps=', 'a..b=1', '.steps=1', '__proto__.x=1', 'schedule.lr=[1,', 'model.hidden={"a":']) cases.push({ what: `--set "${set}"`, args: show(set), names: set.split('=')[0] || set });
   return cases;
@@ -99,6 +107,8 @@ function optionCases(): Case[] {
     ['demo --width wide', ['demo', '--width', 'wide'], '--width'],
     ['demo --n 0', ['demo', '--n', '0'], '--n'],
     ['train --steps -3', ['train', 'examples/rank2-gd.json', '--steps', '-3'], '--steps'],
+    // Parameters no device can hold in one binding (> 4 GiB): the config's to change, not a crash.
+    ['a model too large for the device', ['run', 'gd-catapult', '--set', 'model.hidden=20000000', '--set', 'steps=1', '--no-report', '--out', join(dir, 'too-large')], 'buffer "parameters" needs'],
   ] as [string, string[], string][]) {
     cases.push({ what, args, names });
   }

@@ -4,7 +4,8 @@ export class NoAdapterError extends Error {
   override name = 'NoAdapterError';
 }
 
-export class BufferLimitError extends Error {
+/** A config too large for this device: the user's to change (a RangeError, so the command line exits 2). */
+export class BufferLimitError extends RangeError {
   override name = 'BufferLimitError';
   constructor(
     readonly label: string,

@@ -65,11 +65,16 @@ export function resolveOptimizer(c: OptimizerConfig): ResolvedOptimizer {
     betas: c.betas ?? [0.9, 0.999],
     amsgrad: c.amsgrad ?? false,
   };
+  // Numbers must be finite numbers (not "1", true or 1e309), flags true or false, betas two numbers.
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const nonNegative = ['weightDecay', 'momentum', 'dampening', 'eps', 'lrDecay', 'initialAccumulatorValue'] as const;
-  for (const k of nonNegative) if (!(r[k] >= 0)) throw new RangeError(`optimizer.${k} must be >= 0, got ${r[k]}`);
-  if (!(r.alpha >= 0 && r.alpha <= 1)) throw new RangeError(`optimizer.alpha must be in [0, 1], got ${r.alpha}`);
-  if (!(r.rho >= 0 && r.rho <= 1)) throw new RangeError(`optimizer.rho must be in [0, 1], got ${r.rho}`);
-  if (!r.betas.every((b) => b >= 0 && b < 1)) throw new RangeError(`optimizer.betas must be in [0, 1), got [${r.betas}]`);
+  for (const k of nonNegative) if (!finite(r[k]) || r[k] < 0) throw new RangeError(`optimizer.${k} must be a finite number >= 0, got ${JSON.stringify(r[k])}`);
+  if (!finite(r.alpha) || r.alpha < 0 || r.alpha > 1) throw new RangeError(`optimizer.alpha must be a number in [0, 1], got ${JSON.stringify(r.alpha)}`);
+  if (!finite(r.rho) || r.rho < 0 || r.rho > 1) throw new RangeError(`optimizer.rho must be a number in [0, 1], got ${JSON.stringify(r.rho)}`);
+  if (!Array.isArray(r.betas) || r.betas.length !== 2 || !r.betas.every((b) => finite(b) && b >= 0 && b < 1)) {
+    throw new RangeError(`optimizer.betas must be two numbers in [0, 1) (β1, β2), got ${JSON.stringify(r.betas)}`);
+  }
+  for (const k of ['nesterov', 'centered', 'amsgrad'] as const) if (typeof r[k] !== 'boolean') throw new RangeError(`optimizer.${k} must be true or false, got ${JSON.stringify(r[k])}`);
   if (r.nesterov && (r.momentum <= 0 || r.dampening !== 0)) {
     throw new RangeError('optimizer.nesterov needs momentum > 0 and dampening = 0');
   }
