@@ -63,6 +63,11 @@ function setCases(): Case[] {
   for (const key of integerKeys) for (const v of notIntegers) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key });
   for (const v of notRates) cases.push({ what: `--set schedule.lr=${v}`, args: show(`schedule.lr=${v}`), names: 'schedule.lr' });
   for (const key of ['stopAtLoss', 'divergeAbove']) for (const v of notPositive) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: key });
+  for (const v of ['-0.1', 'true', '"0.1"', '1e309', 'NaN']) cases.push({ what: `--set data.noise=${v}`, args: show(`data.noise=${v}`), names: 'data.noise' });
+  // The model, checked against the data's shapes when the config is (show runs nothing).
+  for (const [set, names] of [['model.hidden=-1', 'model.hidden[0]'], ['model.hidden=1.5', 'model.hidden[0]'], ['model.hidden=abc', 'model.hidden'], ['model.frozen=[5]', 'model.frozen'], ['model.frozen=[0,1]', 'every layer is frozen'], ['model.sigma=abc', 'model.sigma'], ['model.sigma=0', 'model.sigma'], ['model.hiddenBias=-1', 'model.hiddenBias'], ['model.outputBias=1e309', 'model.outputBias'], ['model.parameterization=mup', 'model.parameterization']]) {
+    cases.push({ what: `--set ${set}`, args: show(set), names });
+  }
   // Unknown keys, prototype names among them, at each depth.
   for (const [key, named] of [['nosuch', 'nosuch'], ['stpes', 'stpes'], ['constructor', 'constructor'], ['toString', 'toString'], ['hasOwnProperty', 'hasOwnProperty'], ['model.width', 'width'], ['data.prototype', 'prototype'], ['optimizer.betas', 'betas'], ['tracking.nosuch', 'nosuch'], ['schedule.lrr', 'lrr']]) {
     cases.push({ what: `--set ${key} (unknown key)`, args: show(`${key}=3`), names: named });

@@ -81,7 +81,7 @@ describe('fully connected network on the GPU', () => {
     expect(() => layers(config({ hidden: [4, 0] }))).toThrow(/model.hidden\[1\] must be an integer >= 1, got 0/);
     expect(() => layers(config({ parameterization: 'mup' as never }))).toThrow(/model.parameterization must be "ntk" or "standard"/);
     expect(() => layers(config({ frozen: [3] }))).toThrow(/model.frozen: layer 3 does not exist \(parametrized layers 0..2\)/);
-    expect(() => layers(config({ outputBias: -1 }))).toThrow(/model.outputBias must be >= 0/);
+    expect(() => layers(config({ outputBias: -1 }))).toThrow(/model.outputBias must be a finite number >= 0/);
   });
 
   for (const [name, over, b] of [

@@ -161,7 +161,7 @@ function checkCommon(m: CommonModel): Required<CommonModel> {
   const parameterization = m.parameterization ?? 'ntk';
   if (parameterization !== 'ntk' && parameterization !== 'standard') throw new RangeError(`model.parameterization must be "ntk" or "standard", got "${parameterization}"`);
   const sigma = m.sigma ?? 1;
-  if (!(sigma > 0)) throw new RangeError(`model.sigma must be > 0, got ${sigma}`);
+  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0) throw new RangeError(`model.sigma must be a finite number > 0, got ${JSON.stringify(sigma)}`);
   const frozen = m.frozen ?? [];
   if (!Array.isArray(frozen)) throw new RangeError(`model.frozen must be a list of layer numbers, got ${JSON.stringify(frozen)}`);
   return { parameterization, sigma, frozen };
@@ -169,7 +169,7 @@ function checkCommon(m: CommonModel): Required<CommonModel> {
 
 function checkBias(path: string, v: unknown): number {
   if (v === undefined) return 0;
-  if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`${path} must be >= 0 (0: no bias), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${path} must be a finite number >= 0 (0: no bias), got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -388,6 +388,7 @@ export function modelGraph(model: ModelConfig, input: Shape, k: number): ModelGr
   for (const f of common.frozen) {
     if (!Number.isInteger(f) || f < 0 || f >= paramCount) throw new RangeError(`model.frozen: layer ${f} does not exist (parametrized layers 0..${paramCount - 1})`);
   }
+  if (paramCount > 0 && new Set(common.frozen).size === paramCount) throw new RangeError(`model.frozen: every layer is frozen (parametrized layers 0..${paramCount - 1}): nothing would train`);
   const layers: Layer[] = [];
   const inputs: number[][] = [];
   const push = (layer: Layer, from: number[]) => {

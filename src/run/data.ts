@@ -64,7 +64,7 @@ export function validateData(c: DataConfig): void {
       integerAtLeast('data.train', c.train, 1);
       integerAtLeast('data.val', c.val ?? 0, 0);
       integerAtLeast('data.test', c.test ?? 0, 0);
-      if (!((c.noise ?? 0) >= 0)) throw new RangeError(`data.noise must be >= 0, got ${c.noise}`);
+      if (c.noise !== undefined && !(typeof c.noise === 'number' && Number.isFinite(c.noise) && c.noise >= 0)) throw new RangeError(`data.noise must be a finite number >= 0, got ${JSON.stringify(c.noise)}`);
       return;
     case 'sphere':
       integerAtLeast('data.n', c.n, 1);
@@ -86,6 +86,25 @@ export function validateData(c: DataConfig): void {
       return;
     default:
       throw new RangeError(`data.kind must be one of synthetic, sphere, mnist, cifar10; got ${JSON.stringify((c as { kind?: unknown })?.kind)}`);
+  }
+}
+
+/**
+ * One example's shape and the number of targets a data config gives, known before any file is read, so
+ * that a model can be checked against its data when the config is (null where the images would not survive
+ * the downsampling; building the data says why).
+ */
+export function dataShape(c: DataConfig): { shape: [number, number, number]; k: number } | null {
+  switch (c.kind) {
+    case 'synthetic':
+    case 'sphere':
+      return { shape: [c.d, 1, 1], k: 1 };
+    case 'mnist':
+    case 'cifar10': {
+      const [channels, size] = c.kind === 'mnist' ? [1, 28] : [3, 32];
+      const side = Math.floor(size / (c.downsample ?? 1));
+      return side < 1 ? null : { shape: [channels, side, side], k: c.targets === 'pm1' ? 1 : (c.classes?.length ?? 10) };
+    }
   }
 }
 

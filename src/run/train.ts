@@ -15,7 +15,7 @@ import { Matrix as GpuMatrix } from '../gpu/matrix.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import { Graph, buildNetwork } from '../nn/graph.ts';
 import { LossHeads } from '../nn/loss.ts';
-import { validateModelKeys, type ModelConfig } from '../nn/models.ts';
+import { modelGraph, validateModelKeys, type ModelConfig } from '../nn/models.ts';
 import type { Tape } from '../nn/network.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
@@ -26,7 +26,7 @@ import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { PowerIteration } from '../ntk/spectrum.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
 import { integerAtLeast, onlyKeys } from '../util/validate.ts';
-import { buildData, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
+import { buildData, dataShape, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
 
 export type LossName = 'mse' | 'cross-entropy';
 
@@ -148,6 +148,9 @@ export function validateTrainConfig(c: TrainConfig): void {
   onlyKeys('config', c, TRAIN_CONFIG_KEYS);
   validateData(c.data);
   validateModelKeys(c.model);
+  // The model's values and shapes against the data's, here rather than only when the run builds it.
+  const io = dataShape(c.data);
+  if (io) modelGraph(c.model, io.shape, io.k);
   if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
   resolveOptimizer(c.optimizer);
   validateSchedule(c.schedule);
