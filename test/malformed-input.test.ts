@@ -84,6 +84,10 @@ function setCases(): Case[] {
   const sgd = (set: string) => ['show', 'gd-catapult', '--set', 'optimizer.name=sgd', '--set', 'batchSize=32', '--set', set];
   for (const v of ['-0.5', 'Infinity', '"0.9"']) cases.push({ what: `sgd momentum ${v}`, args: sgd(`optimizer.momentum=${v}`), names: 'optimizer.momentum' });
   cases.push({ what: 'sgd nesterov "on"', args: sgd('optimizer.nesterov=on'), names: 'optimizer.nesterov' });
+  // Prototype names as the value of a choice: never an entry of the table of choices.
+  for (const key of ['optimizer.name', 'schedule.kind', 'data.kind', 'model.kind', 'tracking.set.method', 'loss', 'lrUnit', 'data.task']) {
+    for (const v of ['toString', '__proto__', 'constructor']) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: v });
+  }
   // The form of an assignment itself.
   for (const set of ['=3', 'steps', 'steps=', 'a..b=1', '.steps=1', '__proto__.x=1', 'schedule.lr=[1,', 'model.hidden={"a":']) cases.push({ what: `--set "${set}"`, args: show(set), names: set.split('=')[0] || set });
   return cases;
@@ -94,6 +98,8 @@ function optionCases(): Case[] {
   for (const v of ['-1', '1.5', 'abc', '1e309', '4294967296', '0x10', '']) cases.push({ what: `run --seed ${v}`, args: ['run', 'gd-catapult', '--seed', v, '--no-report', '--out', join(dir, 'never')], names: '--seed' });
   for (const v of ['huge', 'Quick', '']) cases.push({ what: `--scale ${v}`, args: ['show', 'gd-catapult', '--scale', v], names: '--scale' });
   for (const v of ['__proto__', 'toString', 'constructor', 'nope']) cases.push({ what: `--variant ${v}`, args: ['show', 'gd-catapult', '--variant', v], names: v });
+  // A preset that has variants: its table must not answer to prototype names either (toString used to crash).
+  for (const v of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) cases.push({ what: `cyclic-lr --variant ${v}`, args: ['show', 'cyclic-lr', '--variant', v], names: `no variant "${v}"` });
   for (const v of ['nope', '__proto__', 'toString', 'GD-CATAPULT']) cases.push({ what: `preset ${v}`, args: ['show', v], names: v });
   for (const v of ['a', '-1', '1.5', '1,,x']) cases.push({ what: `--save-at ${v}`, args: ['run', 'gd-catapult', '--save-at', v, '--out', join(dir, 'never')], names: '--save-at' });
   for (const v of ['gpu', 'toString', 'LAVAPIPE']) cases.push({ what: `--adapter ${v}`, args: ['demo', '--adapter', v], names: v });
@@ -112,6 +118,8 @@ function optionCases(): Case[] {
     ['demo --width wide', ['demo', '--width', 'wide'], '--width'],
     ['demo --n 0', ['demo', '--n', '0'], '--n'],
     ['train --steps -3', ['train', 'examples/rank2-gd.json', '--steps', '-3'], '--steps'],
+    ['train --out in a folder that does not exist', ['train', 'examples/rank2-gd.json', '--out', join(dir, 'no', 'such', 'm.jsonl')], '--out'],
+    ['train --out a folder', ['train', 'examples/rank2-gd.json', '--out', dir], 'a folder, not a file'],
     // Parameters no device can hold in one binding (> 4 GiB): the config's to change, not a crash.
     ['a model too large for the device', ['run', 'gd-catapult', '--set', 'model.hidden=20000000', '--set', 'steps=1', '--no-report', '--out', join(dir, 'too-large')], 'buffer "parameters" needs'],
   ] as [string, string[], string][]) {

@@ -1,5 +1,5 @@
 // The catapult command line. Exit codes (EXIT_CODES below, and the README): 0 done, 1 internal fault, 2 bad input, 3 no WebGPU adapter, 130 stopped by Ctrl-C.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { adapterLine, describeAdapter } from '../gpu/gpu.ts';
@@ -116,8 +116,18 @@ async function train(argv: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`config ${positionals[0]}: ${(e as Error).message}`);
   }
+  // Opened before the device is asked for, so a place that cannot be written is a usage error, not a crash.
+  let fd: number | undefined;
+  if (values.out !== undefined) {
+    try {
+      fd = openSync(values.out, 'w');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`--out ${values.out}: cannot write it (${code === 'ENOENT' ? 'no such folder, or not a place files can be made' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' || code === 'EPERM' ? 'no permission' : (e as Error).message})`);
+    }
+  }
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
-  const sink = values.out ? createWriteStream(values.out) : null;
+  const sink = fd !== undefined ? createWriteStream('', { fd }) : null;
   try {
     console.log(adapterLine(gpu.adapter));
     // What only the data can check (the model's shapes against the images, the batch against the set) is a config error too.
@@ -386,7 +396,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       // One line for the problem, then the command's own usage (all of it: catapult help).
       const usage = Object.hasOwn(COMMANDS, command) ? `usage: ${indent(COMMANDS[command].usage, '       ').trimStart()}` : `commands: ${Object.keys(COMMANDS).join(', ')}`;
       process.stderr.write(`catapult: ${(e as Error).message.split('\n')[0]}\n${usage}\n(catapult help: every command and the exit codes)\n`);

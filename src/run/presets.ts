@@ -775,7 +775,8 @@ export function resolvePreset(name: string, options: { scale?: Scale; variant?: 
   if (!SCALES.includes(scale)) throw new RangeError(`--scale must be one of ${SCALES.join(', ')}; got "${scale}"`);
   let config = preset.config(scale);
   if (options.variant !== undefined) {
-    const v = preset.variants?.[options.variant];
+    // Own names only: "__proto__", "toString" and the like are no variant.
+    const v = preset.variants && Object.hasOwn(preset.variants, options.variant) ? preset.variants[options.variant] : undefined;
     if (!v) throw new RangeError(`preset "${name}" has no variant "${options.variant}"${preset.variants ? `; its variants: ${Object.keys(preset.variants).join(', ')}` : ''}`);
     config = mergeOverrides(config, v);
   }
