@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectCatapults, type CatapultInput } from '../src/run/catapults.ts';
-import { catapultSeries } from '../src/run/summary.ts';
+import { catapultSeries, headlineText, summarize } from '../src/run/summary.ts';
 import type { StepRecord, TrainConfig } from '../src/run/train.ts';
 
 // A hand-made run: a catapult at steps 3..8 (η above η_crit, λ drops 10 → 4), small noise at 12,
@@ -69,5 +69,26 @@ describe('the series the detector reads', () => {
     expect(detectCatapults(series).criticalSteps).toEqual([1]);
     // Other optimizers: η_crit(batch) as it is.
     expect(catapultSeries(config, [{ step: 0, lr: 0.1, loss: 1, etaCrit: 2 }], [], 8)[0].etaCrit).toBe(2);
+  });
+});
+
+describe('headline numbers', () => {
+  const config = { batchSize: 'full', tracking: {} } as unknown as TrainConfig;
+  const records = (losses: number[]): StepRecord[] => losses.map((loss, step) => ({ step, lr: 1, loss }));
+
+  it('name what they count, and print counts as integers', () => {
+    const s = summarize(config, { status: 'completed', steps: 3, records: records([1, 0.5, 0.25]), evals: [{ step: 3, trainLoss: 0.2 }] }, 8, ['criticalSteps', 'spikes', 'finalLoss']);
+    expect(s.headline).toEqual({ criticalSteps: 0, spikes: 0, finalLoss: 0.2 });
+    expect([1, 9, 0.006458123, 21.70956].map(headlineText)).toEqual(['1', '9', '0.006458', '21.71']);
+  });
+
+  it('a diverged run: its last finite loss, and the step and value that ended it', () => {
+    const evals = [{ step: 0, trainLoss: 1.209 }];
+    const over = summarize(config, { status: 'diverged', steps: 4, records: records([1.2, 3, 4e9, 1.2e28]), evals }, 8, ['finalLoss']);
+    expect(over.headline).toEqual({ finalLoss: 1.2e28, divergedAt: 3, divergedLoss: 1.2e28 });
+    const nan = summarize(config, { status: 'diverged', steps: 3, records: records([1.2, 5e7, NaN]), evals }, 8, ['finalLoss']);
+    expect(nan.headline.finalLoss).toBe(5e7);
+    expect(nan.headline.divergedAt).toBe(2);
+    expect(nan.headline.divergedLoss).toBeNaN();
   });
 });

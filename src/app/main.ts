@@ -4,7 +4,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './lab.css';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
-import { catapultSeries } from '../run/summary.ts';
+import { catapultSeries, headlineText } from '../run/summary.ts';
 import { detectCatapults, type Spike } from '../run/catapults.ts';
 import { findPreset, PRESETS, type Scale } from '../run/presets.ts';
 import { requestBrowserGpu } from './browser-gpu.ts';
@@ -278,7 +278,7 @@ function renderProgress(data: LabRunData | null): void {
   const h = data.summary?.headline;
   ui.headline.textContent = h
     ? Object.entries(h)
-        .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`)
+        .map(([k, v]) => `${k} ${headlineText(v)}`)
         .join(' · ')
     : '';
 }

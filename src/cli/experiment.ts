@@ -11,7 +11,7 @@ import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
 import { metricsLine, recordsCsv } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
 import { readSummary } from '../run/run-folder.ts';
-import { summarize } from '../run/summary.ts';
+import { headlineText, summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
 import { writeReport } from './report.ts';
@@ -235,7 +235,7 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   writeFileSync(join(out, 'summary.json.partial'), `${toJson(summary, 2)}\n`);
   renameSync(join(out, 'summary.json.partial'), join(out, 'summary.json'));
   log(`status: ${result.status} after ${result.steps} steps in ${seconds.toFixed(1)} s${result.message ? ` (${result.message})` : ''}`);
-  log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ')}`);
+  log(`headline: ${Object.entries(summary.headline).map(([k, v]) => `${k} ${headlineText(v)}`).join(', ')}`);
   if (options.report) await reportInto(out, log);
   return summary;
 }

@@ -12,7 +12,7 @@ export const SCALES: readonly Scale[] = ['quick', 'paper'];
 /** A headline number of a run's summary (src/run/summary.ts computes them). */
 export type Headline =
   | 'matchRate'
-  | 'catapults'
+  | 'criticalSteps'
   | 'spikes'
   | 'lambdaBefore'
   | 'lambdaAfter'
@@ -210,7 +210,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 2, 3, 13–15',
     summary: 'GD above η_crit: one catapult. The loss spikes in the top-5 eigenspace (L≤5), L>5 falls, λ_max ends lower.',
     config: (s) => gdCatapultConfig(s, { kind: 'constant', lr: quick(s) ? 1.5 : 6 / 3.6 }, 5, quick(s) ? 100 : 200),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
     notes: [
       'Quick scale: the paper\'s synthetic rank-2 task (n = 128, d = 100), 2 layers of width 1024, GD at 1.5 × η_crit at initialization (EXPERIMENTS.md\'s measured hint).',
       'Paper scale: 5 layers of width 1024 at 6/3.6 ≈ 1.67 × η_crit(init), the paper\'s FCN ratio (lr 6, η_crit 3.6), on 128 images.',
@@ -222,7 +222,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 4, 17',
     summary: 'GD with the rate raised twice: a catapult after each raise, λ_max lower after each.',
     config: (s) => gdCatapultConfig(s, multiSchedule(s), 10, quick(s) ? 120 : 200),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: [
       'Quick scale (rank-2, width 1024): 1.5 × η_crit(init), raised to 6× at step 15 and 16× at step 60. Each catapult lowers λ_max so much (21.7 → 4.9 in the first) that the paper\'s raises (6 → 10 → 15 over η_crit 3.6) would stay below the new η_crit here, and so did 4× (measured: no second catapult); these were chosen by measuring λ_max after each catapult (21.7 → 4.9 → 1.8 → 0.9, three catapults).',
       'Paper scale: the paper\'s 6, 10, 15 over its η_crit 3.6, as multiples of η_crit(init), raised at steps 15 and 60.',
@@ -263,7 +263,7 @@ export const PRESETS: Preset[] = [
       tracking: { batch: { iterations: 1 } },
       seed: 0,
     }),
-    headline: ['catapults', 'spikes', 'finalLoss'],
+    headline: ['criticalSteps', 'spikes', 'finalLoss'],
     notes: [
       'Rate 0.5 × the median single-example η_crit = 1/K(x, x) at initialization: about twice the scaled point\'s (its K(x, x) is 4× larger) and half the others\'.',
       'No biases, so K(x, x) grows as ‖x‖²; the second layer is fixed, as in the paper.',
@@ -287,7 +287,7 @@ export const PRESETS: Preset[] = [
       tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
       seed: 0,
     }),
-    headline: ['matchRate', 'catapults', 'spikes', 'finalLoss'],
+    headline: ['matchRate', 'criticalSteps', 'spikes', 'finalLoss'],
     sweep: { grid: { 'schedule.lr': [0.1, 1] }, seeds: 3 },
     notes: [
       'The paper\'s absolute rates 0.1 and 0.8 are stated here as 0.1 and 1 × η_crit(init) of the whole set; the batch η_crit is smaller, so at 1× most steps are critical.',
@@ -332,7 +332,7 @@ export const PRESETS: Preset[] = [
       tracking: { batch: { iterations: 10 }, set: { examples: quick(s) ? 256 : 2000, iterations: 10, ...(quick(s) ? {} : { method: 'matrix-free' as const }) } },
       seed: 0,
     }),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     variants: { 'exp-cyclic': { schedule: { kind: 'exp-cyclic', base: 0.1, max: 2, period: 50, gamma: 0.8 } } },
     notes: ['Between 0.1 and 2 × η_crit(init), period 50 steps. The variant "exp-cyclic" shrinks the amplitude by 0.8 per cycle (the report\'s exponential cyclic rate).'],
   },
@@ -341,7 +341,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 8, 24, 26, 27',
     summary: 'GD on rank-2 with the paper\'s rate raises: test loss falls and AGOP alignment rises as catapults accumulate.',
     config: (s) => generalizationConfig(s, 'rank-2'),
-    headline: ['catapults', 'spikes', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'spikes', 'testLoss', 'alignment'],
     variants: { 'rank-3': { data: { task: 'rank-3' } }, 'rank-4': { data: { task: 'rank-4' } } },
     notes: ['The paper\'s absolute rates (5 raised to 8, 16, 30, 50, 75, 80 at 50, 150, 220, 280, 350, 400); under NTK parameterization η_crit hardly depends on width or n.', 'Quick scale: n = 1000, width 256.'],
   },
@@ -350,7 +350,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 8 (rank-3)',
     summary: 'As gd-catapults-generalization on the rank-3 task with a 4-layer net.',
     config: (s) => generalizationConfig(s, 'rank-3'),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     notes: [
       'Rate 10 raised to 40, 100, 150 at 20, 60, 80 (the paper\'s). Quick scale: width 128, 200 steps.',
       'Measured (quick and the paper\'s width 256, seed 0): the run diverges soon after the raise to 40 (step 24 at width 128, 27 at 256). At rate 10 the 4-layer net already catapults and sharpens back within 10 steps (λ_max 18 → 363 by step 20, η_crit 2.8), so 40 is 14 × η_crit. The paper decays the rate "if necessary after the catapult" without saying when; pass your own schedule with --set schedule.changes=[[step,lr],...].',
@@ -361,7 +361,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 26',
     summary: 'As gd-catapults-generalization on the rank-4 task.',
     config: (s) => generalizationConfig(s, 'rank-4'),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     notes: [
       'Rate 8 raised to 15, 40, 60 at 50, 75, 110 (the paper\'s). Quick scale: width 128, 200 steps.',
       'Measured (quick and the paper\'s width 256, seed 0): catapults at 8 and 15 raise AGOP alignment (0.06 → 0.56) and lower the test loss (3.6 → 2.9), but the run diverges after the raise to 40 or 60 (step 129 at width 128, 96 at 256): λ_max sharpens back to 140-240 within 10-20 steps of each catapult. Decaying to 4 between raises (as the paper does "if necessary") diverged at the raise to 40 too (2.5 × η_crit there).',
@@ -372,7 +372,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 9, 30, 32, Table 1',
     summary: 'SGD at η_crit(whole set)/2 for several batch sizes: smaller batches, more catapults, lower test loss, higher alignment.',
     config: (s) => batchSizeConfig(s, 0.5),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     variants: BATCH_SIZE_VARIANTS,
     sweep: { grid: { variant: Object.keys(BATCH_SIZE_VARIANTS) }, seeds: 3 },
     notes: [
@@ -387,7 +387,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 10, 34',
     summary: 'As sgd-batch-size at η_crit/40: no catapults, and the batch size barely matters.',
     config: (s) => batchSizeConfig(s, 1 / 40),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     variants: BATCH_SIZE_VARIANTS,
     sweep: { grid: { variant: Object.keys(BATCH_SIZE_VARIANTS) }, seeds: 3 },
     notes: ['At a fortieth of η_crit the quick scale stops at its step budget before the loss reaches 1e-3.', GD_TRACKING_NOTE],
@@ -403,7 +403,7 @@ export const PRESETS: Preset[] = [
       batchSize: 100,
       tracking: { set: { examples: 200, every: 20 }, agop: { every: 20 } },
     }),
-    headline: ['testLoss', 'alignment', 'catapults'],
+    headline: ['testLoss', 'alignment', 'criticalSteps'],
     variants: {
       sgd: { optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 2 } },
       gd: { optimizer: { name: 'gd' }, batchSize: 'full', schedule: { kind: 'constant', lr: 2 } },
@@ -432,7 +432,7 @@ export const PRESETS: Preset[] = [
       tracking: { set: { examples: 128, every: 5 }, agop: { every: 10 } },
       seed: 0,
     }),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     notes: ['The paper\'s rates: 6 raised to 7, 12, 40, 80 at 30, 120, 180, 280.'],
   },
   {
@@ -440,7 +440,7 @@ export const PRESETS: Preset[] = [
     paper: 'Fig. 25',
     summary: 'As gd-catapults-generalization with weights N(0, 0.1²): small initialization learns the AGOP best.',
     config: (s) => generalizationConfig(s, 'rank-2', 0.1),
-    headline: ['catapults', 'testLoss', 'alignment'],
+    headline: ['criticalSteps', 'testLoss', 'alignment'],
     notes: ['σ = 0.1 shrinks the NTK at initialization about 100-fold (λ_max 1.6 against 160 at n = 1000), so the early rates are far below η_crit. Measured at the quick scale: λ_max grows to about 20 as the network learns, and the late raises (75, 80 from step 350) then exceed η_crit (about 50): the run has a catapult there too.'],
   },
   {
@@ -528,7 +528,7 @@ export const PRESETS: Preset[] = [
       tracking: { batch: { iterations: 10 }, set: { examples: 128, iterations: 10 }, spectrum: { top: 1, every: 10, iterations: 128 }, adagrad: {} },
       seed: 0,
     }),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: [
       'AdaGrad\'s critical rate is bounded by s_t·n/λ_max(K) (the report\'s 2·s_t/λ_max(H) in this lab\'s conventions); a catapult needs η/s_t above n/λ_max. The catapult count uses that bound, so it is an upper bound.',
       's_t is the min over weights that have had a gradient: MNIST\'s border pixels are 0 in every image, and their weights would make it 0. Measured at the quick scale: weights of pixels that are almost never lit keep s_t near 1e-9 for all 300 steps, so the bound holds at every step; a tighter count needs λ_max of the preconditioned kernel J·diag(1/sqrt(G))·Jᵀ.',
@@ -550,7 +550,7 @@ export const PRESETS: Preset[] = [
       tracking: { batch: { iterations: 20 }, hessian: { iterations: 20 } },
       seed: 0,
     }),
-    headline: ['hessianAgreement', 'catapults', 'finalLoss'],
+    headline: ['hessianAgreement', 'criticalSteps', 'finalLoss'],
     notes: ['λ_max(H) from 20 warm-started power iterations on exact Hessian-vector products (R-operator) each step.'],
   },
   {
@@ -564,7 +564,7 @@ export const PRESETS: Preset[] = [
         evalEvery: 10,
         tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 5, iterations: 40 } },
       }),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'testLoss', 'finalLoss'],
     notes: ['Rate 8/4.5 × η_crit(init), the paper\'s CNN ratio (lr 8, η_crit 4.5).', CNN_NOTE, CIFAR2_NOTE],
   },
   {
@@ -578,7 +578,7 @@ export const PRESETS: Preset[] = [
         evalEvery: 10,
         tracking: { set: { examples: 128, iterations: 20 }, spectrum: { top: 10, iterations: 40 } },
       }),
-    headline: ['spikes', 'catapults', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: ['The paper\'s CNN rates 8, 15, 20 over its η_crit 4.5, as multiples of η_crit(init), raised at steps 10 and 40.', CNN_NOTE, CIFAR2_NOTE],
   },
   {
@@ -613,7 +613,7 @@ export const PRESETS: Preset[] = [
         evalEvery: 1,
         tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
       }),
-    headline: ['matchRate', 'catapults', 'spikes', 'finalLoss'],
+    headline: ['matchRate', 'criticalSteps', 'spikes', 'finalLoss'],
     sweep: { grid: {}, seeds: 3 },
     notes: ['The paper\'s CNN rate 8 with its η_crit 4.5, as 8/4.5 × η_crit(init). Table 2: match rate 94.67 ± 3.27 % over 3 runs (catapult sweep sgd-spikes-cnn: 3 seeds).', CNN_NOTE, CIFAR2_NOTE],
   },
@@ -691,7 +691,7 @@ export const PRESETS: Preset[] = [
         evalEvery: 5,
         tracking: { set: { examples: quick(s) ? 256 : 1000, every: 5 } },
       }),
-    headline: ['catapults', 'spikes', 'testLoss', 'testAccuracy'],
+    headline: ['criticalSteps', 'spikes', 'testLoss', 'testAccuracy'],
     notes: [
       'The paper trains a 5-layer CNN of width 256 on 1000 points of SVHN-2 (digits 0 and 2), raising the rate to 30, 60, 90 at steps 10, 35, 50; its η_crit is not given, so the raises here are 3, 6, 9 × η_crit(init) from 0.5.',
       'AGOP alignment needs a reference network on real data (tracking.agop.reference, a checkpoint of a strong model: the paper uses Myrtle-5); without one the preset records the test loss and accuracy.',

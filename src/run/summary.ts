@@ -9,14 +9,18 @@ export interface Headlines {
   /** Share of full-set loss increases at critical steps (Table 2). */
   matchRate?: number;
   /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for AdaGrad, η − s_t·η_crit(batch), an upper bound. */
-  catapults?: number;
+  criticalSteps?: number;
   spikes?: number;
   lambdaBefore?: number;
   lambdaAfter?: number;
   testLoss?: number;
   testAccuracy?: number;
   alignment?: number;
+  /** The last training loss: the last evaluation's, else the last step's; for a diverged run, its last finite step loss. */
   finalLoss?: number;
+  /** Where a run diverged: the step and the loss (NaN, ±Infinity or over divergeAbove) that ended it. */
+  divergedAt?: number;
+  divergedLoss?: number;
   /** Median over steps of (2/λ_max(H)) / (b/λ_max(K_batch)). */
   hessianAgreement?: number;
 }
@@ -65,6 +69,9 @@ const median = (xs: number[]) => {
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 };
 
+/** A headline number as text: counts as integers, measured values to 4 significant digits. */
+export const headlineText = (v: unknown): string => (typeof v !== 'number' ? String(v) : Number.isInteger(v) ? String(v) : v.toPrecision(4));
+
 export function summarize(config: TrainConfig, result: RunResult, trainSize: number, wanted: Headline[] = []): RunSummary {
   const series = catapultSeries(config, result.records, result.evals, trainSize);
   const report = detectCatapults(series);
@@ -76,26 +83,35 @@ export function summarize(config: TrainConfig, result: RunResult, trainSize: num
     return undefined;
   };
   const first = <T>(xs: T[], f: (x: T) => number | undefined) => last([...xs].reverse(), f);
+  const diverged = result.status === 'diverged';
   // Catapults until the best validation loss, where validation was measured.
   const vals = result.evals.filter((e) => e.valLoss !== undefined);
   const best = vals.length ? vals.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a)).step : Infinity;
   const h: Headlines = {
     status: result.status,
     matchRate: report.matchRate,
-    catapults: report.criticalSteps.filter((t) => t < best).length,
+    criticalSteps: report.criticalSteps.filter((t) => t < best).length,
     spikes: report.spikes.length,
     lambdaBefore: first(result.records, (r) => r.lambda),
     lambdaAfter: last(result.records, (r) => r.lambda),
     testLoss: last(result.evals, (e) => e.testLoss),
     testAccuracy: last(result.evals, (e) => e.testAccuracy),
     alignment: last(result.records, (r) => r.alignment),
-    finalLoss: last(result.evals, (e) => e.trainLoss) ?? last(result.records, (r) => r.loss),
+    finalLoss: diverged ? last(result.records, (r) => (Number.isFinite(r.loss) ? r.loss : undefined)) : (last(result.evals, (e) => e.trainLoss) ?? last(result.records, (r) => r.loss)),
     hessianAgreement: median(result.records.filter((r) => r.etaCritHessian !== undefined && r.etaCrit !== undefined).map((r) => r.etaCritHessian! / r.etaCrit!)),
   };
   const headline: Headlines = {};
-  for (const key of wanted.length ? wanted : (Object.keys(h) as Headline[])) {
+  const ended = result.records[result.records.length - 1];
+  const shown: (keyof Headlines)[] = wanted.length ? [...wanted] : (Object.keys(h) as (keyof Headlines)[]);
+  if (diverged && ended) {
+    h.divergedAt = ended.step;
+    h.divergedLoss = ended.loss;
+    shown.push('divergedAt', 'divergedLoss');
+  }
+  for (const key of shown) {
     const v = h[key];
-    if (v !== undefined && !(typeof v === 'number' && Number.isNaN(v))) (headline as Record<string, unknown>)[key] = v;
+    // A number that was not measured (NaN) is left out, but for the loss that ended a diverged run.
+    if (v !== undefined && (key === 'divergedLoss' || !(typeof v === 'number' && Number.isNaN(v)))) (headline as Record<string, unknown>)[key] = v;
   }
   return { status: result.status, ...(result.message ? { message: result.message } : {}), steps: result.steps, headline, criticalSteps: report.criticalSteps, spikes: report.spikes };
 }
