@@ -321,5 +321,16 @@ describe('the command line for presets', () => {
     const aggregate = readFileSync(join(out, 'aggregate.md'), 'utf8');
     expect(aggregate).toMatch(/schedule.lr=0.5 \| 2 \| 0 \|/);
     expect(aggregate).toMatch(/schedule.lr=1.5 \| 2 \| 0 \|/);
+    // aggregate.csv is tidy: a column per swept key, numeric mean, sd and count per headline quantity.
+    const csv = readFileSync(join(out, 'aggregate.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(csv[0].slice(0, 3)).toEqual(['schedule.lr', 'runs', 'interrupted']);
+    expect(csv.slice(1).map((r) => r.slice(0, 3))).toEqual([['0.5', '2', '0'], ['1.5', '2', '0']]);
+    const col = (name: string) => csv[0].indexOf(name);
+    expect(col('finalLoss_mean')).toBeGreaterThan(2);
+    for (const r of csv.slice(1)) {
+      expect(Number(r[col('finalLoss_mean')])).toBeGreaterThan(0);
+      expect(Number(r[col('finalLoss_sd')])).toBeGreaterThanOrEqual(0);
+      expect(r[col('finalLoss_n')]).toBe('2');
+    }
   }, 300_000);
 });

@@ -100,9 +100,12 @@ describe('run files', () => {
   it('metrics.jsonl and metrics.csv hold every record; jsonl reads back exactly', () => {
     expect(parseMetricsJsonl(metricsJsonLines(records, evals))).toEqual({ records, evals });
     const csv = recordsCsv(records).trim().split('\n');
-    expect(csv[0]).toBe('step,lr,loss,lambda,eigenvalues');
-    expect(csv[1]).toBe('0,2,1.5,20,"20 3"');
-    expect(csv[2]).toBe('1,2,40,19,');
+    expect(csv[0]).toBe('step,lr,loss,lambda,eigenvalues_1,eigenvalues_2');
+    expect(csv[1]).toBe('0,2,1.5,20,20,3');
+    expect(csv[2]).toBe('1,2,40,19,,');
+    // Not measured is an empty cell; NaN and the infinities are written as such.
+    expect(recordsCsv([{ step: 0, lr: 1, loss: NaN, eigenvalues: [Infinity] }, { step: 1, lr: 1, loss: -Infinity }])).toBe('step,lr,loss,eigenvalues_1\n0,1,NaN,Infinity\n1,1,-Infinity,\n');
+    expect(recordsCsv(evals)).toBe('step,trainLoss,testLoss\n3,0.4,0.9\n');
     expect(() => parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":1}\nnot json\n')).toThrow(/line 2 is not JSON/);
     // A last line cut short (a run killed while writing it) is left out, and said so.
     expect(parseMetricsJsonl('{"type":"step","step":0,"lr":1,"loss":1}\n{"type":"st')).toEqual({ records: [{ step: 0, lr: 1, loss: 1 }], evals: [], cutLastLine: true });

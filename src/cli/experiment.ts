@@ -230,6 +230,7 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   };
   trainer.destroy();
   writeFileSync(join(out, 'metrics.csv'), recordsCsv(records));
+  writeFileSync(join(out, 'evals.csv'), recordsCsv(evals));
   // summary.json marks a finished run for sweeps: written whole or not at all (a kill mid-write must not
   // leave a half file that looks finished).
   writeFileSync(join(out, 'summary.json.partial'), `${toJson(summary, 2)}\n`);
@@ -367,8 +368,33 @@ function finishedStatus(path: string, log: (line: string) => void): string | nul
   }
 }
 
+/** An RFC 4180 cell: quoted when it holds a comma, a quote or a line break. */
+const csvCell = (v: unknown): string => {
+  const t = typeof v === 'string' ? v : v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+};
+
+/**
+ * aggregate.csv, tidy: one row per combination, a column per swept key (its value), the finished and
+ * interrupted run counts, and for each headline quantity its mean, sd and the number of seeds averaged.
+ */
+function aggregateCsv(plan: { label: string; assignments: [string, unknown][] }[], finished: number[], interrupted: number[], keys: string[], stats: Record<string, Record<string, { mean: number; sd: number; n: number }>>): string {
+  const swept: string[] = [];
+  for (const c of plan) for (const [k] of c.assignments) if (!swept.includes(k)) swept.push(k);
+  const header = [...swept, 'runs', 'interrupted', ...keys.flatMap((k) => [`${k}_mean`, `${k}_sd`, `${k}_n`])];
+  const rows = plan.map((c, i) => {
+    const value = new Map(c.assignments);
+    const numbers = keys.flatMap((k) => {
+      const s = stats[c.label][k];
+      return s.n ? [s.mean, s.sd, s.n] : ['', '', 0];
+    });
+    return [...swept.map((k) => value.get(k)), finished[i], interrupted[i], ...numbers].map(csvCell).join(',');
+  });
+  return [header.map(csvCell).join(','), ...rows].join('\n') + '\n';
+}
+
 /** aggregate.json / .csv / .md: each headline number as mean ± sd over the seeds of each combination. */
-function writeAggregate(out: string, plan: { label: string; folder: string }[], seeds: number): void {
+function writeAggregate(out: string, plan: { label: string; folder: string; assignments: [string, unknown][] }[], seeds: number): void {
   const keys: string[] = [];
   const rows: string[][] = [];
   const stats: Record<string, Record<string, { mean: number; sd: number; n: number }>> = {};
@@ -395,7 +421,7 @@ function writeAggregate(out: string, plan: { label: string; folder: string }[], 
   });
   const header = ['combination', 'runs', 'interrupted', ...keys];
   writeFileSync(join(out, 'aggregate.json'), `${toJson({ header, rows, stats }, 2)}\n`);
-  writeFileSync(join(out, 'aggregate.csv'), [header, ...rows].map((r) => r.map((c) => `"${c}"`).join(',')).join('\n') + '\n');
+  writeFileSync(join(out, 'aggregate.csv'), aggregateCsv(plan, summaries.map((l) => l.length), all.map((l, i) => l.length - summaries[i].length), keys, stats));
   writeFileSync(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
 }
 

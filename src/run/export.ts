@@ -1,17 +1,33 @@
 // Run data as files, host-neutral: the CLI writes them into its output folder, the lab downloads them and
-// reads back what the CLI wrote. metrics.csv has one row per step with a column per recorded field;
+// reads back what the CLI wrote. metrics.csv has one row per step and evals.csv one per evaluation, a column
+// per quantity;
 // metrics.jsonl has one JSON object per line, {"type":"step",…} or {"type":"eval",…}, with NaN and ±Infinity
 // written as strings (src/run/json-numbers.ts) so that a diverged run's numbers read back as they were.
 import { z } from 'zod';
 import { describeIssues, measured, toJson } from './json-numbers.ts';
 import type { EvalRecord, StepRecord } from './train.ts';
 
-/** One row per step; lists (the top eigenvalues) are space-separated inside one quoted cell. */
-export function recordsCsv(records: StepRecord[]): string {
-  const keys: string[] = [];
-  for (const r of records) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
-  const cell = (v: unknown) => (v === undefined ? '' : Array.isArray(v) ? `"${v.join(' ')}"` : String(v));
-  return [keys.join(','), ...records.map((r) => keys.map((k) => cell((r as unknown as Record<string, unknown>)[k])).join(','))].join('\n') + '\n';
+/**
+ * A tidy CSV of records (steps, or evaluations): one row per record and one column per quantity, a list
+ * (the top eigenvalues) spread over columns name_1 … name_s. An empty cell is a quantity not measured at
+ * that step; NaN, Infinity and -Infinity are written as such (pandas reads all three as floats).
+ */
+export function recordsCsv(records: readonly (StepRecord | EvalRecord)[]): string {
+  const columns: { key: string; index: number | null }[] = [];
+  const width = new Map<string, number>();
+  for (const r of records) {
+    for (const [k, v] of Object.entries(r)) {
+      if (!width.has(k)) columns.push({ key: k, index: null });
+      width.set(k, Math.max(width.get(k) ?? 0, Array.isArray(v) ? v.length : 0));
+    }
+  }
+  const expanded = columns.flatMap((c) => ((width.get(c.key) ?? 0) > 0 ? Array.from({ length: width.get(c.key)! }, (_, i) => ({ key: c.key, index: i })) : [c]));
+  const header = expanded.map((c) => (c.index === null ? c.key : `${c.key}_${c.index + 1}`));
+  const cell = (r: Record<string, unknown>, c: { key: string; index: number | null }) => {
+    const v = c.index === null ? r[c.key] : (r[c.key] as unknown[] | undefined)?.[c.index];
+    return v === undefined ? '' : String(v);
+  };
+  return [header.join(','), ...records.map((r) => expanded.map((c) => cell(r as unknown as Record<string, unknown>, c)).join(','))].join('\n') + '\n';
 }
 
 /** One line of metrics.jsonl (with its newline). */
