@@ -196,4 +196,49 @@ describe('command line', () => {
       expect(r.stderr).toMatch(/must be one of auto, hardware, lavapipe, swiftshader/);
     }
   });
+
+  it('--version, help CMD and CMD --help, --json on list, show and run (one object on stdout), and no Dawn notes on stderr', () => {
+    const v = catapult('--version');
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/^catapult-lab \d+\.\d+\.\d+ \(code [^)]+\)\n$/);
+    for (const args of [['help', 'run'], ['run', '--help'], ['run', 'gd-catapult', '-h']]) {
+      const h = catapult(...args);
+      expect(h.status, args.join(' ')).toBe(0);
+      expect(h.stdout).toMatch(/^catapult run: run a preset headless .*\nusage: catapult run PRESET/);
+    }
+    expect(catapult('help', 'frob').status).toBe(2);
+    const list = JSON.parse(catapult('list', '--json').stdout);
+    expect(list.presets.map((p: { name: string }) => p.name)).toContain('gd-catapult');
+    expect(list.presets.find((p: { name: string }) => p.name === 'cyclic-lr').variants).toEqual(['exp-cyclic']);
+    const show = catapult('show', 'gd-catapult', '--set', 'steps=7', '--json');
+    expect(show.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(show.stdout).steps).toBe(7);
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-json-'));
+    const r = catapult('run', 'gd-catapult', '--set', 'steps=3', '--set', 'model.hidden=16', '--no-report', '--json', '--out', dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ out: dir, preset: 'gd-catapult', status: 'completed', steps: 3 });
+    expect(summary).toEqual({ out: dir, ...JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) });
+    // Progress and the set-up phases are on stderr; Dawn's notes about driver limits are not.
+    expect(r.stderr).toMatch(/measuring η_crit at initialization/);
+    expect(r.stderr).toMatch(/headline: /);
+    expect(r.stderr).not.toMatch(/artificially reduced/);
+  });
+
+  it('the progress line shows elapsed time and steps per second and moves every second, even between readbacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catapult-progress-'));
+    // bin/main.js directly, told that stderr is a terminal; one readback at the end, so only the timer moves it.
+    const r = spawnSync(process.execPath, ['bin/main.js', 'run', 'gd-catapult', '--set', 'steps=60', '--set', 'readbackEvery=60', '--no-report', '--out', dir], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CATAPULT_STDERR_TTY: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const draws = r.stderr.split('\r').filter((l) => l.startsWith('['));
+    const seconds = Number(/in ([\d.]+) s/.exec(r.stdout)![1]);
+    // Drawn about once a second while training (and once at the readback): never silent for long.
+    expect(draws.length).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
+    expect(draws.at(-1)).toMatch(/step 60\/60  \d+ s  [\d.]+ steps\/s  0 s left  loss /);
+  });
 });

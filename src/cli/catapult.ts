@@ -8,12 +8,14 @@ import { readDataFile } from './data-files.ts';
 import { NoAdapterError } from '../gpu/errors.ts';
 import { runDemo } from '../run/kernel-demo.ts';
 import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } from './node-gpu.ts';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
 import { parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
 import { metricsLine } from '../run/export.ts';
+import { toJson } from '../run/json-numbers.ts';
+import { codeVersion, packageVersion } from './version.ts';
 
 /** Each command: what it does and how it is called; a usage error prints its command's usage only. */
 const COMMANDS: Record<string, { about: string; usage: string }> = {
@@ -23,13 +25,14 @@ const COMMANDS: Record<string, { about: string; usage: string }> = {
   --adapter auto|hardware|lavapipe|swiftshader (every command that uses a GPU; default: the
   CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)`,
   },
-  list: { about: 'the presets (every experiment of the paper and the report)', usage: 'catapult list' },
-  show: { about: 'the resolved config of a preset as JSON', usage: 'catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...]' },
+  list: { about: 'the presets (every experiment of the paper and the report)', usage: 'catapult list [--json]' },
+  show: { about: 'the resolved config of a preset as JSON', usage: 'catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...] [--json]' },
   run: {
     about: 'run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs',
     usage: `catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
-                    [--save-at STEPS (comma list)] [--no-report] [--adapter ...]
-catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]`,
+                    [--save-at STEPS (comma list)] [--no-report] [--adapter ...] [--json]
+catapult run --resume DIR/checkpoint-S.safetensors [--out DIR] [--json]
+  --json: the run's summary as one JSON object on stdout, progress on stderr`,
   },
   sweep: {
     about: 'every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun',
@@ -39,10 +42,14 @@ catapult run --resume DIR/checkpoint-S.safetensors [--out DIR]`,
   adapters: { about: 'which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which one --adapter auto picks', usage: 'catapult adapters' },
   report: { about: '(re)write report.html and its PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
   train: { about: 'train a network from a JSON config (README: "Training configs") and print its metrics', usage: 'catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]' },
-  help: { about: 'this text', usage: 'catapult help' },
+  help: { about: 'every command, or one command\'s help', usage: 'catapult help [COMMAND]    (also: catapult COMMAND --help)' },
+  version: { about: 'the package version and the code version (git commit) of this copy', usage: 'catapult --version' },
 };
 
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
+
+/** One command's help: what it does and how it is called. */
+const commandHelp = (name: string) => `catapult ${name}: ${COMMANDS[name].about}\nusage: ${indent(COMMANDS[name].usage, '       ').trimStart()}\n`;
 
 const EXIT_CODES = `Exit codes: 0 done (also a run that diverged: its records are the result), 1 an internal fault (a bug),
 2 bad arguments, config values or input files, 3 no WebGPU adapter, 130 stopped by Ctrl-C (a run or sweep
@@ -197,21 +204,28 @@ async function asUsage<T>(f: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function list(): void {
+function list(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true });
+  if (values.json) {
+    const presets = PRESETS.map((p) => ({ name: p.name, paper: p.paper, summary: p.summary, variants: Object.keys(p.variants ?? {}), sweep: p.sweep ?? null, headline: p.headline }));
+    console.log(toJson({ presets }));
+    return;
+  }
   const width = Math.max(...PRESETS.map((p) => p.name.length));
   console.log('presets (catapult run NAME; --scale paper for the paper\'s sizes):');
   for (const p of PRESETS) console.log(`  ${p.name.padEnd(width)}  ${p.paper.padEnd(26)}  ${p.summary}`);
 }
 
 async function show(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('show takes one preset: catapult show PRESET');
   const config = await asUsage(() => {
     const c = resolvePreset(positionals[0], { scale: scaleOption(values.scale), variant: values.variant, set: assignments(values.set) });
     validateTrainConfig(c);
     return c;
   });
-  console.log(JSON.stringify(config, null, 2));
+  // The config is JSON either way; --json prints it on one line, as every --json output is.
+  console.log(values.json ? toJson(config) : JSON.stringify(config, null, 2));
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -227,6 +241,7 @@ async function run(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       'no-report': { type: 'boolean' },
       adapter: { type: 'string' },
+      json: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -266,7 +281,10 @@ async function run(argv: string[]): Promise<number> {
   const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${preset}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(preset, { scale }).seed}`));
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   try {
-    const summary = await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'] }));
+    // --json: the summary is the one thing on stdout; every line of progress goes to stderr.
+    const log = values.json ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+    const summary = await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'], log }));
+    if (values.json) console.log(toJson({ out: resolve(out), ...summary }));
     return summary.status === 'stopped' ? INTERRUPTED : 0;
   } finally {
     gpu.destroy();
@@ -363,6 +381,11 @@ function joinNegativeValues(argv: string[]): string[] {
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.CATAPULT_DEBUG === '1';
   const [command, ...rest] = joinNegativeValues(argv.filter((a) => a !== '--debug'));
+  // CMD --help (or -h) anywhere among a command's arguments: that command's help, and nothing run.
+  if (Object.hasOwn(COMMANDS, command) && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
   try {
     switch (command) {
       case 'demo':
@@ -372,7 +395,7 @@ export async function main(argv: string[]): Promise<number> {
         await train(rest);
         return 0;
       case 'list':
-        list();
+        list(rest);
         return 0;
       case 'show':
         await show(rest);
@@ -390,7 +413,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(USAGE);
+        if (rest[0] !== undefined) {
+          if (!Object.hasOwn(COMMANDS, rest[0])) throw new UsageError(`help: unknown command "${rest[0]}"`);
+          process.stdout.write(commandHelp(rest[0]));
+        } else process.stdout.write(USAGE);
+        return 0;
+      case 'version':
+      case '--version':
+      case '-V':
+        console.log(`catapult-lab ${packageVersion()} (code ${codeVersion()})`);
         return 0;
       default:
         throw new UsageError(command ? `unknown command "${command}"` : 'no command given');

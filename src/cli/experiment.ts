@@ -41,28 +41,47 @@ export function parseAssignment(text: string, flag: string): [string, string] {
   return [text.slice(0, i).trim(), text.slice(i + 1)];
 }
 
+/**
+ * The progress line on stderr (a terminal only): steps done, elapsed time, steps per second, time left and
+ * the last loss and λ_max. It is redrawn every second as well as at each readback, so it moves while a
+ * long step or a rare readback keeps the records from coming.
+ */
 class Progress {
   private readonly t0 = performance.now();
+  private last: StepRecord | null = null;
+  private readonly timer: ReturnType<typeof setInterval> | null;
+
   constructor(
     private readonly total: number,
     private readonly enabled: boolean,
-  ) {}
+  ) {
+    this.timer = enabled ? setInterval(() => this.draw(), 1000) : null;
+    this.timer?.unref();
+  }
 
   update(r: StepRecord): void {
+    this.last = r;
+    this.draw();
+  }
+
+  private draw(): void {
     if (!this.enabled) return;
-    const done = r.step + 1;
+    const done = this.last ? this.last.step + 1 : 0;
     const elapsed = (performance.now() - this.t0) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
-    const width = 24;
-    const filled = Math.round((done / this.total) * width);
-    const lambda = r.lambda ?? r.lambdaBatch;
+    const rate = done / Math.max(elapsed, 1e-9);
+    const left = done > 0 ? (this.total - done) / rate : NaN;
+    const width = 20;
+    const filled = Math.round((done / Math.max(this.total, 1)) * width);
+    const r = this.last;
+    const lambda = r?.lambda ?? r?.lambdaBatch;
     process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${done}/${this.total}  loss ${r.loss.toPrecision(4)}` +
-        `${lambda !== undefined ? `  λ_max ${lambda.toPrecision(4)}` : ''}  ETA ${eta.toFixed(0)}s   `,
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${done}/${this.total}  ${elapsed.toFixed(0)} s  ${done ? `${rate.toPrecision(3)} steps/s  ${left.toFixed(0)} s left` : 'first step (compiles the kernels)'}` +
+        `${r ? `  loss ${r.loss.toPrecision(4)}` : ''}${lambda !== undefined ? `  λ_max ${lambda.toPrecision(4)}` : ''}   `,
     );
   }
 
   end(): void {
+    if (this.timer) clearInterval(this.timer);
     if (this.enabled) process.stderr.write('\n');
   }
 }
@@ -91,7 +110,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
     } else {
       config = resolvePreset(options.preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
       validateTrainConfig(config);
-      trainer = await Trainer.create(gpu, config, readDataFile);
+      trainer = await Trainer.create(gpu, config, readDataFile, (phase) => log(`${phase}…`));
     }
     return await runInto(gpu, options, { out, preset, config, trainer, scale, variant, log });
   } finally {
@@ -127,15 +146,18 @@ export function makeFolder(out: string): void {
  */
 export function lockRunFolder(out: string, log: (line: string) => void): () => void {
   const lock = join(out, 'run.lock');
+  // Under bin/catapult.js the process a user sees (and kills) is its parent: the lock names that one, so
+  // killing it outright frees the folder (this process follows it at once).
+  const me = process.env.CATAPULT_WRAPPED === '1' ? process.ppid : process.pid;
   for (;;) {
     try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(lock, `${me}\n`, { flag: 'wx' });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RangeError(`${out}: cannot write its lock file (${(e as Error).message})`);
     }
     const owner = Number(readFileSync(lock, 'utf8').trim());
-    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+    if (Number.isSafeInteger(owner) && owner > 0 && owner !== me && alive(owner)) {
       throw new RangeError(`${out} is being written by process ${owner} (${lock}): wait for it to finish, or give another --out`);
     }
     log(`taking over ${lock}: ${Number.isSafeInteger(owner) && owner > 0 ? `its process ${owner} is gone` : 'it names no process'}`);
@@ -143,7 +165,7 @@ export function lockRunFolder(out: string, log: (line: string) => void): () => v
   }
   return () => {
     // Only our own lock: never one a later owner took over.
-    if (existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(process.pid)) rmSync(lock, { force: true });
+    if (existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(me)) rmSync(lock, { force: true });
   };
 }
 
@@ -176,7 +198,8 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   const metrics = createWriteStream(join(out, 'metrics.jsonl'));
   const records: StepRecord[] = [];
   const evals: EvalRecord[] = [];
-  const progress = new Progress(config.steps, options.progress ?? Boolean(process.stderr.isTTY));
+  log(`training ${config.steps - trainer.step} steps (the first compiles the kernels it needs)…`);
+  const progress = new Progress(config.steps, options.progress ?? Boolean(process.stderr.isTTY || process.env.CATAPULT_STDERR_TTY === '1'));
   const saveAt = new Set(options.saveAt);
   let interrupted = false;
   const onSigint = () => {

@@ -1,9 +1,19 @@
 // The code version written with every result: the git commit, marked when the tree has uncommitted changes.
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The version in package.json (of the checkout, or of the installed package). */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 export function codeVersion(): string {
   // A bundle built for a machine without the repository (npm run bench:device) carries the version it was built at.

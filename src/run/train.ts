@@ -299,9 +299,12 @@ export class Trainer {
     return data;
   }
 
-  static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<Trainer> {
+  /** A new run: its data read, its network built and, where rates are in units of it, η_crit(init) measured. onPhase hears each phase as it starts. */
+  static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile, onPhase?: (phase: string) => void): Promise<Trainer> {
+    onPhase?.('reading the data and building the network');
     const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
     if ((config.lrUnit ?? 'absolute') !== 'absolute') {
+      onPhase?.('measuring η_crit at initialization (λ_max of the NTK by power iteration; the first use compiles its kernels)');
       try {
         await trainer.measureInitialCriticalRate();
       } catch (e) {
