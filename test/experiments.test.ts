@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../src/cli/experiment.ts';
+import { sweepReportHtml } from '../src/cli/report.ts';
 import { parseMetricsJsonl } from '../src/run/export.ts';
 import { BatchOrder } from '../src/data/splits.ts';
 import { decodeNpy, decodeSafetensors } from '../src/io/safetensors.ts';
@@ -332,5 +333,45 @@ describe('the command line for presets', () => {
       expect(Number(r[col('finalLoss_sd')])).toBeGreaterThanOrEqual(0);
       expect(r[col('finalLoss_n')]).toBe('2');
     }
+  }, 300_000);
+
+  it('a sweep in shards runs disjoint parts; --merge gathers them, naming runs missing or duplicated; the report draws the mean over seeds with a band', () => {
+    const [a, b, c, merged] = [tmp(), tmp(), tmp(), tmp()];
+    const sweep = (...extra: string[]) => catapult('sweep', 'gd-catapult', '--grid', 'schedule.lr=0.5,1.5', '--seeds', '2', '--set', 'steps=4', '--set', 'model.hidden=16', '--no-report', ...extra);
+    const runsIn = (dir: string) => ['schedule.lr=0.5', 'schedule.lr=1.5'].flatMap((f) => [0, 1].filter((s) => existsSync(join(dir, f, `seed-${s}`, 'summary.json'))).map((s) => `${f}/${s}`));
+    for (const [shard, dir] of [['1/2', a], ['2/2', b]]) {
+      const r = sweep('--shard', shard, '--out', dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`shard ${shard} done; the folder holds 2 of 4 runs \\(missing: `));
+    }
+    // Every count-th run from the index-th, in plan order: together all, no run twice.
+    expect(runsIn(a)).toEqual(['schedule.lr=0.5/0', 'schedule.lr=1.5/0']);
+    expect(runsIn(b)).toEqual(['schedule.lr=0.5/1', 'schedule.lr=1.5/1']);
+    const alone = catapult('sweep', '--merge', a, '--no-report', '--out', c);
+    expect(alone.status, alone.stderr).toBe(0);
+    expect(alone.stdout).toMatch(/merged 1 folder\(s\) into .*: 2 of 4 runs/);
+    expect(alone.stdout).toMatch(/missing \(no finished run in any folder\): schedule.lr=0.5, seed 1; schedule.lr=1.5, seed 1/);
+    const all = catapult('sweep', '--merge', a, b, c, '--no-report', '--out', merged);
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/: 4 of 4 runs/);
+    expect(all.stdout).toMatch(/duplicated \(finished in more than one folder\): schedule.lr=0.5, seed 0 \(in .*; kept the first\); schedule.lr=1.5, seed 0/);
+    expect(runsIn(merged)).toHaveLength(4);
+    const csv = readFileSync(join(merged, 'aggregate.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    expect(csv.slice(1).map((r) => r.slice(0, 3))).toEqual([['0.5', '2', '0'], ['1.5', '2', '0']]);
+    // The sweep's report: each combination's mean over its 2 seeds, with the least and largest.
+    const html = sweepReportHtml(merged);
+    const data = JSON.parse(/<script id="run-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]);
+    expect(data.runs.map((r: { label: string; seeds: number }) => [r.label, r.seeds])).toEqual([['schedule.lr=0.5', 2], ['schedule.lr=1.5', 2]]);
+    const lr05 = data.runs[0].loss;
+    for (let i = 0; i < 4; i++) {
+      expect(lr05.lo[i]).toBeLessThanOrEqual(lr05.mean[i]);
+      expect(lr05.mean[i]).toBeLessThanOrEqual(lr05.hi[i]);
+    }
+    expect(lr05.lo.some((v: number, i: number) => v < lr05.hi[i])).toBe(true);
+    // A folder holds one sweep; a bad shard is refused.
+    const other = catapult('sweep', 'gd-catapult', '--grid', 'schedule.lr=0.7', '--no-report', '--out', a);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/holds another sweep/);
+    for (const bad of ['0/2', '3/2', '1/0', 'x', '1/2/3']) expect(sweep('--shard', bad, '--out', tmp()).stderr, bad).toMatch(/--shard must be I\/N with 1 <= I <= N/);
   }, 300_000);
 });

@@ -11,7 +11,7 @@ import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } fr
 import { basename, dirname, join, resolve } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
-import { parseAssignment, runExperiment, runSweep } from './experiment.ts';
+import { mergeSweeps, parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
 import { metricsLine } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
@@ -37,7 +37,11 @@ catapult run --resume DIR/checkpoint-S.safetensors [--out DIR] [--json]
   sweep: {
     about: 'every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun',
     usage: `catapult sweep PRESET [--grid key=v1,v2,... ...] [--seeds N] [--scale ...] [--set ...] [--out DIR] [--adapter ...]
-  (no --grid: the preset's own sweep, where it has one)`,
+                      [--shard I/N]
+catapult sweep --merge DIR... [--out DIR]
+  (no --grid: the preset's own sweep, where it has one; --shard I/N runs the I-th of N disjoint parts, one
+  per machine, into a shared or its own folder; --merge aggregates the parts and names runs missing or
+  duplicated)`,
   },
   adapters: { about: 'which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which one --adapter auto picks', usage: 'catapult adapters' },
   report: { about: '(re)write report.html and its PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
@@ -305,11 +309,24 @@ async function sweep(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'no-report': { type: 'boolean' },
       adapter: { type: 'string' },
+      shard: { type: 'string' },
+      merge: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
   });
+  if (values.merge) {
+    if (positionals.length === 0) throw new UsageError('sweep --merge takes the sweep folders to merge: catapult sweep --merge DIR... [--out DIR]');
+    const r = await asUsage(() => mergeSweeps(positionals, values.out ?? positionals[0], { report: !values['no-report'] }));
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageError('sweep takes one preset: catapult sweep PRESET --grid key=v1,v2 [--seeds N]');
+  let shard: { index: number; count: number } | undefined;
+  if (values.shard !== undefined) {
+    const m = /^(\d{1,6})\/(\d{1,6})$/.exec(values.shard);
+    shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
+    if (!shard || shard.count < 1 || shard.index < 1 || shard.index > shard.count) throw new UsageError(`--shard must be I/N with 1 <= I <= N (this machine's part of N), got "${values.shard}"`);
+  }
   const preset = await asUsage(() => findPreset(positionals[0]));
   let grid: [string, unknown[]][] = (values.grid ?? []).map((text) => {
     try {
@@ -328,7 +345,7 @@ async function sweep(argv: string[]): Promise<number> {
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   try {
     const r = await asUsage(() =>
-      runSweep(gpu, { preset: preset.name, scale: scaleOption(values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'] }),
+      runSweep(gpu, { preset: preset.name, scale: scaleOption(values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'], shard }),
     );
     console.log(`sweep ${r.interrupted ? 'interrupted' : 'done'}: ${r.ran} run(s) now, ${r.skipped} kept from before`);
     return r.interrupted ? INTERRUPTED : 0;

@@ -1,7 +1,7 @@
 // `catapult run` and `catapult sweep`: a preset's run into an output folder (metrics.jsonl as they are read
 // back, metrics.csv, summary.json, checkpoints, NTK matrices, report.html and PNGs), and sweeps over a grid
 // of overrides and seeds that resume where they stopped.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { adapterLine, describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
@@ -10,11 +10,11 @@ import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
 import { metricsLine, recordsCsv } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
-import { readSummary } from '../run/run-folder.ts';
+import { readSummary, readSweep } from '../run/run-folder.ts';
 import { headlineText, summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
-import { writeReport } from './report.ts';
+import { SAFE_NAME, writeReport } from './report.ts';
 import { codeVersion } from './version.ts';
 
 export interface RunOptions {
@@ -310,6 +310,19 @@ export interface SweepOptions {
   log?: (line: string) => void;
   /** Stop after this many runs (tests use it to interrupt a sweep). */
   maxRuns?: number;
+  /** Run only part `index` (1-based) of `count` disjoint parts: every count-th run, from the index-th. */
+  shard?: { index: number; count: number };
+}
+
+/** The plan of a sweep as sweep.json records it; shards and merges must agree on all of it. */
+const planJson = (preset: string, options: Pick<SweepOptions, 'scale' | 'grid' | 'seeds' | 'set'>, plan: { label: string; folder: string; assignments: [string, unknown][] }[]) =>
+  toJson({ preset, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder, assignments }) => ({ label, folder, assignments })) }, 2);
+
+/** Writes a file whole or not at all (concurrent shards may write the same file into one shared folder). */
+function writeWhole(path: string, text: string): void {
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, path);
 }
 
 const folderName = (assignments: [string, unknown][]) =>
@@ -329,7 +342,18 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   const out = resolve(options.out);
   makeFolder(out);
   const plan = combos.map((c) => ({ label: c.map(([k, v]) => `${k}=${v}`).join(', ') || 'default', folder: folderName(c), assignments: c }));
-  writeFileSync(join(out, 'sweep.json'), `${toJson({ preset: preset.name, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder }) => ({ label, folder })) }, 2)}\n`);
+  const planText = `${planJson(preset.name, options, plan)}\n`;
+  const planPath = join(out, 'sweep.json');
+  // A folder holds one sweep: a rerun (or another shard) of the same plan goes on in it, another plan does not.
+  if (existsSync(planPath) && readFileSync(planPath, 'utf8') !== planText) {
+    throw new RangeError(`--out ${options.out} holds another sweep (its sweep.json differs: preset, scale, grid, seeds or --set); give another --out`);
+  }
+  writeWhole(planPath, planText);
+  const shard = options.shard;
+  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 1 && shard.index <= shard.count)) {
+    throw new RangeError(`--shard ${shard.index}/${shard.count}: must be I/N with 1 <= I <= N`);
+  }
+  let position = -1;
   let ran = 0;
   let skipped = 0;
   // Ctrl-C stops the sweep, not only the run it lands in: that run ends as "stopped" (its metrics kept),
@@ -342,6 +366,8 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   try {
   sweep: for (const combo of plan) {
     for (let seed = 0; seed < options.seeds; seed++) {
+      position++;
+      if (shard && position % shard.count !== shard.index - 1) continue;
       const dir = join(out, combo.folder, `seed-${seed}`);
       const summaryPath = join(dir, 'summary.json');
       if (existsSync(summaryPath)) {
@@ -375,10 +401,52 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
   } finally {
     process.off('SIGINT', onSigint);
   }
-  writeAggregate(out, plan, options.seeds);
+  const missing = writeAggregate(out, plan, options.seeds);
   if (interrupted) log(`sweep interrupted: the aggregate holds the finished runs; rerun the same command to go on`);
+  if (shard) log(`shard ${shard.index}/${shard.count} done; the folder holds ${plan.length * options.seeds - missing.length} of ${plan.length * options.seeds} runs${missing.length ? ` (missing: ${missing.join('; ')})` : ''}`);
   if (options.report) await reportInto(out, log);
   return { ran, skipped, interrupted };
+}
+
+/**
+ * Merges the folders of a sweep's shards into `out` (which may be one of them): each run is copied from the
+ * first folder that finished it; runs finished in several folders are reported as duplicated, runs in none
+ * as missing. Every folder must hold the same plan (sweep.json). Writes the aggregate and the report.
+ */
+export async function mergeSweeps(dirs: string[], out: string, options: { report: boolean; log?: (line: string) => void }): Promise<{ missing: string[]; duplicated: string[] }> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  if (dirs.length === 0) throw new RangeError('--merge needs the sweep folders to merge: catapult sweep --merge DIR... [--out DIR]');
+  const plans = dirs.map((d) => {
+    const path = join(d, 'sweep.json');
+    if (!existsSync(path)) throw new RangeError(`--merge ${d}: no sweep.json there (not a sweep folder)`);
+    return { dir: d, text: readFileSync(path, 'utf8'), sweep: readSweep(readFileSync(path, 'utf8'), path) };
+  });
+  for (const p of plans.slice(1)) if (p.text !== plans[0].text) throw new RangeError(`--merge: ${p.dir}/sweep.json is another sweep than ${plans[0].dir}/sweep.json (preset, scale, grid, seeds or --set differ)`);
+  const { sweep } = plans[0];
+  for (const c of sweep.combos) if (!SAFE_NAME.test(c.folder)) throw new RangeError(`${plans[0].dir}/sweep.json: combination folder ${JSON.stringify(c.folder)} is not a plain folder name`);
+  makeFolder(out);
+  const target = resolve(out);
+  writeWhole(join(out, 'sweep.json'), plans[0].text);
+  const duplicated: string[] = [];
+  for (const combo of sweep.combos) {
+    for (let seed = 0; seed < sweep.seeds; seed++) {
+      const rel = join(combo.folder, `seed-${seed}`);
+      const finished = dirs.filter((d) => {
+        const path = join(d, rel, 'summary.json');
+        if (!existsSync(path)) return false;
+        const status = readSummary(readFileSync(path, 'utf8'), path).status;
+        return status !== 'stopped' && status !== 'lost';
+      });
+      if (finished.length > 1) duplicated.push(`${combo.label}, seed ${seed} (in ${finished.join(', ')}; kept the first)`);
+      if (finished.length > 0 && resolve(finished[0]) !== target) cpSync(join(finished[0], rel), join(out, rel), { recursive: true });
+    }
+  }
+  const missing = writeAggregate(out, sweep.combos.map((c) => ({ ...c, assignments: c.assignments ?? [] })), sweep.seeds);
+  log(`merged ${dirs.length} folder(s) into ${out}: ${sweep.combos.length * sweep.seeds - missing.length} of ${sweep.combos.length * sweep.seeds} runs`);
+  if (missing.length) log(`missing (no finished run in any folder): ${missing.join('; ')}`);
+  if (duplicated.length) log(`duplicated (finished in more than one folder): ${duplicated.join('; ')}`);
+  if (options.report) await reportInto(out, log);
+  return { missing, duplicated };
 }
 
 /** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone, and said so). */
@@ -417,7 +485,7 @@ function aggregateCsv(plan: { label: string; assignments: [string, unknown][] }[
 }
 
 /** aggregate.json / .csv / .md: each headline number as mean ± sd over the seeds of each combination. */
-function writeAggregate(out: string, plan: { label: string; folder: string; assignments: [string, unknown][] }[], seeds: number): void {
+function writeAggregate(out: string, plan: { label: string; folder: string; assignments: [string, unknown][] }[], seeds: number): string[] {
   const keys: string[] = [];
   const rows: string[][] = [];
   const stats: Record<string, Record<string, { mean: number; sd: number; n: number }>> = {};
@@ -443,9 +511,19 @@ function writeAggregate(out: string, plan: { label: string; folder: string; assi
     rows.push(cells);
   });
   const header = ['combination', 'runs', 'interrupted', ...keys];
-  writeFileSync(join(out, 'aggregate.json'), `${toJson({ header, rows, stats }, 2)}\n`);
-  writeFileSync(join(out, 'aggregate.csv'), aggregateCsv(plan, summaries.map((l) => l.length), all.map((l, i) => l.length - summaries[i].length), keys, stats));
-  writeFileSync(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+  writeWhole(join(out, 'aggregate.json'), `${toJson({ header, rows, stats }, 2)}\n`);
+  writeWhole(join(out, 'aggregate.csv'), aggregateCsv(plan, summaries.map((l) => l.length), all.map((l, i) => l.length - summaries[i].length), keys, stats));
+  writeWhole(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
+  // The runs not finished (absent, stopped or lost), by combination and seed.
+  const missing: string[] = [];
+  plan.forEach((c) => {
+    for (let seed = 0; seed < seeds; seed++) {
+      const path = join(out, c.folder, `seed-${seed}`, 'summary.json');
+      const status = existsSync(path) ? readSummary(readFileSync(path, 'utf8'), path).status : null;
+      if (status === null || status === 'stopped' || status === 'lost') missing.push(`${c.label}, seed ${seed}`);
+    }
+  });
+  return missing;
 }
 
 

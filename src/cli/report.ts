@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
+import type { StepRecord } from '../run/train.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,6 +110,21 @@ export function runReportHtml(dir: string): string {
   return page(title, body, data);
 }
 
+/** Per step, the mean of a quantity over the seeds that reached it, with its least and largest value (null where none did). */
+function acrossSeeds(curves: StepRecord[][], f: (r: StepRecord) => number | undefined): { mean: (number | null)[]; lo: (number | null)[]; hi: (number | null)[] } {
+  const steps = Math.max(0, ...curves.map((c) => c.length));
+  const mean: (number | null)[] = [];
+  const lo: (number | null)[] = [];
+  const hi: (number | null)[] = [];
+  for (let i = 0; i < steps; i++) {
+    const xs = curves.map((c) => (c[i] ? f(c[i]) : undefined)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    mean.push(xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+    lo.push(xs.length ? Math.min(...xs) : null);
+    hi.push(xs.length ? Math.max(...xs) : null);
+  }
+  return { mean, lo, hi };
+}
+
 export function sweepReportHtml(dir: string): string {
   const sweep = readSweep(readText(join(dir, 'sweep.json')), join(dir, 'sweep.json'));
   const aggregatePath = join(dir, 'aggregate.json');
@@ -117,9 +133,10 @@ export function sweepReportHtml(dir: string): string {
   for (const combo of sweep.combos) {
     // A folder name from the file, never a path: nothing outside the sweep's folder is read.
     if (!SAFE_NAME.test(combo.folder)) throw new RangeError(`${join(dir, 'sweep.json')}: combination folder ${JSON.stringify(combo.folder)} is not a plain folder name`);
-    const first = join(dir, combo.folder, 'seed-0');
-    if (!existsSync(join(first, 'summary.json'))) continue;
-    runs.push({ label: combo.label, records: readRunFolder(first).records.map((r) => ({ loss: r.loss, lambda: r.lambda })) });
+    const seeds = Array.from({ length: sweep.seeds }, (_, s) => join(dir, combo.folder, `seed-${s}`)).filter((d) => existsSync(join(d, 'summary.json')));
+    if (seeds.length === 0) continue;
+    const curves = seeds.map((d) => readRunFolder(d).records);
+    runs.push({ label: combo.label, seeds: seeds.length, loss: acrossSeeds(curves, (r) => r.loss), lambda: acrossSeeds(curves, (r) => r.lambda) });
   }
   const body = [
     `<h1>Sweep of ${escapeHtml(sweep.preset)}</h1>`,

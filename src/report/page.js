@@ -51,6 +51,7 @@
     box.appendChild(h);
     charts.appendChild(box);
     const log = Boolean(options && options.log);
+    const banded = present.map((s, i) => ({ s, i })).filter(({ s }) => s.band);
     // A log axis cannot show zero or negative values: they become gaps, like a diverged run's NaN.
     const clean = (v) => (v === null || v === undefined || !Number.isFinite(v) || (log && v <= 0) ? null : v);
     new uPlot(
@@ -59,11 +60,17 @@
         height: 260,
         scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
         axes: [{ label: 'step' }, { label: (options && options.yLabel) || '', size: 70, values: (u, vals) => vals.map(tick) }],
-        series: [{ label: 'step' }, ...present.map((s, i) => ({ label: s.label, stroke: s.color || colors[i % colors.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: x.length < 60 } }))],
+        series: [
+          { label: 'step' },
+          ...present.map((s, i) => ({ label: s.label, stroke: s.color || colors[i % colors.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: x.length < 60 } })),
+          // A series' band (its least and largest value over seeds): two thin lines with the space between filled.
+          ...banded.flatMap(({ s, i }) => ['max', 'min'].map((end) => ({ label: `${s.label} (${end} over seeds)`, stroke: `${s.color || colors[i % colors.length]}55`, width: 0.5, spanGaps: false, points: { show: false } }))),
+        ],
+        bands: banded.map((_, j) => ({ series: [1 + present.length + 2 * j, 2 + present.length + 2 * j], fill: `${banded[j].s.color || colors[banded[j].i % colors.length]}22` })),
         plugins: [markers(data.markers || [])],
         cursor: { sync: { key: 'run' } },
       },
-      [x, ...present.map((s) => s.values.map(clean))],
+      [x, ...present.map((s) => s.values.map(clean)), ...banded.flatMap(({ s }) => [s.band.hi.map(clean), s.band.lo.map(clean)])],
       box,
     );
   }
@@ -113,11 +120,12 @@
   }
 
   function sweepCharts(sweep) {
-    // Loss curves of each combination's first seed, overlaid.
-    const steps = Math.max(...sweep.runs.map((r) => r.records.length));
+    // Each combination's mean over its seeds, with the band from the least to the largest seed.
+    const steps = Math.max(...sweep.runs.map((r) => r.loss.mean.length));
     const x = Array.from({ length: steps }, (_, i) => i);
-    chart('loss', 'Training loss (first seed of each combination)', x, sweep.runs.map((r) => ({ label: r.label, values: x.map((i) => (r.records[i] ? r.records[i].loss : null)) })), { log: true, yLabel: 'loss' });
-    chart('lambda', 'λ_max of the tracked set', x, sweep.runs.map((r) => ({ label: r.label, values: x.map((i) => (r.records[i] && r.records[i].lambda !== undefined ? r.records[i].lambda : null)) })), { log: true });
+    const curve = (r, q) => ({ label: `${r.label} (${r.seeds} seed${r.seeds > 1 ? 's' : ''})`, values: x.map((i) => r[q].mean[i] ?? null), band: r.seeds > 1 ? { lo: x.map((i) => r[q].lo[i] ?? null), hi: x.map((i) => r[q].hi[i] ?? null) } : null });
+    chart('loss', 'Training loss: mean over seeds, band from the least to the largest', x, sweep.runs.map((r) => curve(r, 'loss')), { log: true, yLabel: 'loss' });
+    chart('lambda', 'λ_max of the tracked set: mean over seeds, band from the least to the largest', x, sweep.runs.map((r) => curve(r, 'lambda')), { log: true });
   }
 
   if (data.kind === 'sweep') sweepCharts(data);

@@ -53,7 +53,8 @@ export const sweepSchema = z.strictObject({
   grid: z.record(z.string(), z.array(z.unknown())),
   seeds: z.int().min(1),
   set: z.array(z.tuple([z.string(), z.unknown()])),
-  combos: z.array(z.strictObject({ label: z.string(), folder: z.string() })),
+  // assignments: the combination's [key, value] pairs (sweeps from before sharding did not record them).
+  combos: z.array(z.strictObject({ label: z.string(), folder: z.string(), assignments: z.array(z.tuple([z.string(), z.unknown()])).optional() })),
 });
 export type SweepFile = z.infer<typeof sweepSchema>;
 
