@@ -9,6 +9,12 @@ if (process.channel) {
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 }
 
+// A reader that stopped reading (catapult list | head) is no failure: stop quietly, as Unix tools do.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const sources = new URL('../src/cli/catapult.ts', import.meta.url);
 let main;
 if (existsSync(sources)) {

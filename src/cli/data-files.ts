@@ -1,12 +1,15 @@
 // Node host: bytes of a data file from a local path or an http(s) URL the user gives.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ClassificationOptions } from '../data/classification.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { packageRoot } from './package-root.ts';
+
+// The bundled digits are named by their place in the package (BUNDLED_MNIST), found wherever it is
+// installed and whatever the working folder.
+const bundled = new Set(Object.values(BUNDLED_MNIST));
 
 /** The bytes of a data file; a file that cannot be read is the user's input to fix (RangeError, naming it). */
 export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
@@ -23,7 +26,7 @@ export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
     return new Uint8Array(await response.arrayBuffer());
   }
   try {
-    return new Uint8Array(await readFile(pathOrUrl));
+    return new Uint8Array(await readFile(bundled.has(pathOrUrl) ? join(packageRoot, pathOrUrl) : pathOrUrl));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'no permission to read it' : (e as Error).message;
@@ -34,8 +37,8 @@ export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
 /** The 10,000 digits shipped in data/. */
 export async function loadBundledMnist(options: Partial<ClassificationOptions> = {}): Promise<Dataset> {
   const [images, labels] = await Promise.all([
-    readDataFile(join(repoRoot, BUNDLED_MNIST.images)),
-    readDataFile(join(repoRoot, BUNDLED_MNIST.labels)),
+    readDataFile(BUNDLED_MNIST.images),
+    readDataFile(BUNDLED_MNIST.labels),
   ]);
   return mnistDataset(images, labels, { source: 'MNIST (10k bundled)', ...options });
 }

@@ -2,14 +2,18 @@
 // inlined, so it opens offline from anywhere) and PNG images of its charts, rendered in headless Chromium.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
 import type { StepRecord } from '../run/train.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// uPlot from wherever the package manager put it; the page script beside this module's folder (src/report/
+// in a checkout, dist/src/report/ in an installed package).
+const require = createRequire(import.meta.url);
+const pageScript = fileURLToPath(new URL('../report/page.js', import.meta.url));
 
 // Everything a run folder holds is data: each value reaches the page escaped (any type, as text) or as JSON
 // in a non-executable <script type="application/json">, and the page's Content-Security-Policy lets only its
@@ -44,9 +48,9 @@ function table(header: string[], rows: unknown[][]): string {
 }
 
 function page(title: string, body: string, data: unknown): string {
-  const uplotJs = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8');
-  const uplotCss = readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8');
-  const script = readFileSync(join(repoRoot, 'src/report/page.js'), 'utf8');
+  const uplotJs = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
+  const uplotCss = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+  const script = readFileSync(pageScript, 'utf8');
   const policy = `default-src 'none'; script-src ${sha256(uplotJs)} ${sha256(script)}; style-src 'unsafe-inline'; img-src data: blob:`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><title>${escapeHtml(title)}</title>

@@ -1,10 +1,8 @@
 // The code version written with every result: the git commit, marked when the tree has uncommitted changes.
 import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { packageRoot as repoRoot } from './package-root.ts';
 
 /** The version in package.json (of the checkout, or of the installed package). */
 export function packageVersion(): string {
@@ -18,6 +16,9 @@ export function packageVersion(): string {
 export function codeVersion(): string {
   // A bundle built for a machine without the repository (npm run bench:device) carries the version it was built at.
   if (process.env.CATAPULT_CODE_VERSION) return process.env.CATAPULT_CODE_VERSION;
+  // An installed package is no git checkout: it carries the commit it was packed at.
+  const packed = resolve(repoRoot, 'dist/code-version.txt');
+  if (existsSync(packed) && !existsSync(resolve(repoRoot, '.git'))) return readFileSync(packed, 'utf8').trim();
   try {
     const run = (cmd: string) => execSync(cmd, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     const head = run('git rev-parse --short HEAD');
