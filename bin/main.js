@@ -1,6 +1,6 @@
 // The command line itself, run by bin/catapult.js in a child process. A checkout runs its TypeScript
 // sources (tsx compiles them on the fly: no build step between a clone and a run); an installed package,
-// which ships no sources, runs the JavaScript compiled into dist/.
+// which ships no sources, runs the JavaScript compiled into lib/.
 import { existsSync } from 'node:fs';
 
 // Started by bin/catapult.js: go when it goes (its channel closes), without the channel keeping us alive.
@@ -22,6 +22,6 @@ if (existsSync(sources)) {
   register();
   ({ main } = await import(sources.href));
 } else {
-  ({ main } = await import(new URL('../dist/cli/catapult.js', import.meta.url).href));
+  ({ main } = await import(new URL('../lib/src/cli/catapult.js', import.meta.url).href));
 }
 process.exitCode = await main(process.argv.slice(2));

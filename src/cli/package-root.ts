@@ -1,5 +1,5 @@
 // Where the package's own files are (data/, package.json): the nearest folder above this module that holds
-// catapult-lab's package.json. The same in a checkout (src/cli/) and in an installed package (dist/src/cli/),
+// catapult-lab's package.json. The same in a checkout (src/cli/) and in an installed package (lib/src/cli/),
 // and independent of the folder the command is run from.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

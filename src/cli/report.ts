@@ -11,7 +11,7 @@ import type { StepRecord } from '../run/train.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 
 // uPlot from wherever the package manager put it; the page script beside this module's folder (src/report/
-// in a checkout, dist/src/report/ in an installed package).
+// in a checkout, lib/src/report/ in an installed package).
 const require = createRequire(import.meta.url);
 const pageScript = fileURLToPath(new URL('../report/page.js', import.meta.url));
 

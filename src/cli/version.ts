@@ -17,7 +17,7 @@ export function codeVersion(): string {
   // A bundle built for a machine without the repository (npm run bench:device) carries the version it was built at.
   if (process.env.CATAPULT_CODE_VERSION) return process.env.CATAPULT_CODE_VERSION;
   // An installed package is no git checkout: it carries the commit it was packed at.
-  const packed = resolve(repoRoot, 'dist/code-version.txt');
+  const packed = resolve(repoRoot, 'lib/code-version.txt');
   if (existsSync(packed) && !existsSync(resolve(repoRoot, '.git'))) return readFileSync(packed, 'utf8').trim();
   try {
     const run = (cmd: string) => execSync(cmd, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
