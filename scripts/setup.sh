@@ -6,6 +6,8 @@
 #     package and what it depends on only; nothing else is taken from backports); Debian 13 and Ubuntu 24.04
 #     ship a new enough one;
 #   - Chromium, whose SwiftShader is the other CPU driver and which Playwright drives for the browser tests;
+#   - Debian's python3-numpy, python3-pandas and python3-torch, for the tests of the README's Python snippets
+#     (runs in pandas, checkpoints in NumPy and PyTorch);
 #   - the npm packages of package-lock.json.
 # Safe to run again: it installs only what is missing or too old. Needs root or sudo only to install.
 set -euo pipefail
@@ -30,6 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 else
   say "chromium and libvulkan1 are installed"
+fi
+
+if /usr/bin/python3 -c 'import numpy, pandas, torch' 2>/dev/null; then
+  say "python3 has numpy, pandas and torch"
+else
+  say "installing python3-numpy, python3-pandas and python3-torch with apt-get (for the Python snippet tests)"
+  apt_update
+  apt_install python3-numpy python3-pandas python3-torch
 fi
 
 have=$(installed_mesa)
