@@ -230,7 +230,7 @@ describe('the command line for presets', () => {
     expect(t.stderr).toMatch(/--scale must be one of quick, paper, got "huge"/);
     const g = catapult('run', 'gd-catapult-cnn', '--set', 'model.channel=8');
     expect(g.status).toBe(2);
-    expect(g.stderr).toMatch(/model \(cnn\): unknown key "channel"; model \(cnn\) takes kind, parameterization, sigma, frozen, depth, channels/);
+    expect(g.stderr).toMatch(/model \(cnn\): unknown key "channel" \(did you mean "channels"\?\); model \(cnn\) takes kind, parameterization, sigma, frozen, depth, channels/);
     const k = catapult('run', 'gd-catapult-cnn', '--set', 'model.kernel=40', '--set', 'model.padding=0');
     expect(k.status).toBe(2);
     expect(k.stderr).toMatch(/layer 0 of the cnn model \(conv2d\): kernel 40 is larger than its input .*14.*14.* with padding 0/);

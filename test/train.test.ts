@@ -148,16 +148,18 @@ describe('training loop', () => {
 
   it('a misspelt key at any level is an error naming it and what that level takes', () => {
     const bad = (over: object) => () => validateTrainConfig({ ...rank2(), ...over } as TrainConfig);
-    expect(bad({ stepz: 3 })).toThrow(/config: unknown key "stepz"; config takes data, model, loss/);
-    expect(bad({ data: { kind: 'synthetic', task: 'rank-2', d: 10, trian: 128 } })).toThrow(/data \(synthetic\): unknown key "trian"; .* takes kind, task, d, train, val, test, noise/);
+    expect(bad({ stepz: 3 })).toThrow(/config: unknown key "stepz" \(did you mean "steps"\?\); config takes data, model, loss/);
+    expect(bad({ data: { kind: 'synthetic', task: 'rank-2', d: 10, trian: 128 } })).toThrow(/data \(synthetic\): unknown key "trian" \(did you mean "train"\?\); .* takes kind, task, d, train, val, test, noise/);
     expect(bad({ data: { kind: 'mnist', train: 10, downsampel: 2 } })).toThrow(/data \(mnist\): unknown key "downsampel"/);
-    expect(bad({ model: { hiden: [64] } })).toThrow(/model \(fcn\): unknown key "hiden"; .* takes kind, parameterization, sigma, frozen, hidden, hiddenBias, outputBias/);
+    expect(bad({ model: { hiden: [64] } })).toThrow(/model \(fcn\): unknown key "hiden" \(did you mean "hidden"\?\); .* takes kind, parameterization, sigma, frozen, hidden, hiddenBias, outputBias/);
     expect(bad({ model: { kind: 'cnn', channels: 4, channel: 8 } })).toThrow(/model \(cnn\): unknown key "channel"/);
     expect(bad({ model: { kind: 'resnet', channels: 4 } })).toThrow(/model.kind must be one of fcn, cnn, myrtle, wrn, vit, graph; got "resnet"/);
     expect(bad({ optimizer: { name: 'sgd', betas: [0.9, 0.99] } })).toThrow(/optimizer \(sgd\): unknown key "betas"; .* takes name, weightDecay, momentum, dampening, nesterov/);
     expect(bad({ schedule: { kind: 'constant', rate: 1 } })).toThrow(/schedule \(constant\): unknown key "rate"; .* takes kind, lr/);
     expect(bad({ schedule: { kind: 'decay', schedule: { kind: 'constant', lr: 1, max: 2 }, at: [], factor: 0.5 } })).toThrow(/schedule.schedule \(constant\): unknown key "max"/);
-    expect(bad({ tracking: { sett: { examples: 8 } } })).toThrow(/tracking: unknown key "sett"; tracking takes batch, set, agop, hessian, spectrum, adagrad/);
+    expect(bad({ tracking: { sett: { examples: 8 } } })).toThrow(/tracking: unknown key "sett" \(did you mean "set"\?\); tracking takes batch, set, agop, hessian, spectrum, adagrad/);
+    // A name far from every key suggests none.
+    expect(bad({ colour: 1 })).toThrow(/config: unknown key "colour"; config takes/);
     expect(bad({ tracking: { set: { example: 8 } } })).toThrow(/tracking.set: unknown key "example"/);
     expect(bad({ tracking: { batch: 5 } })).toThrow(/tracking.batch must be an object/);
     expect(bad({ microBatch: 0 })).toThrow(/microBatch must be an integer >= 1, got 0/);
