@@ -1,16 +1,17 @@
-// catapult-lab as a library for Node programs and notebooks: the presets, a preset's run into a folder (the
-// same files and records as `catapult run`), and training from a config. Each call asks for its own WebGPU
-// device (--adapter's choices; default: the CATAPULT_ADAPTER variable, else auto) and releases it.
+// catapult-lab as a library for Node programs and notebooks (the package's entry, 'catapult-lab'): the
+// presets, a preset's run into a folder (the same files and records as `catapult run`), and training from a
+// config. Each call asks for its own WebGPU device (--adapter's choices; default: the CATAPULT_ADAPTER
+// variable, else auto) and releases it. Node-only, so it lives with the Node host in src/cli.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDataFile } from './cli/data-files.ts';
-import { runExperiment } from './cli/experiment.ts';
-import { requestNodeGpu, type AdapterChoice } from './cli/node-gpu.ts';
-import { parseMetricsJsonl } from './run/export.ts';
-import { PRESETS, resolvePreset, type Scale } from './run/presets.ts';
-import { readSummary, type SummaryFile } from './run/run-folder.ts';
-import { Trainer, validateTrainConfig, type EvalRecord, type RunResult, type StepRecord, type TrainConfig } from './run/train.ts';
+import { readDataFile } from './data-files.ts';
+import { runExperiment } from './experiment.ts';
+import { requestNodeGpu, type AdapterChoice } from './node-gpu.ts';
+import { parseMetricsJsonl } from '../run/export.ts';
+import { PRESETS, resolvePreset, type Scale } from '../run/presets.ts';
+import { readSummary, type SummaryFile } from '../run/run-folder.ts';
+import { Trainer, validateTrainConfig, type EvalRecord, type RunResult, type StepRecord, type TrainConfig } from '../run/train.ts';
 
 export { PRESETS as presets, resolvePreset, validateTrainConfig };
 export type { EvalRecord, RunResult, Scale, StepRecord, SummaryFile, TrainConfig };
