@@ -203,9 +203,15 @@ test('an invalid field shows what is allowed and the run does not start', async 
   await expect(page.locator('#run')).toBeDisabled();
   await page.fill('input[name="steps"]', '40');
   await page.locator('input[name="steps"]').dispatchEvent('change');
-  await page.fill('input[name="optimizer.name"]', 'lion');
-  await page.locator('input[name="optimizer.name"]').dispatchEvent('change');
-  await expect(page.locator('.field[data-key="optimizer.name"] .field-error')).toContainText('optimizer.name must be one of');
+  // The form is typed from the config's schema: choices as a select, numbers with their range, a line of help.
+  await expect(page.locator('input[name="steps"]')).toHaveAttribute('type', 'number');
+  await expect(page.locator('input[name="steps"]')).toHaveAttribute('min', '0');
+  await expect(page.locator('.field[data-key="steps"] .field-help')).toHaveText('updates to make');
+  expect(await page.locator('select[name="optimizer.name"] option').allTextContents()).toEqual(['gd', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adam']);
+  expect(await page.locator('select[name="loss"] option').allTextContents()).toEqual(['mse', 'cross-entropy']);
+  // A schedule of another kind does not take the constant schedule's lr: said, naming the key and what it takes.
+  await page.selectOption('select[name="schedule.kind"]', 'cyclic');
+  await expect(page.locator('#config-error')).toContainText('schedule (cyclic): unknown key "lr"; schedule (cyclic) takes kind, base, max, period');
   await page.locator('#run').click({ force: true });
   await expect(page.locator('#runs-body tr')).toHaveCount(0);
 });

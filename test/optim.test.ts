@@ -98,7 +98,7 @@ describe('optimizers against the float64 reference of torch.optim', () => {
 
   it('refuses hyperparameters torch.optim refuses, naming them', () => {
     expect(() => resolveOptimizer({ name: 'sgd', nesterov: true })).toThrow(/nesterov needs momentum > 0 and dampening = 0/);
-    expect(() => resolveOptimizer({ name: 'adam', betas: [0.9, 1] })).toThrow(/optimizer.betas must be two numbers in \[0, 1\) \(β1, β2\), got \[0.9,1\]/);
+    expect(() => resolveOptimizer({ name: 'adam', betas: [0.9, 1] })).toThrow(/optimizer.betas\[1\] must be a finite number >= 0 and < 1, got 1/);
     expect(() => resolveOptimizer({ name: 'adam', betas: [0.9] as never })).toThrow(/optimizer.betas must be two numbers/);
     expect(() => resolveOptimizer({ name: 'adam', eps: '1e-8' as never })).toThrow(/optimizer.eps must be a finite number >= 0, got "1e-8"/);
     expect(() => resolveOptimizer({ name: 'adam', amsgrad: 'yes' as never })).toThrow(/optimizer.amsgrad must be true or false, got "yes"/);

@@ -157,7 +157,7 @@ describe('transformer model configs', () => {
   it('refuses what it cannot build, naming the field', () => {
     const vit = (over: object) => () => modelLayers({ kind: 'vit', dim: 8, ...over } as ModelConfig, [1, 8, 8], 1);
     expect(vit({ heads: 3 })).toThrow(/model.dim \(8\) must be a multiple of model.heads \(3\)/);
-    expect(vit({ mlpRatio: 0 })).toThrow(/model.mlpRatio must be > 0/);
+    expect(vit({ mlpRatio: 0 })).toThrow(/model.mlpRatio must be a finite number > 0, got 0/);
     expect(vit({ patch: 0 })).toThrow(/model.patch must be an integer >= 1, got 0/);
     expect(vit({ classToken: true })).toThrow(/model \(vit\): unknown key "classToken"/);
     expect(vit({ patch: 9 })).toThrow(/kernel 9 is larger than its input 1×8×8/);

@@ -2,12 +2,15 @@
 // them), and the check that turns the user's edits into a validated config or an error naming the field.
 import { parseValue, resolvePreset, setKey, type Scale } from '../run/presets.ts';
 import { validateTrainConfig, type TrainConfig } from '../run/train.ts';
+import { describeField, type FieldSpec } from '../config/schema.ts';
 import type { LabState } from './lab-state.ts';
 
 export interface ConfigField {
   key: string;
   /** The value as the editor shows it: numbers and words as they are, lists comma-separated, else JSON. */
   text: string;
+  /** From the config's schema: the field's choices or numeric range, and its line of help. */
+  spec: FieldSpec | null;
 }
 
 function fieldText(v: unknown): string {
@@ -22,7 +25,7 @@ export function configFields(config: TrainConfig): ConfigField[] {
   const walk = (node: unknown, prefix: string) => {
     if (typeof node === 'object' && node !== null && !Array.isArray(node)) {
       for (const [k, v] of Object.entries(node)) walk(v, prefix ? `${prefix}.${k}` : k);
-    } else out.push({ key: prefix, text: fieldText(node) });
+    } else out.push({ key: prefix, text: fieldText(node), spec: describeField(config, prefix) });
   };
   walk(config, '');
   return out.filter((f) => f.key !== 'seed');

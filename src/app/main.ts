@@ -9,7 +9,7 @@ import { detectCatapults, type Spike } from '../run/catapults.ts';
 import { findPreset, PRESETS, type Scale } from '../run/presets.ts';
 import { requestBrowserGpu } from './browser-gpu.ts';
 import { LabCharts, type Markers } from './charts.ts';
-import { checkLabConfig, configFields } from './config-fields.ts';
+import { checkLabConfig, configFields, type ConfigField } from './config-fields.ts';
 import { labStateQuery, readLabState, type LabState } from './lab-state.ts';
 import { LabRun, type LabRunData } from './lab-run.ts';
 import { exportName, readRunFiles, runCsv, runJson } from './run-files.ts';
@@ -78,7 +78,7 @@ function renderForm(): void {
   const base = checkLabConfig({ ...state, set: [] });
   const fields = base.ok ? configFields(base.config) : [];
   // Overrides of keys the preset does not have (e.g. tracking.spectrum.top) get a row of their own.
-  for (const [key, text] of state.set) if (!fields.some((f) => f.key === key)) fields.push({ key, text });
+  for (const [key, text] of state.set) if (!fields.some((f) => f.key === key)) fields.push({ key, text, spec: null });
   const overrides = new Map(state.set);
   ui.fields.replaceChildren(
     ...fields.map((f) => {
@@ -87,25 +87,49 @@ function renderForm(): void {
       row.dataset.key = f.key;
       const name = document.createElement('span');
       name.textContent = f.key;
-      const input = document.createElement('input');
+      const input = fieldControl(f, overrides.get(f.key) ?? f.text);
       input.name = f.key;
       input.dataset.default = f.text;
-      input.value = overrides.get(f.key) ?? f.text;
-      input.spellcheck = false;
       input.addEventListener('change', onFieldsEdited);
+      const help = document.createElement('span');
+      help.className = 'field-help';
+      help.textContent = f.spec?.help ?? '';
       const error = document.createElement('span');
       error.className = 'field-error';
-      row.append(name, input, error);
+      row.append(name, input, help, error);
       return row;
     }),
   );
   validate();
 }
 
+/** A field's control, typed from the schema: a choice of its values, a number within its range, else text. */
+function fieldControl(f: ConfigField, value: string): HTMLInputElement | HTMLSelectElement {
+  if (f.spec?.choices) {
+    const select = document.createElement('select');
+    // A value from a link that is no choice stays shown (and fails validation) rather than being replaced.
+    const values = f.spec.choices.includes(value) ? f.spec.choices : [...f.spec.choices, value];
+    select.append(...values.map((v) => new Option(v, v)));
+    select.value = value;
+    return select;
+  }
+  const input = document.createElement('input');
+  input.spellcheck = false;
+  input.value = value;
+  const n = f.spec?.number;
+  if (n && /^-?[\d.eE+-]+$/.test(value)) {
+    input.type = 'number';
+    input.step = n.integer ? '1' : 'any';
+    if (n.min !== undefined) input.min = String(n.min);
+    if (n.max !== undefined) input.max = String(n.max);
+  }
+  return input;
+}
+
 /** The overrides are the fields whose text differs from the preset's. */
 function onFieldsEdited(): void {
   const set: [string, string][] = [];
-  for (const input of ui.fields.querySelectorAll('input')) {
+  for (const input of ui.fields.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) {
     const text = input.value.trim();
     if (text !== input.dataset.default) set.push([input.name, text]);
   }

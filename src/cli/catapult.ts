@@ -15,6 +15,7 @@ import { mergeSweeps, parseAssignment, runExperiment, runSweep } from './experim
 import { writeReport } from './report.ts';
 import { metricsLine } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
+import { configJsonSchema } from '../config/schema.ts';
 import { codeVersion, packageVersion } from './version.ts';
 
 /** Each command: what it does and how it is called; a usage error prints its command's usage only. */
@@ -46,6 +47,7 @@ catapult sweep --merge DIR... [--out DIR]
   adapters: { about: 'which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which one --adapter auto picks', usage: 'catapult adapters' },
   report: { about: '(re)write report.html and its PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
   train: { about: 'train a network from a JSON config (README: "Training configs") and print its metrics', usage: 'catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]' },
+  schema: { about: 'the JSON Schema of a training config (every key, its type, range or choices, and help), for editors', usage: 'catapult schema > catapult-config.schema.json' },
   help: { about: 'every command, or one command\'s help', usage: 'catapult help [COMMAND]    (also: catapult COMMAND --help)' },
   version: { about: 'the package version and the code version (git commit) of this copy', usage: 'catapult --version' },
 };
@@ -317,7 +319,7 @@ async function sweep(argv: string[]): Promise<number> {
   });
   if (values.merge) {
     if (positionals.length === 0) throw new UsageError('sweep --merge takes the sweep folders to merge: catapult sweep --merge DIR... [--out DIR]');
-    const r = await asUsage(() => mergeSweeps(positionals, values.out ?? positionals[0], { report: !values['no-report'] }));
+    await asUsage(() => mergeSweeps(positionals, values.out ?? positionals[0], { report: !values['no-report'] }));
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('sweep takes one preset: catapult sweep PRESET --grid key=v1,v2 [--seeds N]');
@@ -434,6 +436,10 @@ export async function main(argv: string[]): Promise<number> {
           if (!Object.hasOwn(COMMANDS, rest[0])) throw new UsageError(`help: unknown command "${rest[0]}"`);
           process.stdout.write(commandHelp(rest[0]));
         } else process.stdout.write(USAGE);
+        return 0;
+      case 'schema':
+        parseArgs({ args: rest, options: {}, strict: true });
+        console.log(JSON.stringify(configJsonSchema(), null, 2));
         return 0;
       case 'version':
       case '--version':

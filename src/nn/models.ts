@@ -26,7 +26,8 @@
 //   graph  a researcher's own net, module by module, residual blocks and transformer modules included.
 // NTK parameterization (default): y = c·W ⋆ x + β·b, c = 1/sqrt(fan_in) with fan_in = Cin·k² (in for dense),
 // W ~ N(0, σ²), b = 0 at init. Standard: PyTorch's defaults, W, b ~ U(±1/sqrt(fan_in)), c = 1.
-import { integerAtLeast, onlyKeys } from '../util/validate.ts';
+import { checkConfigPart, modelSchema } from '../config/schema.ts';
+import { integerAtLeast } from '../util/validate.ts';
 import { Add, type Activation, type Layer } from './layer.ts';
 import { AvgPool, GlobalAvgPool } from './layers/avgpool.ts';
 import { Conv2d } from './layers/conv2d.ts';
@@ -173,21 +174,9 @@ function checkBias(path: string, v: unknown): number {
   return v;
 }
 
-const COMMON_KEYS = ['kind', 'parameterization', 'sigma', 'frozen'];
-const MODEL_KEYS: Record<(typeof MODEL_KINDS)[number], readonly string[]> = {
-  fcn: [...COMMON_KEYS, 'hidden', 'hiddenBias', 'outputBias'],
-  cnn: [...COMMON_KEYS, 'depth', 'channels', 'kernel', 'stride', 'padding', 'bias'],
-  myrtle: [...COMMON_KEYS, 'depth', 'channels', 'bias'],
-  wrn: [...COMMON_KEYS, 'depth', 'widen', 'bias'],
-  vit: [...COMMON_KEYS, 'dim', 'patch', 'depth', 'heads', 'mlpRatio', 'bias'],
-  graph: [...COMMON_KEYS, 'layers'],
-};
-
-/** Checks the model's kind and that it has no key its kind does not take (before any data is loaded). */
+/** Checks the model's kind, its keys and their types against the schema (src/config/schema.ts), before any data is loaded. */
 export function validateModelKeys(model: ModelConfig): void {
-  const kind = model?.kind ?? 'fcn';
-  if (!(MODEL_KINDS as readonly string[]).includes(kind)) throw new RangeError(`model.kind must be one of ${MODEL_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
-  onlyKeys(`model (${kind})`, model, MODEL_KEYS[kind]);
+  checkConfigPart(modelSchema, model, 'model');
 }
 
 /** The module list of a model config, and the names its parameters get (by position, or counted, for fcn). */

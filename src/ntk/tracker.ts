@@ -21,14 +21,14 @@ import { MIN_IDENTITY, gatherSquare, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { LossHeads } from '../nn/loss.ts';
 import type { Network, Tape } from '../nn/network.ts';
-import { integerAtLeast, onlyKeys } from '../util/validate.ts';
+import { checkConfigPart, trackingSchema } from '../config/schema.ts';
 import { NetworkAgop } from './agop.ts';
 import { NtkGram } from './gram.ts';
 import { BatchHessian } from './hessian.ts';
 import { MatrixFreeNtk } from './matrix-free.ts';
 import { matrixOperator, type SymmetricOperator } from './operator.ts';
 import { hostLanczos } from './lanczos-host.ts';
-import { NTK_METHOD_CHOICES, chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
+import { chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
@@ -98,51 +98,13 @@ export type SetMethodChoice = (typeof SET_METHOD_CHOICES)[number];
 export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9 } as const;
 export const METRIC_SLOTS = 10;
 
-const TRACKING_KEYS: { [K in keyof TrackingConfig]-?: readonly string[] } = {
-  batch: ['every', 'iterations', 'method'],
-  set: ['examples', 'every', 'iterations', 'method', 'chunk'],
-  agop: ['every', 'reference'],
-  hessian: ['every', 'iterations'],
-  spectrum: ['top', 'every', 'iterations'],
-  adagrad: ['every'],
-};
-
+/** Checks tracking against its schema (src/config/schema.ts), then what it needs of the rest and of the data. */
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
   if (!t) return;
-  onlyKeys('tracking', t, Object.keys(TRACKING_KEYS));
-  for (const [section, keys] of Object.entries(TRACKING_KEYS)) {
-    const v = t[section as keyof TrackingConfig];
-    if (v !== undefined) onlyKeys(`tracking.${section}`, v, keys);
-  }
-  const every = (path: string, v: unknown) => v !== undefined && integerAtLeast(path, v, 1);
-  every('tracking.batch.every', t.batch?.every);
-  every('tracking.batch.iterations', t.batch?.iterations);
-  if (t.batch?.method !== undefined && !NTK_METHOD_CHOICES.includes(t.batch.method)) {
-    throw new RangeError(`tracking.batch.method must be one of ${NTK_METHOD_CHOICES.join(', ')}; got ${JSON.stringify(t.batch.method)}`);
-  }
-  every('tracking.set.every', t.set?.every);
-  every('tracking.set.iterations', t.set?.iterations);
-  every('tracking.agop.every', t.agop?.every);
-  every('tracking.adagrad.every', t.adagrad?.every);
-  every('tracking.hessian.every', t.hessian?.every);
-  every('tracking.hessian.iterations', t.hessian?.iterations);
-  every('tracking.spectrum.every', t.spectrum?.every);
-  every('tracking.spectrum.iterations', t.spectrum?.iterations);
-  if (t.spectrum) {
-    if (!t.set) throw new RangeError('tracking.spectrum needs tracking.set: it is the spectrum of the tracked set');
-    if (!Number.isInteger(t.spectrum.top) || t.spectrum.top < 1 || t.spectrum.top > 10) throw new RangeError(`tracking.spectrum.top must be an integer in 1..10, got ${t.spectrum.top}`);
-  }
-  if (t.set) {
-    const method = t.set.method ?? 'auto';
-    if (!SET_METHOD_CHOICES.includes(method)) throw new RangeError(`tracking.set.method must be one of ${SET_METHOD_CHOICES.join(', ')}; got ${JSON.stringify(method)}`);
-    if (t.set.chunk !== undefined && (!Number.isInteger(t.set.chunk) || t.set.chunk < 64 || t.set.chunk % 64 !== 0)) {
-      throw new RangeError(`tracking.set.chunk must be a positive multiple of 64 examples, got ${t.set.chunk}`);
-    }
-    every('tracking.set.examples', t.set.examples);
-    if (t.set.examples === undefined) throw new RangeError('tracking.set.examples must be given (e.g. 128)');
-    if (trainSize !== undefined && t.set.examples > trainSize) throw new RangeError(`tracking.set.examples ${t.set.examples} is more than the ${trainSize} training examples`);
-  }
+  checkConfigPart(trackingSchema, t, 'tracking');
+  if (t.spectrum && !t.set) throw new RangeError('tracking.spectrum needs tracking.set: it is the spectrum of the tracked set');
   if (t.agop && !t.set) throw new RangeError('tracking.agop needs tracking.set: the AGOP is measured on the tracked set');
+  if (t.set && trainSize !== undefined && t.set.examples > trainSize) throw new RangeError(`tracking.set.examples ${t.set.examples} is more than the ${trainSize} training examples`);
 }
 
 const due = (t: number, every = 1) => t % every === 0;

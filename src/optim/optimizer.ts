@@ -4,7 +4,7 @@
 import { optimizerUpdate, stateNames, type OptimizerShape, type OptimizerVariant } from '../../shaders/optim.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { onlyKeys } from '../util/validate.ts';
+import { checkConfigPart, optimizerSchema } from '../config/schema.ts';
 import type { Step } from '../gpu/step.ts';
 
 export type OptimizerName = 'gd' | 'sgd' | 'rmsprop' | 'adagrad' | 'adadelta' | 'adam';
@@ -35,20 +35,11 @@ export interface OptimizerConfig {
 
 export type ResolvedOptimizer = Required<OptimizerConfig>;
 
-/** torch.optim's defaults; 'gd' is plain SGD (its batch is the whole training set). */
-/** The hyperparameters each optimizer takes (torch.optim's, camelCase). */
-const OPTIMIZER_KEYS: Record<OptimizerName, readonly string[]> = {
-  gd: ['name', 'weightDecay'],
-  sgd: ['name', 'weightDecay', 'momentum', 'dampening', 'nesterov'],
-  rmsprop: ['name', 'weightDecay', 'momentum', 'alpha', 'centered', 'eps'],
-  adagrad: ['name', 'weightDecay', 'lrDecay', 'initialAccumulatorValue', 'eps'],
-  adadelta: ['name', 'weightDecay', 'rho', 'eps'],
-  adam: ['name', 'weightDecay', 'betas', 'eps', 'amsgrad'],
-};
-
+/**
+ * The optimizer's hyperparameters with torch.optim's defaults, checked against the schema
+ * (src/config/schema.ts); 'gd' is plain SGD (its batch is the whole training set). */
 export function resolveOptimizer(c: OptimizerConfig): ResolvedOptimizer {
-  if (!OPTIMIZERS.includes(c?.name)) throw new RangeError(`optimizer.name must be one of ${OPTIMIZERS.join(', ')}; got ${JSON.stringify(c?.name)}`);
-  onlyKeys(`optimizer (${c.name})`, c, OPTIMIZER_KEYS[c.name]);
+  checkConfigPart(optimizerSchema, c, 'optimizer');
   const eps = { gd: 0, sgd: 0, rmsprop: 1e-8, adagrad: 1e-10, adadelta: 1e-6, adam: 1e-8 }[c.name];
   const r: ResolvedOptimizer = {
     name: c.name,
@@ -65,20 +56,9 @@ export function resolveOptimizer(c: OptimizerConfig): ResolvedOptimizer {
     betas: c.betas ?? [0.9, 0.999],
     amsgrad: c.amsgrad ?? false,
   };
-  // Numbers must be finite numbers (not "1", true or 1e309), flags true or false, betas two numbers.
-  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  const nonNegative = ['weightDecay', 'momentum', 'dampening', 'eps', 'lrDecay', 'initialAccumulatorValue'] as const;
-  for (const k of nonNegative) if (!finite(r[k]) || r[k] < 0) throw new RangeError(`optimizer.${k} must be a finite number >= 0, got ${JSON.stringify(r[k])}`);
-  if (!finite(r.alpha) || r.alpha < 0 || r.alpha > 1) throw new RangeError(`optimizer.alpha must be a number in [0, 1], got ${JSON.stringify(r.alpha)}`);
-  if (!finite(r.rho) || r.rho < 0 || r.rho > 1) throw new RangeError(`optimizer.rho must be a number in [0, 1], got ${JSON.stringify(r.rho)}`);
-  if (!Array.isArray(r.betas) || r.betas.length !== 2 || !r.betas.every((b) => finite(b) && b >= 0 && b < 1)) {
-    throw new RangeError(`optimizer.betas must be two numbers in [0, 1) (β1, β2), got ${JSON.stringify(r.betas)}`);
-  }
-  for (const k of ['nesterov', 'centered', 'amsgrad'] as const) if (typeof r[k] !== 'boolean') throw new RangeError(`optimizer.${k} must be true or false, got ${JSON.stringify(r[k])}`);
   if (r.nesterov && (r.momentum <= 0 || r.dampening !== 0)) {
     throw new RangeError('optimizer.nesterov needs momentum > 0 and dampening = 0');
   }
-  if (c.name === 'gd' && r.momentum !== 0) throw new RangeError('optimizer "gd" takes no momentum; use "sgd" with the full batch');
   return r;
 }
 

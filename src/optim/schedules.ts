@@ -8,7 +8,7 @@
 //   decay         another schedule multiplied by factor once per step listed in `at` that has passed
 //                 (to calm training after a catapult)
 
-import { onlyKeys } from '../util/validate.ts';
+import { checkConfigPart, scheduleSchema } from '../config/schema.ts';
 
 export type Schedule =
   | { kind: 'constant'; lr: number }
@@ -19,53 +19,15 @@ export type Schedule =
 
 export const SCHEDULE_KINDS = ['constant', 'piecewise', 'cyclic', 'exp-cyclic', 'decay'] as const;
 
-function rate(path: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${path} must be a finite number >= 0, got ${JSON.stringify(v)}`);
-}
-
-function stepIndex(path: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`${path} must be an integer step >= 0, got ${JSON.stringify(v)}`);
-}
-
-const SCHEDULE_KEYS: Record<Schedule['kind'], readonly string[]> = {
-  constant: ['kind', 'lr'],
-  piecewise: ['kind', 'lr', 'changes'],
-  cyclic: ['kind', 'base', 'max', 'period'],
-  'exp-cyclic': ['kind', 'base', 'max', 'period', 'gamma'],
-  decay: ['kind', 'schedule', 'at', 'factor'],
-};
-
+/** Checks a schedule against its schema (src/config/schema.ts), then that piecewise changes come in step order. */
 export function validateSchedule(s: Schedule, path = 'schedule'): void {
-  if (s && Object.hasOwn(SCHEDULE_KEYS, s.kind)) onlyKeys(`${path} (${s.kind})`, s, SCHEDULE_KEYS[s.kind]);
-  switch (s?.kind) {
-    case 'constant':
-      return rate(`${path}.lr`, s.lr);
-    case 'piecewise': {
-      rate(`${path}.lr`, s.lr);
-      if (!Array.isArray(s.changes)) throw new RangeError(`${path}.changes must be a list of [step, lr] pairs`);
-      s.changes.forEach(([t, lr], i) => {
-        stepIndex(`${path}.changes[${i}][0]`, t);
-        rate(`${path}.changes[${i}][1]`, lr);
-        if (i > 0 && t <= s.changes[i - 1][0]) throw new RangeError(`${path}.changes must be in increasing step order (step ${t} after ${s.changes[i - 1][0]})`);
-      });
-      return;
-    }
-    case 'cyclic':
-    case 'exp-cyclic':
-      rate(`${path}.base`, s.base);
-      rate(`${path}.max`, s.max);
-      if (!Number.isInteger(s.period) || s.period < 2) throw new RangeError(`${path}.period must be an integer >= 2 steps, got ${s.period}`);
-      if (s.kind === 'exp-cyclic' && !(s.gamma > 0 && s.gamma <= 1)) throw new RangeError(`${path}.gamma must be in (0, 1], got ${s.gamma}`);
-      return;
-    case 'decay':
-      validateSchedule(s.schedule, `${path}.schedule`);
-      if (!Array.isArray(s.at)) throw new RangeError(`${path}.at must be a list of steps`);
-      s.at.forEach((t, i) => stepIndex(`${path}.at[${i}]`, t));
-      if (!(s.factor > 0)) throw new RangeError(`${path}.factor must be > 0, got ${s.factor}`);
-      return;
-    default:
-      throw new RangeError(`${path}.kind must be one of ${SCHEDULE_KINDS.join(', ')}; got ${JSON.stringify((s as { kind?: unknown })?.kind)}`);
+  checkConfigPart(scheduleSchema, s, path);
+  if (s.kind === 'piecewise') {
+    s.changes.forEach(([t], i) => {
+      if (i > 0 && t <= s.changes[i - 1][0]) throw new RangeError(`${path}.changes must be in increasing step order (step ${t} after ${s.changes[i - 1][0]})`);
+    });
   }
+  if (s.kind === 'decay') validateSchedule(s.schedule, `${path}.schedule`);
 }
 
 /** The learning rate of step t. */

@@ -1,12 +1,12 @@
 // A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or MNIST (bundled or a
 // user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
+import { checkConfigPart, dataSchema } from '../config/schema.ts';
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
 import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
-import { integerAtLeast, onlyKeys } from '../util/validate.ts';
-import { TASKS, sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
+import { sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
 
 export type DataConfig =
   | { kind: 'synthetic'; task: TaskName; d: number; train: number; val?: number; test?: number; noise?: number }
@@ -48,45 +48,9 @@ export interface RunData {
 export type ReadFile = (pathOrUrl: string) => Promise<Uint8Array>;
 
 
-const DATA_KEYS: Record<DataConfig['kind'], readonly string[]> = {
-  synthetic: ['kind', 'task', 'd', 'train', 'val', 'test', 'noise'],
-  sphere: ['kind', 'n', 'd', 'scaledIndex', 'scale'],
-  mnist: ['kind', 'train', 'val', 'test', 'classes', 'targets', 'images', 'labels', 'downsample'],
-  cifar10: ['kind', 'files', 'train', 'val', 'test', 'classes', 'targets', 'downsample'],
-};
-
+/** Checks a data config against its schema (src/config/schema.ts). */
 export function validateData(c: DataConfig): void {
-  if (c && Object.hasOwn(DATA_KEYS, c.kind)) onlyKeys(`data (${c.kind})`, c, DATA_KEYS[c.kind]);
-  switch (c?.kind) {
-    case 'synthetic':
-      if (!TASKS.includes(c.task)) throw new RangeError(`data.task must be one of ${TASKS.join(', ')}; got ${JSON.stringify(c.task)}`);
-      integerAtLeast('data.d', c.d, 1);
-      integerAtLeast('data.train', c.train, 1);
-      integerAtLeast('data.val', c.val ?? 0, 0);
-      integerAtLeast('data.test', c.test ?? 0, 0);
-      if (c.noise !== undefined && !(typeof c.noise === 'number' && Number.isFinite(c.noise) && c.noise >= 0)) throw new RangeError(`data.noise must be a finite number >= 0, got ${JSON.stringify(c.noise)}`);
-      return;
-    case 'sphere':
-      integerAtLeast('data.n', c.n, 1);
-      integerAtLeast('data.d', c.d, 1);
-      return;
-    case 'mnist':
-    case 'cifar10':
-      integerAtLeast('data.train', c.train, 1);
-      integerAtLeast('data.val', c.val ?? 0, 0);
-      integerAtLeast('data.test', c.test ?? 0, 0);
-      if (c.downsample !== undefined) integerAtLeast('data.downsample', c.downsample, 1);
-      for (const key of ['images', 'labels'] as const) {
-        const v = (c as { images?: unknown; labels?: unknown })[key];
-        if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) throw new RangeError(`data.${key} must be the path or URL of an IDX file (gzip or raw), got ${JSON.stringify(v)}`);
-      }
-      if (c.kind === 'cifar10' && (!Array.isArray(c.files) || c.files.length === 0 || c.files.some((f) => typeof f !== 'string'))) {
-        throw new RangeError('data.files must list the CIFAR-10 binary batch files (paths or URLs), e.g. ["cifar-10-batches-bin/data_batch_1.bin"]');
-      }
-      return;
-    default:
-      throw new RangeError(`data.kind must be one of synthetic, sphere, mnist, cifar10; got ${JSON.stringify((c as { kind?: unknown })?.kind)}`);
-  }
+  checkConfigPart(dataSchema, c, 'data');
 }
 
 /**

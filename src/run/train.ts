@@ -15,7 +15,8 @@ import { Matrix as GpuMatrix } from '../gpu/matrix.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import { Graph, buildNetwork } from '../nn/graph.ts';
 import { LossHeads } from '../nn/loss.ts';
-import { modelGraph, validateModelKeys, type ModelConfig } from '../nn/models.ts';
+import { modelGraph, type ModelConfig } from '../nn/models.ts';
+import { checkConfigPart, trainConfigSchema } from '../config/schema.ts';
 import type { Tape } from '../nn/network.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
 import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
@@ -25,8 +26,7 @@ import { checkpointOptimizer, checkpointParams, decodeCheckpoint, encodeCheckpoi
 import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { PowerIteration } from '../ntk/spectrum.ts';
 import { METRIC_SLOTS, SLOT, Tracker, validateTracking, type TrackingConfig } from '../ntk/tracker.ts';
-import { integerAtLeast, onlyKeys } from '../util/validate.ts';
-import { buildData, dataShape, validateData, type DataConfig, type ReadFile, type RunData } from './data.ts';
+import { buildData, dataShape, type DataConfig, type ReadFile, type RunData } from './data.ts';
 
 export type LossName = 'mse' | 'cross-entropy';
 
@@ -140,36 +140,22 @@ export interface RunCallbacks {
 }
 
 
-const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
-  'data', 'model', 'loss', 'optimizer', 'schedule', 'lrUnit', 'batchSize', 'microBatch', 'steps', 'stopAtLoss', 'divergeAbove', 'evalEvery', 'readbackEvery', 'tracking', 'seed',
-];
-
+/**
+ * Checks a config against its schema (src/config/schema.ts: every key, type, range and choice), then what
+ * the schema cannot say: rules across fields, and the model's shapes against the data's.
+ */
 export function validateTrainConfig(c: TrainConfig): void {
-  onlyKeys('config', c, TRAIN_CONFIG_KEYS);
-  validateData(c.data);
-  validateModelKeys(c.model);
-  // The model's values and shapes against the data's, here rather than only when the run builds it.
-  const io = dataShape(c.data);
-  if (io) modelGraph(c.model, io.shape, io.k);
-  if (c.loss !== 'mse' && c.loss !== 'cross-entropy') throw new RangeError(`loss must be "mse" or "cross-entropy", got ${JSON.stringify(c.loss)}`);
-  resolveOptimizer(c.optimizer);
+  checkConfigPart(trainConfigSchema, c, '');
   validateSchedule(c.schedule);
-  if (c.lrUnit !== undefined && !LR_UNITS.includes(c.lrUnit)) throw new RangeError(`lrUnit must be one of ${LR_UNITS.join(', ')}; got ${JSON.stringify(c.lrUnit)}`);
-  if (c.batchSize !== 'full') integerAtLeast('batchSize', c.batchSize, 1);
-  integerAtLeast('steps', c.steps, 0);
-  integerAtLeast('seed', c.seed, 0);
-  if (c.seed > 0xffffffff) throw new RangeError(`seed must be < 2^32, got ${c.seed}`);
-  if (c.evalEvery !== undefined) integerAtLeast('evalEvery', c.evalEvery, 0);
-  if (c.readbackEvery !== undefined) integerAtLeast('readbackEvery', c.readbackEvery, 1);
-  if (c.microBatch !== undefined) integerAtLeast('microBatch', c.microBatch, 1);
-  const finitePositive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
-  if (c.stopAtLoss !== undefined && !finitePositive(c.stopAtLoss)) throw new RangeError(`stopAtLoss must be a finite number > 0, got ${JSON.stringify(c.stopAtLoss)}`);
+  resolveOptimizer(c.optimizer);
+  validateTracking(c.tracking);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
     throw new RangeError('stopAtLoss with a minibatch needs evalEvery > 0: the full training loss is measured at evaluations');
   }
-  if (c.divergeAbove !== undefined && !finitePositive(c.divergeAbove)) throw new RangeError(`divergeAbove must be a finite number > 0, got ${JSON.stringify(c.divergeAbove)}`);
-  validateTracking(c.tracking);
+  // The model's values and shapes against the data's, here rather than only when the run builds it.
+  const io = dataShape(c.data);
+  if (io) modelGraph(c.model, io.shape, io.k);
 }
 
 /** Seeds of a run's parts, derived from its one seed: data, initialization, batch order. */
