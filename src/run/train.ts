@@ -148,7 +148,10 @@ export function validateTrainConfig(c: TrainConfig): void {
   checkConfigPart(trainConfigSchema, c, '');
   validateSchedule(c.schedule);
   resolveOptimizer(c.optimizer);
-  validateTracking(c.tracking);
+  // The training set's size, where the config alone says it (a file's count is checked once it is read).
+  const n = c.data.kind === 'sphere' ? c.data.n : c.data.train;
+  validateTracking(c.tracking, n);
+  if (typeof c.batchSize === 'number' && c.batchSize > n) throw new RangeError(`batchSize ${c.batchSize} is larger than the training set (${n})`);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
     throw new RangeError('stopAtLoss with a minibatch needs evalEvery > 0: the full training loss is measured at evaluations');
