@@ -27,7 +27,8 @@ const finite = (help: string, bound: { min?: number; above?: number; max?: numbe
 };
 const choice = <T extends readonly [string, ...string[]]>(values: T, help: string) => z.enum(values, { error: () => `must be one of ${values.join(', ')}` }).describe(help);
 const flag = (help: string) => z.boolean({ error: () => 'must be true or false' }).describe(help);
-const text = (help: string) => z.string({ error: () => 'must be a text' }).min(1, { error: () => 'must not be empty' }).describe(help);
+const text = (help: string, what = 'a text') => z.string({ error: () => `must be ${what}` }).min(1, { error: () => `must be ${what}, not empty` }).describe(help);
+const idxFile = (help: string) => text(help, 'the path or URL of an IDX file (gzip or raw)');
 const rate = (help: string) => finite(help, { min: 0 });
 const bias = (help: string) => finite(`${help}; 0 means none`, { min: 0 });
 
@@ -49,7 +50,7 @@ export const dataSchema = z.discriminatedUnion(
   [
     z.strictObject({ kind: z.literal('synthetic'), task: choice(['rank-2', 'rank-3', 'rank-4', 'full-rank'], 'the paper\'s target function'), d: integer(1, 'input dimension'), ...splits, noise: finite('label noise σ', { min: 0 }).optional() }),
     z.strictObject({ kind: z.literal('sphere'), n: integer(1, 'examples on the unit sphere'), d: integer(1, 'input dimension'), scaledIndex: integer(0, 'the example whose input and label are scaled').optional(), scale: finite('the scale of that example', { above: 0 }).optional() }),
-    z.strictObject({ kind: z.literal('mnist'), ...imageData, images: text('IDX image file (path or URL, gzip or raw); the bundled digits by default').optional(), labels: text('IDX label file (path or URL)').optional() }),
+    z.strictObject({ kind: z.literal('mnist'), ...imageData, images: idxFile('IDX image file (path or URL, gzip or raw); the bundled digits by default').optional(), labels: idxFile('IDX label file (path or URL, gzip or raw)').optional() }),
     z.strictObject({ kind: z.literal('cifar10'), files: z.array(text('a CIFAR-10 binary batch (path or URL)'), { error: () => 'must list the CIFAR-10 binary batch files' }).min(1, { error: () => 'must list the CIFAR-10 binary batch files, e.g. ["cifar-10-batches-bin/data_batch_1.bin"]' }), ...imageData }),
   ],
   { error: () => 'must be one of synthetic, sphere, mnist, cifar10' },
