@@ -237,8 +237,9 @@ describe('command line', () => {
     expect(r.status, r.stderr).toBe(0);
     const draws = r.stderr.split('\r').filter((l) => l.startsWith('['));
     const seconds = Number(/in ([\d.]+) s/.exec(r.stdout)![1]);
-    // Drawn about once a second while training (and once at the readback): never silent for long.
-    expect(draws.length).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
+    // Drawn about once a second while training (and once at the readback): never silent for long. Half
+    // of that is asked, so a loaded machine's late timer cannot fail it; without the timer it is one draw.
+    expect(draws.length).toBeGreaterThanOrEqual(Math.floor(seconds / 2));
     expect(draws.at(-1)).toMatch(/step 60\/60  \d+ s  [\d.]+ steps\/s  0 s left  loss /);
   });
 });
