@@ -75,7 +75,7 @@ class Progress {
     const r = this.last;
     const lambda = r?.lambda ?? r?.lambdaBatch;
     process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${done}/${this.total}  ${elapsed.toFixed(0)} s  ${done ? `${rate.toPrecision(3)} steps/s  ${left.toFixed(0)} s left` : 'first step (compiles the kernels)'}` +
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${done}/${this.total}  ${elapsed.toFixed(0)} s  ${done ? `${rate.toPrecision(3)} steps/s  ${left.toFixed(0)} s left` : 'until the first readback (the first step compiles the kernels)'}` +
         `${r ? `  loss ${r.loss.toPrecision(4)}` : ''}${lambda !== undefined ? `  λ_max ${lambda.toPrecision(4)}` : ''}   `,
     );
   }
