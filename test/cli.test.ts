@@ -72,7 +72,7 @@ describe('command line', () => {
       [['--resume', ck, '--scale', 'paper'], /--scale "paper" disagrees with the checkpoint's "quick"/],
       [['--resume', ck, '--set', 'schedule.lr=2'], /--set schedule.lr=2 would change the checkpoint's config/],
       [['--resume', join(dir, 'missing.safetensors')], /missing.safetensors: no such file/],
-      [['--resume', dir], /a folder, not a checkpoint file/],
+      [['--resume', dir], /a folder, not a file/],
       [['--resume', truncated], /data_offsets \[\d+, \d+\] are not a range inside|not a safetensors file/],
     ];
     for (const [args, message] of cases) {

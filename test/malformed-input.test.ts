@@ -106,6 +106,16 @@ function optionCases(): Case[] {
   for (const v of ['0', '-2', 'x', '2.5']) cases.push({ what: `sweep --seeds ${v}`, args: ['sweep', 'gd-catapult', '--grid', 'schedule.lr=1,2', '--seeds', v], names: '--seeds' });
   for (const v of ['x', '=1,2', 'schedule.lr=']) cases.push({ what: `--grid ${v}`, args: ['sweep', 'gd-catapult', '--grid', v], names: '--grid' });
   cases.push({ what: 'sweep of a preset without its own sweep and no --grid', args: ['sweep', 'gd-catapult'], names: 'gd-catapult' });
+  for (const v of ['0/2', '3/2', '1/0', 'x', '1/2/3', '-1/2', '1/']) cases.push({ what: `--shard ${v}`, args: ['sweep', 'gd-catapult', '--grid', 'schedule.lr=1,2', '--shard', v], names: '--shard' });
+  // --merge: folders that are no sweep, or of different plans; and nothing to merge.
+  const plan = (lr: number) => JSON.stringify({ preset: 'gd-catapult', scale: 'quick', grid: { 'schedule.lr': [lr] }, seeds: 1, set: [], combos: [{ label: `schedule.lr=${lr}`, folder: `schedule.lr=${lr}`, assignments: [['schedule.lr', lr]] }] });
+  const [p1, p2, noSweep] = [folder('merge-a', { 'sweep.json': plan(1) }), folder('merge-b', { 'sweep.json': plan(2) }), folder('merge-none', {})];
+  cases.push({ what: 'sweep --merge of no folder', args: ['sweep', '--merge'], names: 'sweep --merge takes the sweep folders' });
+  cases.push({ what: 'sweep --merge of a folder without sweep.json', args: ['sweep', '--merge', noSweep], names: `--merge ${noSweep}: no sweep.json there` });
+  cases.push({ what: 'sweep --merge of two different plans', args: ['sweep', '--merge', p1, p2, '--no-report', '--out', join(dir, 'merged')], names: 'is another sweep than' });
+  cases.push({ what: 'sweep --merge of a bad sweep.json', args: ['sweep', '--merge', folder('merge-bad', { 'sweep.json': '{"preset": 1}' })], names: 'sweep.json: preset' });
+  cases.push({ what: 'help of an unknown command', args: ['help', 'frob'], names: 'help: unknown command "frob"' });
+  cases.push({ what: 'schema with an argument', args: ['schema', '--pretty'], names: '--pretty' });
   for (const v of ['--frob', '--seeds']) cases.push({ what: `run ${v} (unknown option)`, args: ['run', 'gd-catapult', v, '1'], names: v });
   for (const [what, args, names] of [
     ['an unknown command', ['frobnicate'], 'frobnicate'],

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { findPreset, SCALES, type Scale } from '../run/presets.ts';
 import { evalRecordSchema, parseMetricsJsonl, recordsCsv, stepRecordSchema } from '../run/export.ts';
-import { parseJsonFile, toJson } from '../run/json-numbers.ts';
+import { toJson } from '../run/json-numbers.ts';
+import { parseJsonFile } from '../util/schema-errors.ts';
 import { readSummary } from '../run/run-folder.ts';
 import { summarize, type RunSummary } from '../run/summary.ts';
 import { validateTrainConfig, type EvalRecord, type RunStatus, type StepRecord, type TrainConfig } from '../run/train.ts';

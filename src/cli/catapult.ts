@@ -17,6 +17,7 @@ import { metricsLine } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
 import { configJsonSchema } from '../config/schema.ts';
 import { codeVersion, packageVersion } from './version.ts';
+import { fileProblem } from './file-problem.ts';
 
 /** Each command: what it does and how it is called; a usage error prints its command's usage only. */
 const COMMANDS: Record<string, { about: string; usage: string }> = {
@@ -135,8 +136,7 @@ async function train(argv: string[]): Promise<void> {
     try {
       fd = openSync(values.out, 'w');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UsageError(`--out ${values.out}: cannot write it (${code === 'ENOENT' ? 'no such folder, or not a place files can be made' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' || code === 'EPERM' ? 'no permission' : (e as Error).message})`);
+      throw new UsageError(`--out ${values.out}: cannot write it (${fileProblem(e, 'write')})`);
     }
   }
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
@@ -258,7 +258,7 @@ async function run(argv: string[]): Promise<number> {
   if (resume) {
     const saved = await asUsage(async () => {
       const file = await readFile(resume).catch((e: NodeJS.ErrnoException) => {
-        throw new RangeError(`--resume ${resume}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a folder, not a checkpoint file' : e.message}`);
+        throw new RangeError(`--resume ${resume}: ${fileProblem(e, 'read')}`);
       });
       try {
         return decodeCheckpoint(new Uint8Array(file));

@@ -5,6 +5,7 @@ import type { ClassificationOptions } from '../data/classification.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 
+import { fileProblem } from './file-problem.ts';
 import { packageRoot } from './package-root.ts';
 
 // The bundled digits are named by their place in the package (BUNDLED_MNIST), found wherever it is
@@ -28,9 +29,7 @@ export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(bundled.has(pathOrUrl) ? join(packageRoot, pathOrUrl) : pathOrUrl));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'no permission to read it' : (e as Error).message;
-    throw new RangeError(`cannot read data file ${pathOrUrl}: ${why}`);
+    throw new RangeError(`cannot read data file ${pathOrUrl}: ${fileProblem(e, 'read')}`);
   }
 }
 

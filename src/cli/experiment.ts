@@ -14,6 +14,7 @@ import { readSummary, readSweep } from '../run/run-folder.ts';
 import { headlineText, summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
+import { fileProblem } from './file-problem.ts';
 import { SAFE_NAME, writeReport } from './report.ts';
 import { codeVersion } from './version.ts';
 
@@ -134,7 +135,7 @@ export function makeFolder(out: string): void {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && statSync(at).isDirectory()) continue;
       if (code === 'EEXIST') throw new RangeError(`--out ${out}: ${at} is a file, not a folder`);
-      throw new RangeError(`--out ${out}: cannot create ${at} (${code === 'EACCES' || code === 'EPERM' ? 'no permission' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOENT' ? 'not a place folders can be made' : (e as Error).message})`);
+      throw new RangeError(`--out ${out}: cannot create ${at} (${fileProblem(e, 'create')})`);
     }
   }
 }
@@ -372,7 +373,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
       const summaryPath = join(dir, 'summary.json');
       if (existsSync(summaryPath)) {
         const status = finishedStatus(summaryPath, log);
-        if (status !== null && status !== 'stopped' && status !== 'lost') {
+        if (status !== null && hasRunItsCourse(status)) {
           skipped++;
           continue;
         }
@@ -434,8 +435,7 @@ export async function mergeSweeps(dirs: string[], out: string, options: { report
       const finished = dirs.filter((d) => {
         const path = join(d, rel, 'summary.json');
         if (!existsSync(path)) return false;
-        const status = readSummary(readFileSync(path, 'utf8'), path).status;
-        return status !== 'stopped' && status !== 'lost';
+        return hasRunItsCourse(readSummary(readFileSync(path, 'utf8'), path).status);
       });
       if (finished.length > 1) duplicated.push(`${combo.label}, seed ${seed} (in ${finished.join(', ')}; kept the first)`);
       if (finished.length > 0 && resolve(finished[0]) !== target) cpSync(join(finished[0], rel), join(out, rel), { recursive: true });
@@ -448,6 +448,9 @@ export async function mergeSweeps(dirs: string[], out: string, options: { report
   if (options.report) await reportInto(out, log);
   return { missing, duplicated };
 }
+
+/** A stopped (interrupted) or lost run has not run its course: a sweep reruns it and does not average it in. */
+const hasRunItsCourse = (status: string) => status !== 'stopped' && status !== 'lost';
 
 /** The status in a run's summary.json, or null if the file cannot be read as one (then the run is redone, and said so). */
 function finishedStatus(path: string, log: (line: string) => void): string | null {
@@ -489,14 +492,15 @@ function writeAggregate(out: string, plan: { label: string; folder: string; assi
   const keys: string[] = [];
   const rows: string[][] = [];
   const stats: Record<string, Record<string, { mean: number; sd: number; n: number }>> = {};
-  const all = plan.map((c) =>
-    Array.from({ length: seeds }, (_, s) => join(out, c.folder, `seed-${s}`, 'summary.json'))
-      .filter((p) => existsSync(p))
-      .map((p) => readSummary(readFileSync(p, 'utf8'), p)),
+  // Each seed's summary, or null where the run has none yet; read once, for the table and the missing list.
+  const bySeed = plan.map((c) =>
+    Array.from({ length: seeds }, (_, s) => {
+      const p = join(out, c.folder, `seed-${s}`, 'summary.json');
+      return existsSync(p) ? readSummary(readFileSync(p, 'utf8'), p) : null;
+    }),
   );
-  // A stopped (interrupted) or lost run has not run its course: counted, not averaged in.
-  const unfinished = (s: { status?: string }) => s.status === 'stopped' || s.status === 'lost';
-  const summaries = all.map((list) => list.filter((s) => !unfinished(s)));
+  const all = bySeed.map((list) => list.filter((s) => s !== null));
+  const summaries = all.map((list) => list.filter((s) => hasRunItsCourse(s.status)));
   for (const list of summaries) for (const s of list) for (const [k, v] of Object.entries(s.headline)) if (typeof v === 'number' && !keys.includes(k)) keys.push(k);
   plan.forEach((c, i) => {
     stats[c.label] = {};
@@ -515,15 +519,7 @@ function writeAggregate(out: string, plan: { label: string; folder: string; assi
   writeWhole(join(out, 'aggregate.csv'), aggregateCsv(plan, summaries.map((l) => l.length), all.map((l, i) => l.length - summaries[i].length), keys, stats));
   writeWhole(join(out, 'aggregate.md'), [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n') + '\n');
   // The runs not finished (absent, stopped or lost), by combination and seed.
-  const missing: string[] = [];
-  plan.forEach((c) => {
-    for (let seed = 0; seed < seeds; seed++) {
-      const path = join(out, c.folder, `seed-${seed}`, 'summary.json');
-      const status = existsSync(path) ? readSummary(readFileSync(path, 'utf8'), path).status : null;
-      if (status === null || status === 'stopped' || status === 'lost') missing.push(`${c.label}, seed ${seed}`);
-    }
-  });
-  return missing;
+  return plan.flatMap((c, i) => bySeed[i].flatMap((s, seed) => (s && hasRunItsCourse(s.status) ? [] : [`${c.label}, seed ${seed}`])));
 }
 
 

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
+import { fileProblem } from './file-problem.ts';
 import type { StepRecord } from '../run/train.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 
@@ -33,8 +34,7 @@ function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new RangeError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' ? 'not readable (permission denied)' : (e as Error).message}`);
+    throw new RangeError(`${path}: ${fileProblem(e, 'read')}`);
   }
 }
 

@@ -4,6 +4,7 @@
 // schema cannot say is checked in code beside it: rules across fields (below), and a model's shapes against
 // its data (src/nn/models.ts builds the graph). Errors name the dotted key, what is allowed and what was given.
 import { z } from 'zod';
+import { dottedPath } from '../util/schema-errors.ts';
 import { nearest } from '../util/validate.ts';
 
 // --- field vocabulary: each says in its error what it allows ------------------------------------------
@@ -156,8 +157,7 @@ export const trainConfigSchema = z
 type Schema = z.ZodType;
 type Path = readonly PropertyKey[];
 
-const dotted = (base: string, path: Path) =>
-  path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), base);
+
 
 const valueAt = (value: unknown, path: Path): unknown => path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
 
@@ -195,14 +195,14 @@ function objectSchemaAt(schema: Schema, value: unknown, path: Path): z.ZodObject
 function objectLabel(base: string, value: unknown, path: Path): string {
   const v = valueAt(value, path) as Record<string, unknown> | undefined;
   const tag = v && typeof v === 'object' ? (typeof v.kind === 'string' ? v.kind : typeof v.name === 'string' ? v.name : path[path.length - 1] === 'model' ? 'fcn' : null) : null;
-  const name = dotted(base, path) || 'config';
+  const name = dottedPath(base, path) || 'config';
   return tag ? `${name} (${tag})` : name;
 }
 
 /** One zod problem as our sentence: the key, what it allows, what it got. */
 function sentence(issue: z.core.$ZodIssue, schema: Schema, value: unknown, base: string): string {
   const got = valueAt(value, issue.path);
-  const key = dotted(base, issue.path) || 'config';
+  const key = dottedPath(base, issue.path) || 'config';
   switch (issue.code) {
     case 'unrecognized_keys': {
       const label = objectLabel(base, value, issue.path);
@@ -215,9 +215,9 @@ function sentence(issue: z.core.$ZodIssue, schema: Schema, value: unknown, base:
       if ('discriminator' in issue && issue.discriminator) {
         const tagPath = issue.path[issue.path.length - 1] === issue.discriminator ? issue.path : [...issue.path, issue.discriminator];
         const parent = valueAt(value, tagPath.slice(0, -1));
-        if (parent === null || typeof parent !== 'object' || Array.isArray(parent)) return `${dotted(base, tagPath.slice(0, -1)) || 'config'} must be an object, got ${JSON.stringify(parent)}`;
+        if (parent === null || typeof parent !== 'object' || Array.isArray(parent)) return `${dottedPath(base, tagPath.slice(0, -1)) || 'config'} must be an object, got ${JSON.stringify(parent)}`;
         const options = ((issue as { options?: unknown[] }).options ?? []).filter((o) => typeof o === 'string');
-        return `${dotted(base, tagPath)} must be one of ${options.join(', ')}; got ${JSON.stringify(valueAt(value, tagPath))}`;
+        return `${dottedPath(base, tagPath)} must be one of ${options.join(', ')}; got ${JSON.stringify(valueAt(value, tagPath))}`;
       }
       return `${key} ${issue.message}, got ${JSON.stringify(got)}`;
     case 'invalid_value':

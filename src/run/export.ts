@@ -4,7 +4,8 @@
 // metrics.jsonl has one JSON object per line, {"type":"step",…} or {"type":"eval",…}, with NaN and ±Infinity
 // written as strings (src/run/json-numbers.ts) so that a diverged run's numbers read back as they were.
 import { z } from 'zod';
-import { describeIssues, measured, toJson } from './json-numbers.ts';
+import { describeIssues } from '../util/schema-errors.ts';
+import { measured, toJson } from './json-numbers.ts';
 import type { EvalRecord, StepRecord } from './train.ts';
 
 /**

@@ -3,7 +3,8 @@
 // A folder is input like any other: each file is checked against its schema before any value is used, and
 // anything wrong is a RangeError naming the file, the field and what was wrong. Unknown keys are errors.
 import { z } from 'zod';
-import { measured, parseJsonFile } from './json-numbers.ts';
+import { parseJsonFile } from '../util/schema-errors.ts';
+import { measured } from './json-numbers.ts';
 
 const count = z.int().min(0);
 const optionalStep = z.union([count, z.null()]);

@@ -3,20 +3,6 @@ export function integerAtLeast(path: string, v: unknown, min: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
 }
 
-/**
- * Throws a RangeError naming the first key of `value` that is not one of `allowed`, and what is: a misspelt
- * key must fail, not leave its setting at the default.
- */
-export function onlyKeys(path: string, value: unknown, allowed: readonly string[]): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RangeError(`${path} must be an object (keys ${allowed.join(', ')}), got ${JSON.stringify(value)}`);
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
-      const near = nearest(key, allowed);
-      throw new RangeError(`${path}: unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}; ${path} takes ${allowed.join(', ')}`);
-    }
-  }
-}
-
 /** The allowed name closest to a misspelt one (edit distance, case ignored), if it is close enough to be the one meant. */
 export function nearest(name: string, allowed: readonly string[]): string | null {
   let best: string | null = null;
