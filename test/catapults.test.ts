@@ -92,3 +92,86 @@ describe('headline numbers', () => {
     expect(nan.headline.divergedLoss).toBeNaN();
   });
 });
+
+// Exact expectations on hand-made records, so that an off-by-one in the match rate, a changed comparison
+// or a changed spike threshold fails a test (each was tried: see the commit that added this block).
+describe('the detector, pinned down', () => {
+  const run = (losses: number[], etaCrit: (number | undefined)[], lr = 1): CatapultInput[] => losses.map((loss, step) => ({ step, lr, loss, etaCrit: etaCrit[step] }));
+
+  it('counts a rise at step t only when step t itself was critical, not t − 1 or t + 1', () => {
+    // Rises at steps 1 and 4 (L_2 > L_1, L_5 > L_4); critical steps 0, 2, 5: none of them a rising step.
+    const losses = [1, 0.9, 1.5, 1.2, 1.1, 1.4, 1.3];
+    const r = detectCatapults(run(losses, [0.5, 2, 0.5, 2, 2, 0.5, 2]));
+    expect(r.increases).toEqual([1, 4]);
+    expect(r.criticalSteps).toEqual([0, 2, 5]);
+    expect(r.matchRate).toBe(0);
+    // Critical exactly at the rising steps: every rise matched.
+    expect(detectCatapults(run(losses, [2, 0.5, 2, 2, 0.5, 2, 2])).matchRate).toBe(1);
+    // One of two.
+    expect(detectCatapults(run(losses, [2, 0.5, 2, 2, 2, 0.5, 2])).matchRate).toBe(0.5);
+  });
+
+  it('a step is critical when η − η_crit > 1e-8: equal rates and rounding-level excesses are not', () => {
+    const losses = [1, 0.9, 0.8, 0.7, 0.6];
+    const r = detectCatapults(run(losses, [1, 1 - 0.9e-8, 1 - 1.1e-8, 1 - 0.5e-8, 1 + 1e-3]));
+    expect(r.criticalSteps).toEqual([2]);
+    expect(detectCatapults(run(losses, [1, 1, 1, 1, 1]), { epsilon: 0 }).criticalSteps).toEqual([]);
+    expect(detectCatapults(run(losses, [1 - 1e-12, 1, 1, 1, 1]), { epsilon: 0 }).criticalSteps).toEqual([0]);
+  });
+
+  it('an equal loss is not an increase, a rise by one float32 ulp is', () => {
+    const one = 1;
+    const up = Math.fround(1 + 2 ** -23);
+    const r = detectCatapults(run([one, one, up, up, one], [0.5, 0.5, 0.5, 0.5, 0.5]));
+    expect(r.increases).toEqual([1]);
+    expect(r.matchRate).toBe(1);
+  });
+
+  it('a spike is a rise of more than 10 % above its start: 10.5 % is one, 9.5 % is not', () => {
+    const spikes = (rise: number) => detectCatapults(run([1, 1 + rise, 0.9, 0.8], [])).spikes;
+    expect(spikes(0.105).map((s) => [s.start, s.peak, s.end])).toEqual([[0, 1, 2]]);
+    expect(spikes(0.095)).toEqual([]);
+    expect(spikes(0.105)[0].ratio).toBeCloseTo(1.105, 12);
+    expect(spikes(0.105)[0].height).toBeCloseTo(0.105, 12);
+    // Three rises of 12 %, 25 % and 35 %: all three at the default, only the last at 0.3.
+    const losses = [1, 1.12, 0.9, 1.125, 0.8, 1.08, 0.7];
+    expect(detectCatapults(run(losses, [])).spikes.map((s) => s.start)).toEqual([0, 2, 4]);
+    expect(detectCatapults(run(losses, []), { minRise: 0.3 }).spikes.map((s) => s.start)).toEqual([4]);
+  });
+
+  it('the noise floor is 1e-6 of the first finite loss: a rise of 2e-6 is a spike, 0.5e-6 is not', () => {
+    const at = (height: number) => detectCatapults(run([1, 1e-5, 1e-5 + height, 1e-6], [])).spikes.map((s) => s.start);
+    expect(at(2e-6)).toEqual([1]);
+    expect(at(0.5e-6)).toEqual([]);
+    // The first finite loss sets the scale, skipping a leading NaN.
+    expect(detectCatapults(run([NaN, 1, 1e-5, 1e-5 + 2e-6, 1e-6], [])).spikes.map((s) => s.start)).toEqual([2]);
+  });
+
+  it('a spike that peaks at the last step has no end and no λ_max after', () => {
+    const r = detectCatapults(run([1, 0.5, 0.4, 0.8], [2, 2, 0.1, 0.1]).map((x) => ({ ...x, lambda: 3 })));
+    expect(r.spikes).toEqual([{ start: 2, peak: 3, end: null, startLoss: 0.4, peakLoss: 0.8, height: 0.8 - 0.4, ratio: 2, duration: null, lambdaBefore: 3 }]);
+    expect(r.increases).toEqual([2]);
+    expect(r.matchRate).toBe(1);
+  });
+});
+
+describe('the last rise', () => {
+  it('is counted: the loss after the last step (the final evaluation) joins the series', () => {
+    // Steps 0..3 recorded; the final evaluation at step 4 measured the loss after step 3's update.
+    const config = { batchSize: 'full', evalEvery: 1, tracking: { batch: {} } } as unknown as TrainConfig;
+    const steps: StepRecord[] = [0.5, 0.4, 0.3, 0.2].map((loss, step) => ({ step, lr: 1, loss, etaCrit: step === 3 ? 0.5 : 2 }));
+    const evals = [0.5, 0.4, 0.3, 0.2, 0.9].map((trainLoss, step) => ({ step, trainLoss }));
+    const series = catapultSeries(config, steps, evals, 8);
+    expect(series.map((r) => [r.step, r.loss])).toEqual([[0, 0.5], [1, 0.4], [2, 0.3], [3, 0.2], [4, 0.9]]);
+    const r = detectCatapults(series);
+    expect(r.increases).toEqual([3]);
+    expect(r.matchRate).toBe(1);
+    expect(r.criticalSteps).toEqual([3]);
+    // Without a final evaluation there is nothing to add.
+    expect(catapultSeries(config, steps, [], 8)).toHaveLength(4);
+    // A minibatch run whose evaluations are not every step: its step losses are batch losses, and a full-set
+    // loss after the last one is not comparable with them.
+    const sgd = { batchSize: 4, evalEvery: 10, tracking: { batch: {} } } as unknown as TrainConfig;
+    expect(catapultSeries(sgd, steps, [{ step: 4, trainLoss: 0.9 }], 8)).toHaveLength(4);
+  });
+});

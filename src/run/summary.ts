@@ -44,13 +44,19 @@ export function catapultSeries(config: TrainConfig, records: StepRecord[], evals
   const setIsBatch = fullBatch && config.tracking?.set?.examples === trainSize;
   const evalAt = new Map(evals.map((e) => [e.step, e.trainLoss]));
   const everyStep = config.evalEvery === 1;
-  return records.map((r) => ({
+  const series: CatapultInput[] = records.map((r) => ({
     step: r.step,
     lr: r.lr,
     loss: everyStep && evalAt.has(r.step) ? evalAt.get(r.step)! : r.loss,
     etaCrit: adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
     lambda: r.lambda,
   }));
+  // The loss after the last step's update is only in the final evaluation: without it a rise at the last
+  // step goes uncounted. It joins where it measures what the series does (the full training loss).
+  const last = records[records.length - 1];
+  const after = last ? evalAt.get(last.step + 1) : undefined;
+  if (after !== undefined && (everyStep || fullBatch)) series.push({ step: last.step + 1, lr: NaN, loss: after });
+  return series;
 }
 
 /**
