@@ -163,18 +163,18 @@ async function modelTable(gpu: Gpu, options: { id: string; title: string; what: 
     const X = gpu.matrix('X', c.n, size, x);
     const gram = new NtkGram(gpu, net2);
     const power = new PowerIteration(gpu, c.n, 1);
-    const slot = gpu.createBuffer({ label: 'λ', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const slot = gpu.createBuffer({ label: 'λ', size: 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     let formedMs = NaN;
     let jacobian = { ms: NaN, peak: NaN };
     if (c.n <= formedRows) {
       const K = gpu.matrix('K', c.n, c.n);
       jacobian = await measure(gpu, (s) => gram.jacobian(s, X, K).then(() => {}), 1);
-      const iterate = await measure(gpu, (s) => power.record(s, K, ITERATIONS, slot, 0), 2);
+      const iterate = await measure(gpu, (s) => power.record(s, K, ITERATIONS, slot, 0, 1), 2);
       formedMs = jacobian.ms + iterate.ms;
       K.buffer.destroy();
     }
     const mf = new MatrixFreeNtk(gpu, net2, X);
-    const matrixFree = await measure(gpu, (s) => power.record(s, mf, ITERATIONS, slot, 0), 1);
+    const matrixFree = await measure(gpu, (s) => power.record(s, mf, ITERATIONS, slot, 0, 1), 1);
     const faster = !(formedMs < matrixFree.ms) ? 'matrix-free' : 'formed';
     const picked = auto === 'structured' ? 'formed' : 'matrix-free';
     const row = [

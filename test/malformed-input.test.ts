@@ -84,8 +84,12 @@ function setCases(): Case[] {
   const sgd = (set: string) => ['show', 'gd-catapult', '--set', 'optimizer.name=sgd', '--set', 'batchSize=32', '--set', set];
   for (const v of ['-0.5', 'Infinity', '"0.9"']) cases.push({ what: `sgd momentum ${v}`, args: sgd(`optimizer.momentum=${v}`), names: 'optimizer.momentum' });
   cases.push({ what: 'sgd nesterov "on"', args: sgd('optimizer.nesterov=on'), names: 'optimizer.nesterov' });
+  // Convergence: the batch solver and the tolerance that marks an eigenvalue as not converged.
+  for (const v of ['fast', 'EXACT', '1', 'null']) cases.push({ what: `--set tracking.batch.solver=${v}`, args: show(`tracking.batch.solver=${v}`), names: 'tracking.batch.solver' });
+  for (const v of ['0', '1', '-1e-3', 'abc', 'NaN', '1e309', 'true']) cases.push({ what: `--set tracking.tolerance=${v}`, args: show(`tracking.tolerance=${v}`), names: 'tracking.tolerance' });
+  cases.push({ what: 'an exact batch solve of a kernel that is never formed', args: ['show', 'gd-catapult', '--set', 'tracking.batch.solver=exact', '--set', 'tracking.batch.method=matrix-free'], names: 'tracking.batch.solver' });
   // Prototype names as the value of a choice: never an entry of the table of choices.
-  for (const key of ['optimizer.name', 'schedule.kind', 'data.kind', 'model.kind', 'tracking.set.method', 'loss', 'lrUnit', 'data.task']) {
+  for (const key of ['optimizer.name', 'schedule.kind', 'data.kind', 'model.kind', 'tracking.set.method', 'tracking.batch.solver', 'loss', 'lrUnit', 'data.task']) {
     for (const v of ['toString', '__proto__', 'constructor']) cases.push({ what: `--set ${key}=${v}`, args: show(`${key}=${v}`), names: v });
   }
   // The form of an assignment itself.

@@ -5,6 +5,7 @@ import uPlot from 'uplot';
 import type { EvalRecord, StepRecord } from '../run/train.ts';
 import { drawIndices, pick } from './downsample.ts';
 import type { LabRunData } from './lab-run.ts';
+import { toleranceOf } from '../run/convergence.ts';
 
 type Value = number | null | undefined;
 
@@ -13,6 +14,8 @@ interface SeriesDef {
   step?: (r: StepRecord, run: LabRunData) => number | undefined;
   evaluation?: (e: EvalRecord) => number | undefined;
   dash?: number[];
+  /** Drawn as hollow points, never joined: the values of a tracked eigenvalue that had not converged. */
+  pointsOnly?: boolean;
 }
 
 interface ChartDef {
@@ -28,6 +31,18 @@ interface ChartDef {
 }
 
 const top = (run: LabRunData) => run.config.tracking?.spectrum?.top;
+
+/**
+ * A tracked eigenvalue's series, and the same values where they had not converged (their residual above
+ * the run's tolerance, src/run/convergence.ts): the line holds only converged values, the rest are points.
+ */
+function byConvergence(label: string, value: (r: StepRecord, run: LabRunData) => number | undefined, residual: keyof StepRecord, extra: Partial<SeriesDef> = {}): SeriesDef[] {
+  const unconverged = (r: StepRecord, run: LabRunData) => typeof r[residual] === 'number' && !((r[residual] as number) <= toleranceOf(run.config));
+  return [
+    { label, step: (r, run) => (unconverged(r, run) ? undefined : value(r, run)), ...extra },
+    { label: `${label} (not converged)`, step: (r, run) => (unconverged(r, run) ? value(r, run) : undefined), pointsOnly: true },
+  ];
+}
 
 export const CHARTS: ChartDef[] = [
   {
@@ -78,8 +93,8 @@ export const CHARTS: ChartDef[] = [
     source: 'steps',
     overlay: 0,
     series: [
-      { label: 'λ_max', step: (r) => r.lambda },
-      { label: 'λ_min', step: (r) => r.lambdaMin },
+      ...byConvergence('λ_max', (r) => r.lambda, 'lambdaResidual'),
+      ...byConvergence('λ_min', (r) => r.lambdaMin, 'lambdaMinResidual'),
     ],
   },
   {
@@ -102,8 +117,8 @@ export const CHARTS: ChartDef[] = [
     source: 'steps',
     series: [
       { label: 'η', step: (r) => (r.etaCrit !== undefined || r.etaCritHessian !== undefined ? r.lr : undefined) },
-      { label: 'η_crit(batch) = b/λ_max(K_batch)', step: (r) => r.etaCrit },
-      { label: '2/λ_max(H)', step: (r) => r.etaCritHessian, dash: [6, 4] },
+      ...byConvergence('η_crit(batch) = b/λ_max(K_batch)', (r) => r.etaCrit, 'lambdaBatchResidual'),
+      ...byConvergence('2/λ_max(H)', (r) => r.etaCritHessian, 'lambdaHessianResidual', { dash: [6, 4] }),
     ],
   },
   {
@@ -204,6 +219,7 @@ class ChartPanel {
     };
     const present = (col: Value[]) => col.some((v) => typeof v === 'number');
     const dashes: (number[] | undefined)[] = [];
+    const pointsOnly: boolean[] = [];
     if (primary) {
       for (const s of def.series) {
         const col = column(primary, s);
@@ -211,6 +227,7 @@ class ChartPanel {
         labels.push(typeof s.label === 'function' ? s.label(primary) : s.label);
         columns.push(col);
         dashes.push(s.dash);
+        pointsOnly.push(Boolean(s.pointsOnly));
       }
     }
     if (def.overlay !== undefined) {
@@ -221,6 +238,7 @@ class ChartPanel {
         labels.push(`${typeof s.label === 'function' ? s.label(run) : s.label}: ${run.label}`);
         columns.push(col);
         dashes.push(undefined);
+        pointsOnly.push(false);
       }
     }
     this.points = columns.reduce((n, c) => n + c.filter((v) => typeof v === 'number').length, 0);
@@ -249,7 +267,12 @@ class ChartPanel {
         axes: [{ label: 'step' }, { label: def.yLabel, size: 64, values: (_u, vals) => vals.map(tick) }],
         series: [
           { label: 'step' },
-          ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, dash: dashes[i], points: { show: false } })),
+          ...labels.map((label, i) =>
+            pointsOnly[i]
+              ? // In the colour of the line it belongs to, which byConvergence puts just before it.
+                { label, stroke: COLORS[Math.max(0, i - 1) % COLORS.length], width: 0, paths: () => null, points: { show: true, size: 5, fill: '#fff' } }
+              : { label, stroke: COLORS[i % COLORS.length], width: 1.5, dash: dashes[i], points: { show: false } },
+          ),
         ],
         cursor: { sync: { key: 'catapult-lab' } },
         legend: { live: true },

@@ -10,6 +10,7 @@ import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
 import { fileProblem } from './file-problem.ts';
 import type { StepRecord } from '../run/train.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
+import { DEFAULT_TOLERANCE, TRACKED_EIGENVALUES } from '../run/convergence.ts';
 
 // uPlot from wherever the package manager put it; the page script beside this module's folder (src/report/
 // in a checkout, lib/src/report/ in an installed package).
@@ -100,6 +101,7 @@ export function runReportHtml(dir: string): string {
     cutLastLine ? '<p class="note">The last line of metrics.jsonl was cut short (the run was killed while writing it) and is left out.</p>' : '',
     `<h2>Catapult spikes (${spikes.length}; ${fmt(s.criticalSteps.length)} steps with η &gt; η_crit(batch))</h2>`,
     spikes.length ? table(['start', 'peak', 'back at start level', 'height', 'duration', 'λ_max drop'], spikes) : '<p>none</p>',
+    ...convergenceSection(s),
     ...(s.notes.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
     `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
   ].join('\n');
@@ -110,8 +112,24 @@ export function runReportHtml(dir: string): string {
     markers: s.spikes.map((p) => p.peak),
     trackedExamples: tracking?.set?.examples ?? null,
     top: tracking?.spectrum?.top ?? null,
+    tolerance: s.convergence?.tolerance ?? DEFAULT_TOLERANCE,
   };
   return page(title, body, data);
+}
+
+/** The convergence of each tracked eigenvalue: how many steps' values are within the tolerance, and the worst. */
+function convergenceSection(s: SummaryFile): string[] {
+  const c = s.convergence;
+  if (!c || Object.keys(c.quantities).length === 0) return [];
+  const rows = TRACKED_EIGENVALUES.filter((q) => c.quantities[q.value]).map((q) => {
+    const line = c.quantities[q.value];
+    return [q.label, line.tracked, line.unconverged, line.worstResidual, line.firstUnconverged ?? '—'];
+  });
+  return [
+    `<h2>Convergence (relative residual ‖Kv − λv‖/λ at most ${fmt(c.tolerance)})</h2>`,
+    table(['eigenvalue', 'steps tracked', 'not converged', 'largest residual', 'first not converged'], rows),
+    '<p class="note">A value that has not converged is drawn apart in the charts (“not converged”, as points), not as part of its line.</p>',
+  ];
 }
 
 /** Per step, the mean of a quantity over the seeds that reached it, with its least and largest value (null where none did). */

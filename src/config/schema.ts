@@ -112,7 +112,18 @@ const every = integer(1, 'every this many steps').optional();
 const iterations = integer(1, 'power-iteration steps').optional();
 export const trackingSchema = z
   .strictObject({
-    batch: z.strictObject({ every, iterations, method: choice(['auto', 'structured', 'matrix-free'], 'how the batch NTK is applied').optional() }, { error: () => 'must be an object' }).describe('λ_max and η_crit of each step\'s batch').optional(),
+    batch: z
+      .strictObject(
+        {
+          every,
+          iterations,
+          method: choice(['auto', 'structured', 'matrix-free'], 'how the batch NTK is applied').optional(),
+          solver: choice(['auto', 'exact', 'power'], 'exact: the formed batch NTK read back and solved in float64 to a relative residual of 1e-6; power: warm-started power iterations on the GPU; auto: exact up to 256 rows').optional(),
+        },
+        { error: () => 'must be an object' },
+      )
+      .describe('λ_max and η_crit of each step\'s batch')
+      .optional(),
     set: z
       .strictObject(
         {
@@ -129,6 +140,7 @@ export const trackingSchema = z
     hessian: z.strictObject({ every, iterations }, { error: () => 'must be an object' }).describe('λ_max of the batch loss\'s Hessian').optional(),
     spectrum: z.strictObject({ top: integer(1, 'eigenvalues to track', 10), every, iterations: integer(1, 'Lanczos iterations').optional() }, { error: () => 'must be an object' }).describe('the top eigenvalues, λ_min and the condition number of the set').optional(),
     adagrad: z.strictObject({ every }, { error: () => 'must be an object' }).describe('AdaGrad\'s s_t and its bound').optional(),
+    tolerance: finite('relative residual ‖Kv − λv‖/λ above which a tracked eigenvalue is marked not converged (default 1e-3)', { above: 0, below: 1 }).optional(),
   }, { error: () => 'must be an object' })
   .describe('spectral tracking during training');
 

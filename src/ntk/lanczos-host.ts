@@ -15,6 +15,8 @@ export interface HostLanczosResult {
   iterations: number;
   /** Per returned pair, the Lanczos estimate of ‖K u − θ u‖. */
   residuals: number[];
+  /** The same estimate for the smallest Ritz value. */
+  smallestResidual: number;
 }
 
 /** The top `count` eigenpairs of the dim×dim row-major symmetric K by `iterations` Lanczos steps (≤ dim). */
@@ -64,7 +66,46 @@ export function hostLanczos(K: ArrayLike<number>, dim: number, options: { count:
     }
     return u;
   });
-  return { values: ritz.values, vectors, smallest: ritz.smallest, iterations: ritz.size, residuals: ritz.residuals };
+  return { values: ritz.values, vectors, smallest: ritz.smallest, iterations: ritz.size, residuals: ritz.residuals, smallestResidual: ritz.smallestResidual };
+}
+
+export interface TopEigenpair {
+  lambda: number;
+  /** ‖K u − λ u‖ / λ, computed from K (not the Lanczos estimate). */
+  residual: number;
+  /** Lanczos steps of the last attempt. */
+  iterations: number;
+}
+
+/**
+ * λ_max of a small dense symmetric K to a relative residual of `tolerance`: Lanczos from a seeded start,
+ * with the number of steps doubled (from 32) until the Ritz estimate meets the tolerance or the steps span
+ * the whole space (where Lanczos with full reorthogonalization is exact to rounding). The residual returned
+ * is recomputed from K itself; K has an eigenvalue within residual·λ of λ, and Lanczos's top Ritz value
+ * is the largest it can be.
+ */
+export function topEigenpair(K: ArrayLike<number>, dim: number, options: { tolerance: number; seed?: number }): TopEigenpair {
+  const A = K instanceof Float64Array ? K : Float64Array.from(K);
+  let steps = Math.min(32, dim);
+  for (;;) {
+    const r = hostLanczos(A, dim, { count: 1, iterations: steps, seed: options.seed });
+    const lambda = r.values[0];
+    const done = r.residuals[0] <= options.tolerance * Math.abs(lambda) || steps >= dim || r.iterations < steps;
+    if (done) return { lambda, residual: relativeResidual(A, dim, r.vectors[0], lambda), iterations: r.iterations };
+    steps = Math.min(dim, 2 * steps);
+  }
+}
+
+/** ‖K u − λ u‖ / |λ| for a unit u. */
+export function relativeResidual(K: Float64Array, dim: number, u: Float64Array, lambda: number): number {
+  let sumsq = 0;
+  for (let r = 0; r < dim; r++) {
+    let sum = 0;
+    const row = r * dim;
+    for (let c = 0; c < dim; c++) sum += K[row + c] * u[c];
+    sumsq += (sum - lambda * u[r]) ** 2;
+  }
+  return Math.sqrt(sumsq) / Math.abs(lambda);
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -45,6 +45,8 @@ async function divide(step: Step, x: Matrix, scalars: GPUBuffer, index: number, 
 export class PowerIteration {
   /** The current eigenvector estimate (unit norm), kept between calls as the warm start. */
   readonly v: Matrix;
+  /** Whether v holds an estimate already (a previous call, or a restored warm start), not a random start. */
+  warm = false;
   private readonly w: Matrix;
   private readonly scalars: GPUBuffer;
 
@@ -91,17 +93,27 @@ export class PowerIteration {
 
   /**
    * Records `iterations` warm-started iterations into a caller's step without any readback, and writes the
-   * resulting λ_max estimate (‖K v‖ for the previous unit v) to out[slot]: per-step tracking inside a
-   * training step's encoder. K must be dim×dim.
+   * resulting λ_max estimate λ̂ = ‖K v‖ (v the previous unit iterate) to out[slot] and its relative residual
+   * ‖K v − λ̂ v‖ / λ̂ to out[residualSlot]. That residual is ‖v' − v‖ for the next iterate v' = K v / λ̂, so it
+   * costs one subtraction and one norm, and it certifies λ̂: K has an eigenvalue within residual·λ̂ of it.
+   * K must be dim×dim.
    */
-  async record(step: Step, K: Matrix | SymmetricOperator, iterations: number, out: GPUBuffer, slot: number): Promise<void> {
+  async record(step: Step, K: Matrix | SymmetricOperator, iterations: number, out: GPUBuffer, slot: number, residualSlot: number): Promise<void> {
     const op = operatorOf(K, this.dim, 'power iteration');
     await op.prepare(step);
     for (let i = 0; i < iterations; i++) {
       await op.apply(step, this.v, this.w);
       const last = i === iterations - 1;
       await reduce(step, 'norm', this.w, null, last ? out : this.scalars, last ? slot : 0);
-      await divide(step, this.w, last ? out : this.scalars, last ? slot : 0, this.v);
+      if (!last) {
+        await divide(step, this.w, this.scalars, 0, this.v);
+        continue;
+      }
+      const next = this.w2();
+      await divide(step, this.w, out, slot, next);
+      await linearCombination(step, 1, next, -1, this.v, this.w);
+      await reduce(step, 'norm', this.w, null, out, residualSlot);
+      step.copy(next.buffer, this.v.buffer, this.dim * 4);
     }
   }
 
@@ -140,6 +152,8 @@ export interface LanczosResult {
   iterations: number;
   /** Per returned pair, the Lanczos estimate of ‖K u − θ u‖: |β_m · y_m|. */
   residuals: number[];
+  /** The same estimate for the smallest Ritz value. */
+  smallestResidual: number;
 }
 
 /** What the Lanczos recurrence's coefficients tell, host-side: the Ritz values and how to form their vectors. */
@@ -154,6 +168,8 @@ export interface RitzPairs {
   coefficients: Float64Array;
   /** Per returned pair, the Lanczos estimate of ‖K u − θ u‖: |β_m · y_m| (0 after a breakdown: exact). */
   residuals: number[];
+  /** The same estimate for the smallest Ritz value. */
+  smallestResidual: number;
 }
 
 /**
@@ -188,6 +204,7 @@ export function ritzPairs(alphas: number[], betas: number[], count: number): Rit
     smallest: eig.values[size - 1],
     coefficients,
     residuals: Array.from({ length: kept }, (_, i) => Math.abs(lastBeta * eig.vectors[i][size - 1])),
+    smallestResidual: Math.abs(lastBeta * eig.vectors[size - 1][size - 1]),
   };
 }
 
@@ -268,7 +285,7 @@ export class Lanczos {
     this.gpu.submit(tail);
     await this.gpu.done();
     Ym.buffer.destroy();
-    return { values: ritz.values, vectors, smallest: ritz.smallest, iterations: ritz.size, residuals: ritz.residuals };
+    return { values: ritz.values, vectors, smallest: ritz.smallest, iterations: ritz.size, residuals: ritz.residuals, smallestResidual: ritz.smallestResidual };
   }
 
   destroy(): void {

@@ -10,7 +10,10 @@
 //   hessian: λ_max of the batch loss's Hessian (exact Hessian-vector products), hence 2/λ_max(H) beside
 //          η_crit(batch);
 //   spectrum: the set's top-s eigenvalues by Lanczos, λ_min and the condition number, and L≤s / L>s.
-// λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`). The
+// λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`; at least
+// 100 at the first, cold one), each recorded with its relative residual ‖Kv − λv‖/λ, so a value that
+// has not converged says so; the batch's λ_max is instead solved exactly on the host where its kernel is
+// small (src/ntk/exact-batch.ts). The
 // spectrum needs Lanczos, whose small tridiagonal problem is solved on the host: it runs in its own steps
 // before the training step it belongs to (analyze), at its own cadence, and is the one tracked quantity
 // that reads back.
@@ -30,6 +33,7 @@ import { matrixOperator, type SymmetricOperator } from './operator.ts';
 import { hostLanczos } from './lanczos-host.ts';
 import { chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
+import { EXACT_BATCH_MAX, ExactBatchEigen } from './exact-batch.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
 /**
@@ -51,7 +55,7 @@ export interface TrackingConfig {
    * on K·v = J(Jᵀv), "auto" (default) takes the cheaper for the batch size (src/ntk/method.ts): formed for
    * small batches, matrix-free for GD on thousands of examples.
    */
-  batch?: { every?: number; iterations?: number; method?: NtkMethodChoice };
+  batch?: { every?: number; iterations?: number; method?: NtkMethodChoice; solver?: BatchSolverChoice };
   /**
    * λ_max, L≤1 and L>1 on a fixed set of the first `examples` training examples. method "gram" forms the
    * set's NTK (structured where every layer has the formula, else by contracting per-example gradients),
@@ -81,7 +85,17 @@ export interface TrackingConfig {
    * sqrt(initial accumulator value).
    */
   adagrad?: { every?: number };
+  /** A tracked eigenvalue whose relative residual ‖Kv − λv‖/λ is above this is marked not converged (1e-3). */
+  tolerance?: number;
 }
+
+export type BatchSolverChoice = 'auto' | 'exact' | 'power';
+
+/**
+ * The fewest power iterations at a cold start (the first tracked step, with no warm start restored or
+ * adopted): from a random vector, 20 leave λ₂/λ₁ = 0.91 at 0.91²⁰ = 15 % of the start's weight; 100 at 8e-5.
+ */
+const COLD_START_ITERATIONS = 100;
 
 /** What the tracker needs of the optimizer for the AdaGrad diagnostics. */
 export interface AdagradState {
@@ -95,13 +109,14 @@ export const SET_METHOD_CHOICES = ['auto', 'gram', 'matrix-free'] as const;
 export type SetMethodChoice = (typeof SET_METHOD_CHOICES)[number];
 
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
-export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9 } as const;
-export const METRIC_SLOTS = 10;
+export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9, batchResidual: 10, setResidual: 11, hessianResidual: 12 } as const;
+export const METRIC_SLOTS = 13;
 
 /** Checks tracking against its schema (src/config/schema.ts), then what it needs of the rest and of the data. */
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
   if (!t) return;
   checkConfigPart(trackingSchema, t, 'tracking');
+  if (t.batch?.solver === 'exact' && t.batch.method === 'matrix-free') throw new RangeError('tracking.batch.solver "exact" solves the formed batch NTK, and tracking.batch.method "matrix-free" never forms it: use method "structured" or "auto", or solver "power"');
   if (t.spectrum && !t.set) throw new RangeError('tracking.spectrum needs tracking.set: it is the spectrum of the tracked set');
   if (t.agop && !t.set) throw new RangeError('tracking.agop needs tracking.set: the AGOP is measured on the tracked set');
   if (t.set && trainSize !== undefined && t.set.examples > trainSize) throw new RangeError(`tracking.set.examples ${t.set.examples} is more than the ${trainSize} training examples`);
@@ -125,7 +140,11 @@ export type TrackedField =
   | 'lambdaMin'
   | 'condition'
   | 'lossTopS'
-  | 'lossRestS';
+  | 'lossRestS'
+  | 'lambdaBatchResidual'
+  | 'lambdaResidual'
+  | 'lambdaHessianResidual'
+  | 'lambdaMinResidual';
 
 /** What the pre-step analysis (Lanczos on the tracked set) found at one step. */
 export interface SpectrumRecord {
@@ -137,10 +156,15 @@ export interface SpectrumRecord {
   lossTopS: number;
   lossRestS: number;
   lanczosIterations: number;
+  /** Per eigenvalue, and for λ_min, the Lanczos estimate of ‖Ku − θu‖/θ. */
+  eigenvalueResiduals: number[];
+  lambdaMinResidual: number;
 }
 
 interface BatchOperator {
   power: PowerIteration;
+  /** Set where this batch size's λ_max is solved exactly on the host instead. */
+  exact: ExactBatchEigen | null;
   /** The formed batch NTK, or null when the batch is tracked matrix-free. */
   K: Matrix | null;
   /** The matrix-free product over the batch's input matrix (which the trainer refills every step). */
@@ -192,6 +216,8 @@ export class Tracker {
     private readonly adagradState: AdagradState | null = null,
     /** The training set's inputs on the GPU, whose Gram the batch NTK's first layer reads blocks of. */
     trainInputs: Matrix | null = null,
+    /** Rows of the runner's metrics buffer (steps between readbacks), for the exact batch solve's staging. */
+    private readonly metricRows = 1,
   ) {
     if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
     // Config errors before anything is recorded: a step left pending would outlive the device this error destroys.
@@ -305,7 +331,7 @@ export class Tracker {
     }
     await this.setResidual(step, tape, this.analysisScalars!, 0);
     this.gpu.submit(step);
-    const { values, smallest, iterations, projections } = this.hostSpectrum ? await this.spectrumOnHost(s, t) : await this.spectrumOnGpu(s, t);
+    const { values, smallest, iterations, projections, residuals, smallestResidual } = this.hostSpectrum ? await this.spectrumOnHost(s, t) : await this.spectrumOnGpu(s, t);
     const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
     let top = 0;
     for (let i = 0; i < projections.length; i++) top += projections[i] ** 2;
@@ -317,13 +343,15 @@ export class Tracker {
       lossTopS: top / set.n,
       lossRestS: loss - top / set.n,
       lanczosIterations: iterations,
+      eigenvalueResiduals: residuals.map((x, i) => x / Math.abs(values[i])),
+      lambdaMinResidual: smallestResidual / Math.abs(smallest),
     };
     this.spectra.set(t, record);
     return record;
   }
 
   /** Lanczos on the GPU over the set's operator (formed or matrix-free), then u_iᵀ r for the Ritz vectors. */
-  private async spectrumOnGpu(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number> }> {
+  private async spectrumOnGpu(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number>; residuals: number[]; smallestResidual: number }> {
     const set = this.set!;
     const r = await this.lanczos!.run(set.operator, { count: s, seed: t, iterations: this.lanczosSteps });
     const proj = this.gpu.matrix('spectrum projections', r.values.length, 1);
@@ -337,7 +365,7 @@ export class Tracker {
   }
 
   /** The formed kernel and the residual read back, Lanczos in float64 on the host, then u_iᵀ r. */
-  private async spectrumOnHost(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number> }> {
+  private async spectrumOnHost(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number>; residuals: number[]; smallestResidual: number }> {
     const set = this.set!;
     const nk = set.n * this.net.outputs;
     const K = await this.gpu.read(set.K!);
@@ -380,16 +408,13 @@ export class Tracker {
     const b = this.config.batch;
     if (b && due(t, b.every)) {
       const entry = this.batchOperator(X);
-      if (entry.K) {
-        await this.gram.form(step, X, entry.K, { tape, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
-        await entry.power.record(step, entry.K, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
-      } else {
-        await entry.power.record(step, entry.matrixFree!, b.iterations ?? 20, out, base + SLOT.lambdaBatch);
-      }
+      if (entry.K) await this.gram.form(step, X, entry.K, { tape, inputGram: await this.batchInputGram(step, X.rows, batchRows) });
+      if (entry.exact) entry.exact.stage(step, entry.K!, row, t);
+      else await this.recordPower(step, entry.power, entry.K ?? entry.matrixFree!, b.iterations, out, base + SLOT.lambdaBatch, base + SLOT.batchResidual);
     }
     const h = this.config.hessian;
     if (h && this.hessian && due(t, h.every)) {
-      await this.hessian.power.record(step, this.hessian.op.at(X, Y), h.iterations ?? 20, out, base + SLOT.lambdaHessian);
+      await this.recordPower(step, this.hessian.power, this.hessian.op.at(X, Y), h.iterations, out, base + SLOT.lambdaHessian, base + SLOT.hessianResidual);
     }
     const s = this.config.set;
     const setDue = Boolean(s && this.set && due(t, s!.every));
@@ -398,7 +423,7 @@ export class Tracker {
       const set = this.set;
       // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
       if (set.K) setTape = this.formedAt === t ? await this.net.forward(step, set.X) : await this.formSet(step);
-      await set.power.record(step, set.operator, s.iterations ?? 20, out, base + SLOT.lambdaSet);
+      await this.recordPower(step, set.power, set.operator, s.iterations, out, base + SLOT.lambdaSet, base + SLOT.setResidual);
       // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
       await this.setResidual(step, setTape, out, base + SLOT.setLoss);
       await reduce(step, 'dot', set.power.v, set.residual, out, base + SLOT.topProjection);
@@ -421,6 +446,39 @@ export class Tracker {
       for (const [i, { offset, count }] of tensors.entries()) await reduce(step, 'min', new Matrix(sum, count, 1, offset * 4), null, partials, i, { above });
       await reduce(step, 'min', new Matrix(partials, tensors.length, 1), null, out, base + SLOT.adagradMin);
     }
+  }
+
+  /** Power iterations into out[slot] and their residual into out[residualSlot]; more of them from a cold start. */
+  private async recordPower(step: Step, power: PowerIteration, K: Matrix | SymmetricOperator, configured: number | undefined, out: GPUBuffer, slot: number, residualSlot: number): Promise<void> {
+    const iterations = power.warm ? (configured ?? 20) : Math.max(configured ?? 20, COLD_START_ITERATIONS);
+    await power.record(step, K, iterations, out, slot, residualSlot);
+    power.warm = true;
+  }
+
+  /** Collects what the exact batch solves staged since the last readback: call before read() for those steps. */
+  async collect(): Promise<void> {
+    for (const e of this.batchPower.values()) await e.exact?.collect();
+  }
+
+  /**
+   * Warm-starts the tracked set's power iteration from v, the training set's top eigenvector measured to
+   * tolerance at initialization (for lrUnit "eta-crit"), where the set is the whole training set: its first
+   * tracked λ_max then starts converged instead of from a random vector.
+   */
+  adoptSetVector(v: Matrix, trainRows: number): void {
+    if (!this.set || this.set.n !== trainRows || this.set.power.warm || v.length !== this.set.power.v.length) return;
+    const copy = this.gpu.step('set warm start');
+    copy.copy(v.buffer, this.set.power.v.buffer, v.length * 4, v.offset, 0);
+    this.gpu.submit(copy);
+    this.set.power.warm = true;
+  }
+
+  /** How step t's batch λ_max is found: exactly on the host for formed kernels up to EXACT_BATCH_MAX, or as configured. */
+  private batchSolver(formed: boolean, nk: number): 'exact' | 'power' {
+    const choice = this.config.batch?.solver ?? 'auto';
+    if (choice === 'exact' && !formed) throw new RangeError('tracking.batch.solver "exact" needs the batch NTK formed: use tracking.batch.method "structured" (or "auto" with a smaller batch), or solver "power"');
+    if (choice !== 'auto') return choice;
+    return formed && nk <= EXACT_BATCH_MAX ? 'exact' : 'power';
   }
 
   /** The power iteration and operator of batches of X's size, made on first use (method by cost, or as configured). */
@@ -446,6 +504,7 @@ export class Tracker {
           });
     const entry: BatchOperator = {
       power: restored?.power ?? new PowerIteration(this.gpu, nk, 2),
+      exact: this.batchSolver(method === 'structured', nk) === 'exact' ? new ExactBatchEigen(this.gpu, this.metricRows, nk) : null,
       K: method === 'structured' ? this.gpu.matrix(`batch NTK (${b})`, nk, nk, undefined, 'use a smaller batch, or tracking.batch.method "matrix-free"') : null,
       matrixFree: method === 'matrix-free' ? new MatrixFreeNtk(this.gpu, this.net, X, { chunk: Math.ceil(b / 64) * 64 }) : null,
     };
@@ -463,20 +522,24 @@ export class Tracker {
   }
 
   /** The tracked quantities of one metrics row, for the step record. */
-  read(values: Float32Array, row: number, t: number, batchRows: number, lr: number): Partial<Record<TrackedField, number>> & { eigenvalues?: number[] } {
+  read(values: Float32Array, row: number, t: number, batchRows: number, lr: number): Partial<Record<TrackedField, number>> & { eigenvalues?: number[]; eigenvalueResiduals?: number[] } {
     const v = (slot: number) => values[row * METRIC_SLOTS + slot];
-    const r: Partial<Record<TrackedField, number>> & { eigenvalues?: number[] } = {};
+    const r: Partial<Record<TrackedField, number>> & { eigenvalues?: number[]; eigenvalueResiduals?: number[] } = {};
     if (this.config.batch && due(t, this.config.batch.every)) {
-      r.lambdaBatch = v(SLOT.lambdaBatch);
+      const exact = this.batchPower.get(batchRows)?.exact?.take(t);
+      r.lambdaBatch = exact ? exact.lambda : v(SLOT.lambdaBatch);
+      r.lambdaBatchResidual = exact ? exact.residual : v(SLOT.batchResidual);
       r.etaCrit = batchRows / r.lambdaBatch;
     }
     if (this.hessian && due(t, this.config.hessian!.every)) {
       r.lambdaHessian = v(SLOT.lambdaHessian);
+      r.lambdaHessianResidual = v(SLOT.hessianResidual);
       r.etaCritHessian = 2 / r.lambdaHessian;
     }
     if (this.set && due(t, this.config.set!.every)) {
       const n = this.set.n;
       r.lambda = v(SLOT.lambdaSet);
+      r.lambdaResidual = v(SLOT.setResidual);
       r.setLoss = v(SLOT.setLoss) / n;
       r.lossTop = v(SLOT.topProjection) ** 2 / n;
       r.lossRest = r.setLoss - r.lossTop;
@@ -496,8 +559,14 @@ export class Tracker {
       r.condition = spectrum.condition;
       r.lossTopS = spectrum.lossTopS;
       r.lossRestS = spectrum.lossRestS;
+      r.eigenvalueResiduals = spectrum.eigenvalueResiduals;
+      r.lambdaMinResidual = spectrum.lambdaMinResidual;
     }
     return r;
+  }
+
+  private powers(): PowerIteration[] {
+    return [...[...this.batchPower.values()].map((e) => e.power), ...(this.set ? [this.set.power] : []), ...(this.hessian ? [this.hessian.power] : [])];
   }
 
   /** The power iterations' warm-start vectors, by name, so a resumed run tracks exactly as the original. */
@@ -515,7 +584,7 @@ export class Tracker {
     for (const name of Object.keys(vectors)) {
       const batch = /^batch\.(\d+)$/.exec(name);
       const b = Number(batch?.[1]);
-      if (batch && !this.batchPower.has(b)) this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), K: null, matrixFree: null });
+      if (batch && !this.batchPower.has(b)) this.batchPower.set(b, { power: new PowerIteration(this.gpu, b * k, 2), exact: null, K: null, matrixFree: null });
     }
     const targets = this.warmStarts();
     for (const [name, v] of Object.entries(vectors)) {
@@ -524,6 +593,7 @@ export class Tracker {
       if (target.length !== v.length) throw new RangeError(`warm start "${name}": ${v.length} values, the run needs ${target.length}`);
       this.gpu.write(target.buffer, v);
     }
+    for (const power of this.powers()) if (Object.values(targets).includes(power.v)) power.warm = true;
   }
 
   destroy(): void {
@@ -531,6 +601,7 @@ export class Tracker {
     this.losses.destroy();
     for (const e of this.batchPower.values()) {
       e.power.destroy();
+      e.exact?.destroy();
       e.K?.buffer.destroy();
       e.matrixFree?.destroy();
     }

@@ -62,7 +62,10 @@
         axes: [{ label: 'step' }, { label: (options && options.yLabel) || '', size: 70, values: (u, vals) => vals.map(tick) }],
         series: [
           { label: 'step' },
-          ...present.map((s, i) => ({ label: s.label, stroke: s.color || colors[i % colors.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: x.length < 60 } })),
+          // A series of values that have not converged is drawn as hollow points only, never joined into a line.
+          ...present.map((s, i) => (s.pointsOnly
+            ? { label: s.label, stroke: s.color || colors[i % colors.length], width: 0, paths: () => null, points: { show: true, size: 5, fill: '#fff' } }
+            : { label: s.label, stroke: s.color || colors[i % colors.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: x.length < 60 } })),
           // A series' band (its least and largest value over seeds): two thin lines with the space between filled.
           ...banded.flatMap(({ s, i }) => ['max', 'min'].map((end) => ({ label: `${s.label} (${end} over seeds)`, stroke: `${s.color || colors[i % colors.length]}55`, width: 0.5, spanGaps: false, points: { show: false } }))),
         ],
@@ -79,6 +82,14 @@
     const r = run.records;
     const x = r.map((p) => p.step);
     const col = (k) => r.map((p) => (p[k] === undefined ? null : p[k]));
+    // A tracked eigenvalue (or what is derived from it) split by the convergence of its eigenvalue: the
+    // converged values, and those whose residual is above the run's tolerance.
+    const notConverged = (p, res) => p[res] !== undefined && p[res] !== null && !(p[res] <= data.tolerance);
+    const split = (k, res) => [r.map((p) => (p[k] === undefined || notConverged(p, res) ? null : p[k])), r.map((p) => (p[k] !== undefined && notConverged(p, res) ? p[k] : null))];
+    const [lambdaOk, lambdaNot] = split('lambda', 'lambdaResidual');
+    const [minOk, minNot] = split('lambdaMin', 'lambdaMinResidual');
+    const [etaOk, etaNot] = split('etaCrit', 'lambdaBatchResidual');
+    const [hessOk, hessNot] = split('etaCritHessian', 'lambdaHessianResidual');
     const hasS = r.some((p) => p.lossTopS !== undefined);
     chart('loss', 'Training loss', x, [
       { label: 'batch loss', values: col('loss') },
@@ -88,14 +99,18 @@
     ], { log: true, yLabel: 'loss' });
     const n = run.trackedExamples;
     chart('lambda', 'λ_max of the tracked set\'s NTK, and n/η (catapult when λ_max is above it)', x, [
-      { label: 'λ_max', values: col('lambda') },
+      { label: 'λ_max', values: lambdaOk },
+      { label: 'λ_max (not converged)', values: lambdaNot, pointsOnly: true, color: colors[0] },
       { label: 'n/η', values: r.map((p) => (n && p.lr > 0 ? n / p.lr : null)), dash: [6, 4] },
-      { label: 'λ_min', values: col('lambdaMin') },
+      { label: 'λ_min', values: minOk },
+      { label: 'λ_min (not converged)', values: minNot, pointsOnly: true, color: colors[2] },
     ], { log: true, yLabel: 'eigenvalue' });
     chart('eta', 'η against η_crit of each batch', x, [
       { label: 'η', values: col('lr') },
-      { label: 'η_crit(batch) = b/λ_max(K_batch)', values: col('etaCrit') },
-      { label: '2/λ_max(H)', values: col('etaCritHessian'), dash: [6, 4] },
+      { label: 'η_crit(batch) = b/λ_max(K_batch)', values: etaOk },
+      { label: 'η_crit(batch) (not converged)', values: etaNot, pointsOnly: true, color: colors[1] },
+      { label: '2/λ_max(H)', values: hessOk, dash: [6, 4] },
+      { label: '2/λ_max(H) (not converged)', values: hessNot, pointsOnly: true, color: colors[2] },
     ], { log: true, yLabel: 'rate' });
     chart('schedule', 'Learning-rate schedule', x, [{ label: 'η', values: col('lr') }], { yLabel: 'rate' });
     chart('alignment', 'AGOP alignment cos(G, G*)', x, [{ label: 'alignment', values: col('alignment') }], { yLabel: 'cosine' });

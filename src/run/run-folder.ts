@@ -42,6 +42,13 @@ export const summarySchema = z.strictObject({
   headline: z.record(z.string(), z.union([measured, z.string()])),
   criticalSteps: z.array(count),
   spikes: z.array(spike),
+  // Written since 0.3.0; older summaries have none.
+  convergence: z
+    .strictObject({
+      tolerance: measured,
+      quantities: z.record(z.string(), z.strictObject({ tracked: count, unconverged: count, worstResidual: measured, firstUnconverged: optionalStep })),
+    })
+    .optional(),
   notes: z.array(z.string()),
   // The config is shown as it is; whoever runs it validates it as any config (validateTrainConfig).
   config: z.record(z.string(), z.unknown()),

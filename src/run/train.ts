@@ -100,6 +100,15 @@ export interface StepRecord {
   condition?: number;
   lossTopS?: number;
   lossRestS?: number;
+  /**
+   * Beside each eigenvalue, its relative residual ‖Kv − λv‖/λ (src/run/convergence.ts): of the batch's
+   * λ_max (exact solve or power iteration), the set's, the Hessian's, λ_min and each top eigenvalue (Lanczos).
+   */
+  lambdaBatchResidual?: number;
+  lambdaResidual?: number;
+  lambdaHessianResidual?: number;
+  lambdaMinResidual?: number;
+  eigenvalueResiduals?: number[];
 }
 
 export interface EvalRecord {
@@ -269,7 +278,7 @@ export class Trainer {
     validateTracking(config.tracking, train.n);
     const sum = this.optimizer.state('sum');
     this.tracker = config.tracking
-      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X)
+      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X, this.readbackEvery)
       : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / this.evalChunk) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
@@ -367,6 +376,8 @@ export class Trainer {
       }
       const power = new PowerIteration(this.gpu, nk, 11);
       const r = await power.run(K ?? op!, { tolerance: 1e-5, maxIterations: 300 });
+      this.tracker?.adoptSetVector(power.v, n);
+      await this.gpu.done();
       for (const x of [gram, op, power]) x?.destroy();
       K?.buffer.destroy();
       this.lrScale = n / r.lambda;
@@ -406,6 +417,7 @@ export class Trainer {
       const flush = async (): Promise<RunStatus | null> => {
         if (pending === 0) return null;
         const values = await this.gpu.read(this.metrics, 0, pending * METRIC_SLOTS * 4);
+        await this.tracker?.collect();
         const fresh: StepRecord[] = [];
         for (let i = 0; i < pending; i++) {
           const t = this.step - pending + i;
