@@ -1,5 +1,5 @@
 // Elementwise linear combination Z = a·X + b·Y of two same-sized arrays (b = 0 scales X alone): residuals
-// f − y, the loss gradient (2/n)(f − y), optimizer-free updates in tests.
+// f − y, the loss gradient (2/n)(f − y), optimizer-free updates in tests; and the in-place sum and product.
 import { FLAT_WORKGROUP_INDEX, ceilDiv, f32Bits, flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 
 export interface LincombShape {
@@ -50,6 +50,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
   if (e >= p.count) { return; }
   y[e] = y[e] + x[e];
+}
+`,
+  workgroupSize: [WG, 1, 1],
+  bindings: ['read', 'write', 'uniform'],
+  grid: (s) => flatGrid(ceilDiv(s.count, WG)),
+  uniforms: (s) => Uint32Array.of(s.count, 0, 0, 0),
+};
+
+/** y ⊙= x, elementwise: a diagonal scaling (the optimizer's preconditioner applied to Jᵀv). */
+export const multiplyInPlace: KernelDef<{ count: number }> = {
+  name: 'multiply in place',
+  key: 'multiply-in-place',
+  source: /* wgsl */ `
+struct Params { count: u32, pad0: u32, pad1: u32, pad2: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
+  let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
+  if (e >= p.count) { return; }
+  y[e] = y[e] * x[e];
 }
 `,
   workgroupSize: [WG, 1, 1],

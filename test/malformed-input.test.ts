@@ -87,6 +87,10 @@ function setCases(): Case[] {
   // Convergence: the batch solver and the tolerance that marks an eigenvalue as not converged.
   for (const v of ['fast', 'EXACT', '1', 'null']) cases.push({ what: `--set tracking.batch.solver=${v}`, args: show(`tracking.batch.solver=${v}`), names: 'tracking.batch.solver' });
   for (const v of ['0', '1', '-1e-3', 'abc', 'NaN', '1e309', 'true']) cases.push({ what: `--set tracking.tolerance=${v}`, args: show(`tracking.tolerance=${v}`), names: 'tracking.tolerance' });
+  for (const v of ['fast', '{}', '0']) cases.push({ what: `--set tracking.preconditioned.solver=${v}`, args: ['show', 'adagrad-catapults', '--set', `tracking.preconditioned.solver=${v}`], names: 'tracking.preconditioned.solver' });
+  cases.push({ what: 'tracking.preconditioned.every=0', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.every=0'], names: 'tracking.preconditioned.every' });
+  cases.push({ what: 'tracking.preconditioned.nosuch', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.nosuch=1'], names: 'nosuch' });
+  for (const name of ['sgd', 'gd']) cases.push({ what: `tracking.preconditioned with ${name}`, args: ['show', 'adagrad-catapults', '--set', `optimizer={"name":"${name}"}`], names: 'tracking.preconditioned' });
   cases.push({ what: 'an exact batch solve of a kernel that is never formed', args: ['show', 'gd-catapult', '--set', 'tracking.batch.solver=exact', '--set', 'tracking.batch.method=matrix-free'], names: 'tracking.batch.solver' });
   // Prototype names as the value of a choice: never an entry of the table of choices.
   for (const key of ['optimizer.name', 'schedule.kind', 'data.kind', 'model.kind', 'tracking.set.method', 'tracking.batch.solver', 'loss', 'lrUnit', 'data.task']) {

@@ -116,8 +116,9 @@ export const CHARTS: ChartDef[] = [
     log: true,
     source: 'steps',
     series: [
-      { label: 'η', step: (r) => (r.etaCrit !== undefined || r.etaCritHessian !== undefined ? r.lr : undefined) },
+      { label: 'η', step: (r) => (r.etaCrit !== undefined || r.etaCritHessian !== undefined || r.etaCritPreconditioned !== undefined ? r.lr : undefined) },
       ...byConvergence('η_crit(batch) = b/λ_max(K_batch)', (r) => r.etaCrit, 'lambdaBatchResidual'),
+      ...byConvergence('η_crit^P(batch) = b/λ_max(J·P·Jᵀ)', (r) => r.etaCritPreconditioned, 'lambdaPreconditionedResidual', { dash: [2, 3] }),
       ...byConvergence('2/λ_max(H)', (r) => r.etaCritHessian, 'lambdaHessianResidual', { dash: [6, 4] }),
     ],
   },

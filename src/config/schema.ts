@@ -140,6 +140,13 @@ export const trackingSchema = z
     hessian: z.strictObject({ every, iterations }, { error: () => 'must be an object' }).describe('λ_max of the batch loss\'s Hessian').optional(),
     spectrum: z.strictObject({ top: integer(1, 'eigenvalues to track', 10), every, iterations: integer(1, 'Lanczos iterations').optional() }, { error: () => 'must be an object' }).describe('the top eigenvalues, λ_min and the condition number of the set').optional(),
     adagrad: z.strictObject({ every }, { error: () => 'must be an object' }).describe('AdaGrad\'s s_t and its bound').optional(),
+    preconditioned: z
+      .strictObject(
+        { every, iterations, solver: choice(['auto', 'exact', 'power'], 'exact: J·P·Jᵀ formed column by column and solved in float64; power: power iterations on the GPU; auto: exact up to 64 rows').optional() },
+        { error: () => 'must be an object' },
+      )
+      .describe('λ_max of J·P·Jᵀ for the adaptive optimizer\'s preconditioner P, and its critical rate')
+      .optional(),
     tolerance: finite('relative residual ‖Kv − λv‖/λ above which a tracked eigenvalue is marked not converged (default 1e-3)', { above: 0, below: 1 }).optional(),
   }, { error: () => 'must be an object' })
   .describe('spectral tracking during training');

@@ -5,7 +5,10 @@
 // one chunk, prepare() runs its one forward pass for all the step's products. O(n · parameters), against O(n² · Σ widths) to form K. This is
 // how λ_max of a whole training set (all 10,000 bundled MNIST digits) is tracked.
 // Vectors are in the NTK's output-major order (entry a·n + i is output a of example i), like NtkGram.
-import { addInPlace } from '../../shaders/lincomb.ts';
+// With a preconditioner P (a flat parameter-sized buffer, the optimizer's diagonal), the operator is
+// J·P·Jᵀ: Jᵀv is scaled by P between the two passes, the kernel whose λ_max sets an adaptive optimizer's
+// critical rate.
+import { addInPlace, multiplyInPlace } from '../../shaders/lincomb.ts';
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
@@ -28,14 +31,16 @@ export class MatrixFreeNtk implements SymmetricOperator {
   private readonly jtvChunk: GPUBuffer;
   /** With one chunk: the forward pass prepare() recorded, which every product of the step reuses. */
   private tape: Tape | null = null;
+  private readonly preconditioner: GPUBuffer | null;
 
   /** X: the set's n×d inputs, uploaded once; chunk: examples per pass (a multiple of 64). */
   constructor(
     private readonly gpu: Gpu,
     private readonly net: Network,
     readonly X: Matrix,
-    options: { chunk?: number } = {},
+    options: { chunk?: number; preconditioner?: GPUBuffer } = {},
   ) {
+    this.preconditioner = options.preconditioner ?? null;
     const chunk = options.chunk ?? Math.max(CHUNK_ALIGN, Math.floor(Math.min(2048, net.microBatch) / CHUNK_ALIGN) * CHUNK_ALIGN);
     if (!Number.isInteger(chunk) || chunk < CHUNK_ALIGN || chunk % CHUNK_ALIGN !== 0) {
       throw new RangeError(`matrix-free NTK: chunk must be a positive multiple of ${CHUNK_ALIGN} examples, got ${chunk}`);
@@ -79,7 +84,7 @@ export class MatrixFreeNtk implements SymmetricOperator {
 
   async apply(step: Step, v: Matrix, out: Matrix): Promise<void> {
     if (v.length !== this.dim || out.length !== this.dim) throw new RangeError(`matrix-free NTK acts on ${this.dim}-vectors, got ${v.length} and ${out.length}`);
-    await step.host.prepare([transpose, addInPlace]);
+    await step.host.prepare([transpose, addInPlace, multiplyInPlace]);
     step.dispatch(transpose, [v, this.seed], { rows: this.k, cols: this.n });
     const chunks = this.chunks;
     for (const [c, { from, rows }] of chunks.entries()) {
@@ -87,6 +92,7 @@ export class MatrixFreeNtk implements SymmetricOperator {
       await this.net.backward(step, tape, this.rows(this.seed, from, rows), { into: c === 0 ? this.jtv : this.jtvChunk });
       if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(this.jtvChunk), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     }
+    if (this.preconditioner) step.dispatch(multiplyInPlace, [this.net.paramVector(this.preconditioner), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     for (const { from, rows } of chunks) {
       const tape = await this.pass(step, this.rows(this.X, from, rows));
       await this.net.jvp(step, tape, this.jtv, this.rows(this.outputs, from, rows));

@@ -9,7 +9,9 @@
 //          reference network's AGOP, for real data);
 //   hessian: λ_max of the batch loss's Hessian (exact Hessian-vector products), hence 2/λ_max(H) beside
 //          η_crit(batch);
-//   spectrum: the set's top-s eigenvalues by Lanczos, λ_min and the condition number, and L≤s / L>s.
+//   spectrum: the set's top-s eigenvalues by Lanczos, λ_min and the condition number, and L≤s / L>s;
+//   preconditioned: λ_max of the batch's J·P·Jᵀ for an adaptive optimizer's preconditioner P, hence its
+//          critical rate b/λ_max(J·P·Jᵀ) (src/ntk/preconditioned.ts).
 // λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`; at least
 // 100 at the first, cold one), each recorded with its relative residual ‖Kv − λv‖/λ, so a value that
 // has not converged says so; the batch's λ_max is instead solved exactly on the host where its kernel is
@@ -34,6 +36,8 @@ import { hostLanczos } from './lanczos-host.ts';
 import { chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
 import { EXACT_BATCH_MAX, ExactBatchEigen } from './exact-batch.ts';
+import { PreconditionedBatch, type PreconditionedConfig } from './preconditioned.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
 /**
@@ -85,6 +89,8 @@ export interface TrackingConfig {
    * sqrt(initial accumulator value).
    */
   adagrad?: { every?: number };
+  /** λ_max of the batch's J·P·Jᵀ (P: the adaptive optimizer's preconditioner) and η_crit^P = b/λ_max. */
+  preconditioned?: PreconditionedConfig;
   /** A tracked eigenvalue whose relative residual ‖Kv − λv‖/λ is above this is marked not converged (1e-3). */
   tolerance?: number;
 }
@@ -109,8 +115,8 @@ export const SET_METHOD_CHOICES = ['auto', 'gram', 'matrix-free'] as const;
 export type SetMethodChoice = (typeof SET_METHOD_CHOICES)[number];
 
 /** Slots of a step's metrics row: the runner's two, then the tracker's. */
-export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9, batchResidual: 10, setResidual: 11, hessianResidual: 12 } as const;
-export const METRIC_SLOTS = 13;
+export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9, batchResidual: 10, setResidual: 11, hessianResidual: 12, lambdaPreconditioned: 13, preconditionedResidual: 14 } as const;
+export const METRIC_SLOTS = 15;
 
 /** Checks tracking against its schema (src/config/schema.ts), then what it needs of the rest and of the data. */
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {
@@ -144,7 +150,10 @@ export type TrackedField =
   | 'lambdaBatchResidual'
   | 'lambdaResidual'
   | 'lambdaHessianResidual'
-  | 'lambdaMinResidual';
+  | 'lambdaMinResidual'
+  | 'lambdaPreconditioned'
+  | 'lambdaPreconditionedResidual'
+  | 'etaCritPreconditioned';
 
 /** What the pre-step analysis (Lanczos on the tracked set) found at one step. */
 export interface SpectrumRecord {
@@ -206,6 +215,7 @@ export class Tracker {
    * the batch NTK (gathered by the batch's indices), where the set is small enough and the first layer trains.
    */
   private readonly trainGram: Matrix | null = null;
+  private readonly preconditioned: PreconditionedBatch | null;
 
   constructor(
     private readonly gpu: Gpu,
@@ -218,7 +228,11 @@ export class Tracker {
     trainInputs: Matrix | null = null,
     /** Rows of the runner's metrics buffer (steps between readbacks), for the exact batch solve's staging. */
     private readonly metricRows = 1,
+    /** The run's optimizer, whose preconditioner tracking.preconditioned reads. */
+    optimizer: Optimizer | null = null,
   ) {
+    if (config.preconditioned && !optimizer) throw new RangeError('tracking.preconditioned needs the run\'s optimizer');
+    this.preconditioned = config.preconditioned ? new PreconditionedBatch(gpu, net, optimizer!, config.preconditioned, metricRows) : null;
     if (config.adagrad && !adagradState) throw new RangeError('tracking.adagrad needs the optimizer "adagrad"');
     // Config errors before anything is recorded: a step left pending would outlive the device this error destroys.
     if (config.agop && !egop) throw new RangeError('tracking.agop needs a task with a known true EGOP (the synthetic tasks) or tracking.agop.reference, a reference network');
@@ -416,6 +430,12 @@ export class Tracker {
     if (h && this.hessian && due(t, h.every)) {
       await this.recordPower(step, this.hessian.power, this.hessian.op.at(X, Y), h.iterations, out, base + SLOT.lambdaHessian, base + SLOT.hessianResidual);
     }
+    const pc = this.config.preconditioned;
+    if (pc && this.preconditioned && due(t, pc.every)) {
+      await this.preconditioned.record(step, X, t, row, out, base + SLOT.lambdaPreconditioned, base + SLOT.preconditionedResidual, (power, op) =>
+        this.recordPower(step, power, op, pc.iterations, out, base + SLOT.lambdaPreconditioned, base + SLOT.preconditionedResidual),
+      );
+    }
     const s = this.config.set;
     const setDue = Boolean(s && this.set && due(t, s!.every));
     let setTape: Tape | null = null;
@@ -458,6 +478,7 @@ export class Tracker {
   /** Collects what the exact batch solves staged since the last readback: call before read() for those steps. */
   async collect(): Promise<void> {
     for (const e of this.batchPower.values()) await e.exact?.collect();
+    await this.preconditioned?.collect();
   }
 
   /**
@@ -530,6 +551,12 @@ export class Tracker {
       r.lambdaBatch = exact ? exact.lambda : v(SLOT.lambdaBatch);
       r.lambdaBatchResidual = exact ? exact.residual : v(SLOT.batchResidual);
       r.etaCrit = batchRows / r.lambdaBatch;
+    }
+    if (this.preconditioned && due(t, this.config.preconditioned!.every)) {
+      const exact = this.preconditioned.take(t, batchRows);
+      r.lambdaPreconditioned = exact ? exact.lambda : v(SLOT.lambdaPreconditioned);
+      r.lambdaPreconditionedResidual = exact ? exact.residual : v(SLOT.preconditionedResidual);
+      r.etaCritPreconditioned = batchRows / r.lambdaPreconditioned;
     }
     if (this.hessian && due(t, this.config.hessian!.every)) {
       r.lambdaHessian = v(SLOT.lambdaHessian);
@@ -619,6 +646,7 @@ export class Tracker {
       this.hessian.power.destroy();
     }
     this.lanczos?.destroy();
+    this.preconditioned?.destroy();
     this.analysisScalars?.destroy();
     this.trainGram?.buffer.destroy();
   }

@@ -1,7 +1,7 @@
 // Optimizers on the GPU with PyTorch's hyperparameters and defaults. The state lives in GPU buffers laid out
 // like the parameters; each step dispatches one update per trainable tensor, so frozen layers are untouched
 // (weight decay included). The state and the step count can be exported for checkpoints and imported back.
-import { optimizerUpdate, stateNames, type OptimizerShape, type OptimizerVariant } from '../../shaders/optim.ts';
+import { ADAPTIVE_KINDS, optimizerPreconditioner, optimizerUpdate, stateNames, type OptimizerShape, type OptimizerVariant } from '../../shaders/optim.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
 import { checkConfigPart, optimizerSchema } from '../config/schema.ts';
@@ -123,15 +123,43 @@ export class Optimizer {
     if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`learning rate must be a finite number >= 0, got ${lr}`);
     const def = optimizerUpdate(this.variant);
     await step.host.prepare([def]);
+    const shape = this.shape(lr, ++this.stepCount);
+    for (const { offset, count } of this.set.tensors) {
+      const view = (b: GPUBuffer) => new Matrix(b, 1, count, offset * 4);
+      step.dispatch(def, [view(this.set.params), view(this.set.grads), ...this.states.map(view)], { ...shape, count });
+    }
+  }
+
+  /** Whether the update has a preconditioner other than the identity (the adaptive optimizers). */
+  get preconditioned(): boolean {
+    return ADAPTIVE_KINDS.includes(this.variant.kind);
+  }
+
+  /**
+   * Records the diagonal preconditioner P of the coming update into `into` (a flat parameter-sized buffer)
+   * from the gradients already in place and the state before the update (shaders/optim.ts): the update is
+   * then θ −= lr·P⊙g, momentum ignored. Entries outside the trainable tensors are left as they are (0).
+   */
+  async recordPreconditioner(step: Step, into: GPUBuffer): Promise<void> {
+    const def = optimizerPreconditioner(this.variant);
+    await step.host.prepare([def]);
+    // The coming step's factors at a scheduled rate of 1: what the update multiplies that rate by.
+    const shape = this.shape(1, this.stepCount + 1);
+    for (const { offset, count } of this.set.tensors) {
+      const view = (b: GPUBuffer) => new Matrix(b, 1, count, offset * 4);
+      step.dispatch(def, [view(into), view(this.set.params), view(this.set.grads), ...this.states.map(view)], { ...shape, count });
+    }
+  }
+
+  /** The uniforms of step t (1-based) at scheduled rate lr. */
+  private shape(lr: number, t: number): Omit<OptimizerShape, 'count'> {
     const h = this.hyper;
-    const t = ++this.stepCount;
-    const kind = this.variant.kind;
-    const shape: Omit<OptimizerShape, 'count'> = {
-      lr: kind === 'adagrad' ? lr / (1 + (t - 1) * h.lrDecay) : lr,
+    return {
+      lr: this.variant.kind === 'adagrad' ? lr / (1 + (t - 1) * h.lrDecay) : lr,
       weightDecay: h.weightDecay,
       momentum: h.momentum,
       dampening: h.dampening,
-      decay: kind === 'adadelta' ? h.rho : h.alpha,
+      decay: this.variant.kind === 'adadelta' ? h.rho : h.alpha,
       beta1: h.betas[0],
       beta2: h.betas[1],
       eps: h.eps,
@@ -139,10 +167,6 @@ export class Optimizer {
       biasCorrection1: 1 - h.betas[0] ** t,
       biasCorrection2Sqrt: Math.sqrt(1 - h.betas[1] ** t),
     };
-    for (const { offset, count } of this.set.tensors) {
-      const view = (b: GPUBuffer) => new Matrix(b, 1, count, offset * 4);
-      step.dispatch(def, [view(this.set.params), view(this.set.grads), ...this.states.map(view)], { ...shape, count });
-    }
   }
 
   /** A state array by torch.optim's name ('sum' for Adagrad, ...), or undefined if this kind keeps none. */

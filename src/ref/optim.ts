@@ -65,3 +65,38 @@ export class OptimizerRef {
     }
   }
 }
+
+/**
+ * Float64 reference of the diagonal preconditioner P of step t (1-based) of an adaptive optimizer, from the
+ * state before the update (torch.optim's names, as Optimizer.exportState gives them), the parameters and the
+ * step's gradient: the update is θ −= lr·P⊙g with momentum ignored (Adam's m̂ taken as g).
+ */
+export function preconditionerRef(h: ResolvedOptimizer, state: Record<string, ArrayLike<number>>, params: ArrayLike<number>, grad: ArrayLike<number>, t: number): Float64Array {
+  const P = new Float64Array(params.length);
+  for (let i = 0; i < P.length; i++) {
+    const g = grad[i] + h.weightDecay * params[i];
+    switch (h.name) {
+      case 'rmsprop': {
+        let v = h.alpha * state.square_avg[i] + (1 - h.alpha) * g * g;
+        if (h.centered) v -= (h.alpha * state.grad_avg[i] + (1 - h.alpha) * g) ** 2;
+        P[i] = 1 / (Math.sqrt(v) + h.eps);
+        break;
+      }
+      case 'adagrad':
+        P[i] = 1 / ((1 + (t - 1) * h.lrDecay) * (Math.sqrt(state.sum[i] + g * g) + h.eps));
+        break;
+      case 'adadelta':
+        P[i] = Math.sqrt(state.acc_delta[i] + h.eps) / Math.sqrt(h.rho * state.square_avg[i] + (1 - h.rho) * g * g + h.eps);
+        break;
+      case 'adam': {
+        const v = h.betas[1] * state.exp_avg_sq[i] + (1 - h.betas[1]) * g * g;
+        const w = h.amsgrad ? Math.max(state.max_exp_avg_sq[i], v) : v;
+        P[i] = 1 / (Math.sqrt(w) / Math.sqrt(1 - h.betas[1] ** t) + h.eps);
+        break;
+      }
+      default:
+        throw new RangeError(`${h.name} has no preconditioner`);
+    }
+  }
+  return P;
+}

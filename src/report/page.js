@@ -90,6 +90,7 @@
     const [minOk, minNot] = split('lambdaMin', 'lambdaMinResidual');
     const [etaOk, etaNot] = split('etaCrit', 'lambdaBatchResidual');
     const [hessOk, hessNot] = split('etaCritHessian', 'lambdaHessianResidual');
+    const [precOk, precNot] = split('etaCritPreconditioned', 'lambdaPreconditionedResidual');
     const hasS = r.some((p) => p.lossTopS !== undefined);
     chart('loss', 'Training loss', x, [
       { label: 'batch loss', values: col('loss') },
@@ -109,12 +110,14 @@
       { label: 'η', values: col('lr') },
       { label: 'η_crit(batch) = b/λ_max(K_batch)', values: etaOk },
       { label: 'η_crit(batch) (not converged)', values: etaNot, pointsOnly: true, color: colors[1] },
+      { label: 'η_crit^P(batch) = b/λ_max(J·P·Jᵀ)', values: precOk, dash: [2, 3] },
+      { label: 'η_crit^P(batch) (not converged)', values: precNot, pointsOnly: true, color: colors[2] },
       { label: '2/λ_max(H)', values: hessOk, dash: [6, 4] },
       { label: '2/λ_max(H) (not converged)', values: hessNot, pointsOnly: true, color: colors[2] },
     ], { log: true, yLabel: 'rate' });
     chart('schedule', 'Learning-rate schedule', x, [{ label: 'η', values: col('lr') }], { yLabel: 'rate' });
     chart('alignment', 'AGOP alignment cos(G, G*)', x, [{ label: 'alignment', values: col('alignment') }], { yLabel: 'cosine' });
-    chart('adagrad', 'AdaGrad: effective rate against its critical bound', x, [
+    chart('adagrad', 'AdaGrad: effective rate against the report\'s bound (a bound: the exact critical rate is η_crit^P above)', x, [
       { label: 'η/s_t', values: col('adagradRate') },
       { label: 's_t·n/λ_max', values: col('adagradBound') },
     ], { log: true, yLabel: 'rate' });

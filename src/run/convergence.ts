@@ -17,6 +17,7 @@ export const TRACKED_EIGENVALUES: TrackedEigenvalue[] = [
   { value: 'lambdaBatch', residual: 'lambdaBatchResidual', label: 'λ_max of the batch NTK (η_crit(batch))' },
   { value: 'lambda', residual: 'lambdaResidual', label: 'λ_max of the tracked set’s NTK' },
   { value: 'lambdaHessian', residual: 'lambdaHessianResidual', label: 'λ_max of the batch loss’s Hessian' },
+  { value: 'lambdaPreconditioned', residual: 'lambdaPreconditionedResidual', label: 'λ_max of the batch’s J·P·Jᵀ (η_crit^P(batch))' },
   { value: 'lambdaMin', residual: 'lambdaMinResidual', label: 'λ_min of the tracked set’s NTK (Lanczos)' },
 ];
 

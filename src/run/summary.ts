@@ -9,7 +9,11 @@ export interface Headlines {
   status?: string;
   /** Share of full-set loss increases at critical steps (Table 2). */
   matchRate?: number;
-  /** Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for AdaGrad, η − s_t·η_crit(batch), an upper bound. */
+  /**
+   * Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for an adaptive
+   * optimizer with tracking.preconditioned, η − b/λ_max(J·P·Jᵀ); for AdaGrad without it, η − s_t·η_crit(batch),
+   * an upper bound.
+   */
   criticalSteps?: number;
   spikes?: number;
   lambdaBefore?: number;
@@ -51,7 +55,8 @@ export function catapultSeries(config: TrainConfig, records: StepRecord[], evals
     step: r.step,
     lr: r.lr,
     loss: everyStep && evalAt.has(r.step) ? evalAt.get(r.step)! : r.loss,
-    etaCrit: adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
+    // An adaptive optimizer's own critical rate where it is tracked; else η_crit(batch), scaled to the s_t bound for AdaGrad.
+    etaCrit: r.etaCritPreconditioned ?? adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
     lambda: r.lambda,
   }));
   // The loss after the last step's update is only in the final evaluation: without it a rise at the last

@@ -109,6 +109,10 @@ export interface StepRecord {
   lambdaHessianResidual?: number;
   lambdaMinResidual?: number;
   eigenvalueResiduals?: number[];
+  /** Where tracked (adaptive optimizers): λ_max of the batch's J·P·Jᵀ, its residual, and η_crit^P = b/λ_max. */
+  lambdaPreconditioned?: number;
+  lambdaPreconditionedResidual?: number;
+  etaCritPreconditioned?: number;
 }
 
 export interface EvalRecord {
@@ -160,6 +164,9 @@ export function validateTrainConfig(c: TrainConfig): void {
   // The training set's size, where the config alone says it (a file's count is checked once it is read).
   const n = c.data.kind === 'sphere' ? c.data.n : c.data.train;
   validateTracking(c.tracking, n);
+  if (c.tracking?.preconditioned && !['adagrad', 'rmsprop', 'adam', 'adadelta'].includes(c.optimizer.name)) {
+    throw new RangeError(`tracking.preconditioned needs an adaptive optimizer (adagrad, rmsprop, adam, adadelta), not ${c.optimizer.name}: its critical rate is the batch NTK's, tracked by tracking.batch`);
+  }
   if (typeof c.batchSize === 'number' && c.batchSize > n) throw new RangeError(`batchSize ${c.batchSize} is larger than the training set (${n})`);
   if (c.stopAtLoss !== undefined && c.batchSize !== 'full' && !c.evalEvery) {
     // With minibatches the stopping rule reads the full training loss, which is measured at evaluations.
@@ -278,7 +285,7 @@ export class Trainer {
     validateTracking(config.tracking, train.n);
     const sum = this.optimizer.state('sum');
     this.tracker = config.tracking
-      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X, this.readbackEvery)
+      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X, this.readbackEvery, this.optimizer)
       : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / this.evalChunk) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
