@@ -1,6 +1,7 @@
 // Optimizer updates, elementwise over one parameter tensor and its gradient, with PyTorch's rules
 // (torch.optim, single-tensor algorithms). The kind and its flags are compile-time; every hyperparameter
-// and the step-dependent factors (the scheduled rate, bias corrections, "first step") are uniforms.
+// and the step-dependent factors (the scheduled rate, bias corrections, "first step") are uniforms; the
+// rate is also scaled by rate[0] from a buffer, where a live schedule writes it on the GPU.
 //   sgd:      g += λθ; b = first ? g : μb + (1−τ)g; g = nesterov ? g + μb : b (μ > 0); θ −= lr·g
 //   rmsprop:  g += λθ; v = αv + (1−α)g²; centered: a = αa + (1−α)g, v̂ = v − a²; d = sqrt(v̂) + ε;
 //             μ > 0: b = μb + g/d, θ −= lr·b; else θ −= lr·g/d
@@ -93,13 +94,16 @@ ${PARAMS}
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 ${decl}
-@group(0) @binding(${2 + states.length}) var<uniform> p: Params;
+// The rate's scale: 1, or the live rate a kernel wrote from η_crit (shaders/live-rate.ts) this step.
+@group(0) @binding(${2 + states.length}) var<storage, read> rate: array<f32>;
+@group(0) @binding(${3 + states.length}) var<uniform> p: Params;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   let i = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
   if (i >= p.count) { return; }
   let theta = param[i];
+  let lr = p.lr * rate[0];
   var g = grad[i] + p.weightDecay * theta;
 #if ${v.kind === 'sgd'}
 #if ${v.momentum}
@@ -112,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   g = b;
 #endif
 #endif
-  param[i] = theta - p.lr * g;
+  param[i] = theta - lr * g;
 #elif ${v.kind === 'rmsprop'}
   let v = p.decay * square_avg[i] + (1.0 - p.decay) * g * g;
   square_avg[i] = v;
@@ -126,20 +130,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 #if ${v.momentum}
   let b = p.momentum * momentum_buffer[i] + g / d;
   momentum_buffer[i] = b;
-  param[i] = theta - p.lr * b;
+  param[i] = theta - lr * b;
 #else
-  param[i] = theta - p.lr * g / d;
+  param[i] = theta - lr * g / d;
 #endif
 #elif ${v.kind === 'adagrad'}
   let s = sum[i] + g * g;
   sum[i] = s;
-  param[i] = theta - p.lr * g / (sqrt(s) + p.eps);
+  param[i] = theta - lr * g / (sqrt(s) + p.eps);
 #elif ${v.kind === 'adadelta'}
   let v = p.decay * square_avg[i] + (1.0 - p.decay) * g * g;
   square_avg[i] = v;
   let delta = sqrt(acc_delta[i] + p.eps) / sqrt(v + p.eps) * g;
   acc_delta[i] = p.decay * acc_delta[i] + (1.0 - p.decay) * delta * delta;
-  param[i] = theta - p.lr * delta;
+  param[i] = theta - lr * delta;
 #else
   let m = p.beta1 * exp_avg[i] + (1.0 - p.beta1) * g;
   let v = p.beta2 * exp_avg_sq[i] + (1.0 - p.beta2) * g * g;
@@ -151,7 +155,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 #else
   let w = v;
 #endif
-  param[i] = theta - p.lr / p.biasCorrection1 * m / (sqrt(w) / p.biasCorrection2Sqrt + p.eps);
+  param[i] = theta - lr / p.biasCorrection1 * m / (sqrt(w) / p.biasCorrection2Sqrt + p.eps);
 #endif
 }
 `;
@@ -160,7 +164,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
       key,
       source,
       workgroupSize: [WG, 1, 1],
-      bindings: ['write', 'read', ...states.map(() => 'write' as const), 'uniform'],
+      bindings: ['write', 'read', ...states.map(() => 'write' as const), 'read', 'uniform'],
       grid: (s) => flatGrid(ceilDiv(s.count, WG)),
       uniforms,
     };

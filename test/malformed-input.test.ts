@@ -91,6 +91,25 @@ function setCases(): Case[] {
   cases.push({ what: 'tracking.preconditioned.every=0', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.every=0'], names: 'tracking.preconditioned.every' });
   cases.push({ what: 'tracking.preconditioned.nosuch', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.nosuch=1'], names: 'nosuch' });
   for (const name of ['sgd', 'gd']) cases.push({ what: `tracking.preconditioned with ${name}`, args: ['show', 'adagrad-catapults', '--set', `optimizer={"name":"${name}"}`], names: 'tracking.preconditioned' });
+  // A rate that follows the live η_crit.
+  const live = (schedule: string, ...more: string[]) => ['show', 'gd-catapult', '--set', `schedule=${schedule}`, '--set', 'lrUnit=absolute', ...more.flatMap((m) => ['--set', m])];
+  for (const [schedule, names] of [
+    ['{"kind":"eta-crit","of":"set"}', 'schedule.factor'],
+    ['{"kind":"eta-crit","of":"net","factor":1}', 'schedule.of'],
+    ['{"kind":"eta-crit","of":"set","factor":0}', 'schedule.factor'],
+    ['{"kind":"eta-crit","of":"set","factor":-1}', 'schedule.factor'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"raises":[[5]]}', 'schedule.raises'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"raises":[[5,0]]}', 'schedule.raises'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"raises":[[-1,2]]}', 'schedule.raises'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"raises":[[9,2],[3,2]]}', 'schedule.raises'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"after":"x"}', 'schedule.after'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"maxHold":0}', 'schedule.maxHold'],
+    ['{"kind":"eta-crit","of":"set","factor":1,"hold":3}', 'hold'],
+    ['{"kind":"eta-crit","of":"batch","factor":1}', 'tracking.batch'],
+    ['{"kind":"decay","schedule":{"kind":"eta-crit","of":"set","factor":1},"at":[3],"factor":0.5}', 'schedule.schedule'],
+  ]) cases.push({ what: `schedule ${schedule}`, args: live(schedule), names });
+  cases.push({ what: 'an eta-crit rate in units of η_crit(init)', args: ['show', 'gd-catapult', '--set', 'schedule={"kind":"eta-crit","of":"set","factor":1}'], names: 'lrUnit' });
+  cases.push({ what: 'an eta-crit rate of the batch solved on the host', args: live('{"kind":"eta-crit","of":"batch","factor":1}', 'tracking.batch.solver=exact'), names: 'tracking.batch.solver' });
   cases.push({ what: 'an exact batch solve of a kernel that is never formed', args: ['show', 'gd-catapult', '--set', 'tracking.batch.solver=exact', '--set', 'tracking.batch.method=matrix-free'], names: 'tracking.batch.solver' });
   // Prototype names as the value of a choice: never an entry of the table of choices.
   for (const key of ['optimizer.name', 'schedule.kind', 'data.kind', 'model.kind', 'tracking.set.method', 'tracking.batch.solver', 'loss', 'lrUnit', 'data.task']) {

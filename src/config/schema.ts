@@ -103,8 +103,16 @@ export const scheduleSchema: z.ZodType = z.lazy(() =>
       z.strictObject({ kind: z.literal('cyclic'), base: rate('the lowest rate'), max: rate('the highest rate'), period: integer(2, 'steps per cycle', undefined, 'steps') }),
       z.strictObject({ kind: z.literal('exp-cyclic'), base: rate('the lowest rate'), max: rate('the highest rate'), period: integer(2, 'steps per cycle', undefined, 'steps'), gamma: finite('the amplitude\'s factor per cycle', { above: 0, max: 1 }) }),
       z.strictObject({ kind: z.literal('decay'), schedule: scheduleSchema, at: z.array(stepIndex, { error: () => 'must be a list of steps' }).describe('steps at which the rate is multiplied by factor'), factor: finite('the factor', { above: 0 }) }),
+      z.strictObject({
+        kind: z.literal('eta-crit'),
+        of: choice(['set', 'batch'], 'whose live η_crit = n/λ_max the rate follows: the tracked set\'s, or each step\'s batch'),
+        factor: finite('the rate before the first raise, as a multiple of the live η_crit', { above: 0 }),
+        raises: z.array(z.tuple([stepIndex, finite('its multiple of the live η_crit', { above: 0 })]), { error: () => 'must be a list of [step, factor] pairs' }).describe('[step, factor] pairs: at each step the rate is raised to factor·η_crit and held there until the catapult is over').optional(),
+        after: finite('after each catapult, the rate as a multiple of the live η_crit (default: factor)', { above: 0 }).optional(),
+        maxHold: integer(1, 'the most steps a raised rate is held (default 50)', undefined, 'steps').optional(),
+      }),
     ],
-    { error: () => 'must be one of constant, piecewise, cyclic, exp-cyclic, decay' },
+    { error: () => 'must be one of constant, piecewise, cyclic, exp-cyclic, decay, eta-crit' },
   ),
 ).describe('the learning-rate schedule');
 

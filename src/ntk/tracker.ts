@@ -114,9 +114,9 @@ export interface AdagradState {
 export const SET_METHOD_CHOICES = ['auto', 'gram', 'matrix-free'] as const;
 export type SetMethodChoice = (typeof SET_METHOD_CHOICES)[number];
 
-/** Slots of a step's metrics row: the runner's two, then the tracker's. */
-export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9, batchResidual: 10, setResidual: 11, hessianResidual: 12, lambdaPreconditioned: 13, preconditionedResidual: 14 } as const;
-export const METRIC_SLOTS = 15;
+/** Slots of a step's metrics row: the runner's (loss, correct and, for a live rate, lr), then the tracker's. */
+export const SLOT = { loss: 0, correct: 1, lambdaBatch: 2, lambdaSet: 3, setLoss: 4, topProjection: 5, agopDot: 6, agopNorm: 7, adagradMin: 8, lambdaHessian: 9, batchResidual: 10, setResidual: 11, hessianResidual: 12, lambdaPreconditioned: 13, preconditionedResidual: 14, lr: 15 } as const;
+export const METRIC_SLOTS = 16;
 
 /** Checks tracking against its schema (src/config/schema.ts), then what it needs of the rest and of the data. */
 export function validateTracking(t: TrackingConfig | undefined, trainSize?: number): void {

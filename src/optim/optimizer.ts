@@ -94,6 +94,8 @@ export class Optimizer {
   readonly variant: OptimizerVariant;
   readonly stateNames: string[];
   private readonly states: GPUBuffer[];
+  /** rate[0] scales every update's rate: 1, or the live rate a LiveRate kernel writes each step. */
+  readonly rate: GPUBuffer;
   /** Steps recorded so far (t − 1 during the next step's recording). */
   stepCount = 0;
 
@@ -113,6 +115,8 @@ export class Optimizer {
         shrink: 'use a smaller model',
       }),
     );
+    this.rate = gpu.createBuffer({ label: 'optimizer rate scale', size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    gpu.write(this.rate, Float32Array.of(1, 0, 0, 0));
     if (this.hyper.name === 'adagrad' && this.hyper.initialAccumulatorValue !== 0) {
       gpu.write(this.states[0], new Float32Array(set.size).fill(this.hyper.initialAccumulatorValue));
     }
@@ -126,7 +130,7 @@ export class Optimizer {
     const shape = this.shape(lr, ++this.stepCount);
     for (const { offset, count } of this.set.tensors) {
       const view = (b: GPUBuffer) => new Matrix(b, 1, count, offset * 4);
-      step.dispatch(def, [view(this.set.params), view(this.set.grads), ...this.states.map(view)], { ...shape, count });
+      step.dispatch(def, [view(this.set.params), view(this.set.grads), ...this.states.map(view), this.rate], { ...shape, count });
     }
   }
 
@@ -199,5 +203,6 @@ export class Optimizer {
 
   destroy(): void {
     for (const b of this.states) b.destroy();
+    this.rate.destroy();
   }
 }

@@ -7,6 +7,10 @@
 //                 "exponential cyclic" rate)
 //   decay         another schedule multiplied by factor once per step listed in `at` that has passed
 //                 (to calm training after a catapult)
+//   eta-crit      a multiple of the live critical rate n/λ_max of the tracked set or the step's batch, raised
+//                 at given steps and held until the catapult is over, then decayed to `after`·η_crit where that
+//                 is lower: computed on the GPU each step (shaders/live-rate.ts); the host learns the rate
+//                 with the metrics
 
 import { checkConfigPart, scheduleSchema } from '../config/schema.ts';
 
@@ -15,9 +19,23 @@ export type Schedule =
   | { kind: 'piecewise'; lr: number; changes: [step: number, lr: number][] }
   | { kind: 'cyclic'; base: number; max: number; period: number }
   | { kind: 'exp-cyclic'; base: number; max: number; period: number; gamma: number }
-  | { kind: 'decay'; schedule: Schedule; at: number[]; factor: number };
+  | { kind: 'decay'; schedule: Schedule; at: number[]; factor: number }
+  | LiveSchedule;
 
-export const SCHEDULE_KINDS = ['constant', 'piecewise', 'cyclic', 'exp-cyclic', 'decay'] as const;
+/** A rate that follows the live η_crit (see the header). */
+export interface LiveSchedule {
+  kind: 'eta-crit';
+  of: 'set' | 'batch';
+  factor: number;
+  raises?: [step: number, factor: number][];
+  after?: number;
+  maxHold?: number;
+}
+
+export const SCHEDULE_KINDS = ['constant', 'piecewise', 'cyclic', 'exp-cyclic', 'decay', 'eta-crit'] as const;
+
+/** The schedule if its rate is computed on the GPU from the live η_crit, else null. */
+export const liveSchedule = (s: Schedule): LiveSchedule | null => (s.kind === 'eta-crit' ? s : null);
 
 /** Checks a schedule against its schema (src/config/schema.ts), then that piecewise changes come in step order. */
 export function validateSchedule(s: Schedule, path = 'schedule'): void {
@@ -27,12 +45,22 @@ export function validateSchedule(s: Schedule, path = 'schedule'): void {
       if (i > 0 && t <= s.changes[i - 1][0]) throw new RangeError(`${path}.changes must be in increasing step order (step ${t} after ${s.changes[i - 1][0]})`);
     });
   }
-  if (s.kind === 'decay') validateSchedule(s.schedule, `${path}.schedule`);
+  if (s.kind === 'decay') {
+    validateSchedule(s.schedule, `${path}.schedule`);
+    if (s.schedule.kind === 'eta-crit') throw new RangeError(`${path}.schedule: an "eta-crit" rate cannot be decayed by step; give it an "after" factor instead`);
+  }
+  if (s.kind === 'eta-crit') {
+    (s.raises ?? []).forEach(([t], i, raises) => {
+      if (i > 0 && t <= raises[i - 1][0]) throw new RangeError(`${path}.raises must be in increasing step order (step ${t} after ${raises[i - 1][0]})`);
+    });
+  }
 }
 
-/** The learning rate of step t. */
+/** The learning rate of step t; NaN for an "eta-crit" rate, which only the GPU knows until it is read back. */
 export function learningRate(s: Schedule, t: number): number {
   switch (s.kind) {
+    case 'eta-crit':
+      return NaN;
     case 'constant':
       return s.lr;
     case 'piecewise': {

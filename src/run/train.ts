@@ -19,7 +19,11 @@ import { modelGraph, type ModelConfig } from '../nn/models.ts';
 import { checkConfigPart, trainConfigSchema } from '../config/schema.ts';
 import type { Tape } from '../nn/network.ts';
 import { Optimizer, resolveOptimizer, type OptimizerConfig } from '../optim/optimizer.ts';
-import { learningRate, validateSchedule, type Schedule } from '../optim/schedules.ts';
+import { learningRate, liveSchedule, validateSchedule, type Schedule } from '../optim/schedules.ts';
+import { LiveRate } from '../optim/live-rate.ts';
+
+/** The checkpoint's name for the live rate's state (beside the tracker's warm starts). */
+const LIVE_RATE_STATE = 'live-rate';
 import { NtkGram } from '../ntk/gram.ts';
 import { NetworkAgop } from '../ntk/agop.ts';
 import { checkpointOptimizer, checkpointParams, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
@@ -164,6 +168,13 @@ export function validateTrainConfig(c: TrainConfig): void {
   // The training set's size, where the config alone says it (a file's count is checked once it is read).
   const n = c.data.kind === 'sphere' ? c.data.n : c.data.train;
   validateTracking(c.tracking, n);
+  const live = liveSchedule(c.schedule);
+  if (live) {
+    if ((c.lrUnit ?? 'absolute') !== 'absolute') throw new RangeError(`schedule "eta-crit" is already in units of the live η_crit: lrUnit must be "absolute", not "${c.lrUnit}"`);
+    if (live.of === 'set' && !c.tracking?.set) throw new RangeError('schedule "eta-crit" of "set" follows the tracked set\'s λ_max: it needs tracking.set');
+    if (live.of === 'batch' && !c.tracking?.batch) throw new RangeError('schedule "eta-crit" of "batch" follows each batch\'s λ_max: it needs tracking.batch');
+    if (live.of === 'batch' && c.tracking?.batch?.solver === 'exact') throw new RangeError('schedule "eta-crit" of "batch" needs λ_max on the GPU at each step: tracking.batch.solver "exact" solves it on the host after the step; use "power" or "auto"');
+  }
   if (c.tracking?.preconditioned && !['adagrad', 'rmsprop', 'adam', 'adadelta'].includes(c.optimizer.name)) {
     throw new RangeError(`tracking.preconditioned needs an adaptive optimizer (adagrad, rmsprop, adam, adadelta), not ${c.optimizer.name}: its critical rate is the batch NTK's, tracked by tracking.batch`);
   }
@@ -238,6 +249,8 @@ export class Trainer {
   private readonly batches = new Map<number, { X: Matrix; Y: Matrix }>();
   private readonly sets: { train: GpuSet; val?: GpuSet; test?: GpuSet };
   readonly tracker: Tracker | null;
+  /** The rate of a schedule that follows the live η_crit, computed on the GPU each step (else null). */
+  private readonly liveRate: LiveRate | null;
   /** Updates made so far. */
   step = 0;
   /** What the schedule's rates are multiplied by (lrUnit), and the critical rate measured for it. */
@@ -283,9 +296,12 @@ export class Trainer {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.metrics = gpu.createBuffer({ label: 'step metrics', size: this.readbackEvery * METRIC_SLOTS * 4, usage });
     validateTracking(config.tracking, train.n);
+    // A rate that follows the live η_crit needs the batch's λ_max on the GPU in the step: power iteration.
+    const live = liveSchedule(config.schedule);
     const sum = this.optimizer.state('sum');
+    this.liveRate = live ? new LiveRate(gpu, live, this.optimizer.rate) : null;
     this.tracker = config.tracking
-      ? new Tracker(gpu, this.net, config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X, this.readbackEvery, this.optimizer)
+      ? new Tracker(gpu, this.net, live?.of === 'batch' && (config.tracking.batch?.solver ?? 'auto') === 'auto' ? { ...config.tracking, batch: { ...config.tracking.batch, solver: 'power' } } : config.tracking, train, data.egop, config.tracking.adagrad && sum ? { sum, tensors: this.optimizer.tensors, initial: this.optimizer.hyper.initialAccumulatorValue } : null, this.sets.train.X, this.readbackEvery, this.optimizer)
       : null;
     const evalChunks = Math.max(...[train, data.val, data.test].map((d) => (d ? Math.ceil(d.n / this.evalChunk) : 0)));
     this.evalOut = gpu.createBuffer({ label: 'evaluation metrics', size: evalChunks * 2 * 4, usage });
@@ -329,6 +345,7 @@ export class Trainer {
     const state = await this.optimizer.exportState();
     const warm: Record<string, Float32Array> = {};
     for (const [name, m] of Object.entries(this.tracker?.warmStarts() ?? {})) warm[name] = await this.gpu.read(m.buffer);
+    if (this.liveRate) warm[LIVE_RATE_STATE] = await this.gpu.read(this.liveRate.state);
     return encodeCheckpoint({ layout: this.net.layout, params, optimizer: state, step: this.step, seed: this.config.seed, warmStarts: warm, config: this.config, lrScale: this.lrScale, metadata: extraMetadata });
   }
 
@@ -347,7 +364,13 @@ export class Trainer {
       const params = checkpointParams(saved, trainer.net.layout);
       gpu.write(trainer.net.params, params);
       trainer.optimizer.importState(checkpointOptimizer(saved, trainer.net.layout, trainer.optimizer));
-      trainer.tracker?.restoreWarmStarts(saved.warmStarts);
+      const { [LIVE_RATE_STATE]: liveState, ...warmStarts } = saved.warmStarts;
+      if (trainer.liveRate && !liveState) throw new RangeError(`checkpoint: the run's rate follows the live η_crit, and the checkpoint has no "${LIVE_RATE_STATE}" state`);
+      if (liveState) {
+        if (!trainer.liveRate || liveState.length !== 4) throw new RangeError(`checkpoint has a "${LIVE_RATE_STATE}" state that this run's schedule does not use`);
+        gpu.write(trainer.liveRate.state, liveState);
+      }
+      trainer.tracker?.restoreWarmStarts(warmStarts);
       trainer.lrScale = saved.lrScale;
       if (config.lrUnit && config.lrUnit !== 'absolute') trainer.initialCriticalRate = { unit: config.lrUnit, value: saved.lrScale };
       // The batch order is a pure function of the seed: replay the draws of the steps already made.
@@ -430,7 +453,7 @@ export class Trainer {
           const t = this.step - pending + i;
           const b = this.batchRows(t);
           const row = i * METRIC_SLOTS;
-          const r: StepRecord = { step: t, lr: this.lr(t), loss: values[row + SLOT.loss] / b };
+          const r: StepRecord = { step: t, lr: this.liveRate ? values[row + SLOT.lr] : this.lr(t), loss: values[row + SLOT.loss] / b };
           if (c.loss === 'cross-entropy') r.accuracy = values[row + SLOT.correct] / b;
           if (this.tracker) Object.assign(r, this.tracker.read(values, i, t, b, r.lr));
           fresh.push(r);
@@ -512,7 +535,13 @@ export class Trainer {
     const tape = this.microBatched ? await this.microBatches(step, X, Y, base) : await this.lossAndGradients(step, X, Y, this.metrics, base + SLOT.loss, base + SLOT.correct, X.rows);
     // Tracking sees the parameters this step's loss was measured at: it runs before the update.
     await this.tracker?.record(step, t, tape, Y, this.metrics, row, this.order ? this.batchIndex : null);
-    await this.optimizer.record(step, this.lr(t));
+    if (this.liveRate) {
+      const live = this.liveRate.schedule;
+      const tracked = live.of === 'set' ? this.config.tracking!.set! : this.config.tracking!.batch!;
+      const n = live.of === 'set' ? this.config.tracking!.set!.examples : X.rows;
+      await this.liveRate.record(step, t, this.metrics, base + (live.of === 'set' ? SLOT.lambdaSet : SLOT.lambdaBatch), base + SLOT.lr, n, t % (tracked.every ?? 1) === 0);
+    }
+    await this.optimizer.record(step, this.liveRate ? 1 : this.lr(t));
     this.gpu.submit(step);
     this.step++;
   }
@@ -651,6 +680,7 @@ export class Trainer {
 
   destroy(): void {
     this.tracker?.destroy();
+    this.liveRate?.destroy();
     this.net.destroy();
     this.losses.destroy();
     this.optimizer.destroy();
