@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectCatapults, type CatapultInput } from '../src/run/catapults.ts';
+import { analyzeMatch, detectCatapults, type CatapultInput } from '../src/run/catapults.ts';
 import { catapultSeries, headlineText, summarize } from '../src/run/summary.ts';
 import type { StepRecord, TrainConfig } from '../src/run/train.ts';
 
@@ -173,5 +173,21 @@ describe('the last rise', () => {
     // loss after the last one is not comparable with them.
     const sgd = { batchSize: 4, evalEvery: 10, tracking: { batch: {} } } as unknown as TrainConfig;
     expect(catapultSeries(sgd, steps, [{ step: 4, trainLoss: 0.9 }], 8)).toHaveLength(4);
+  });
+});
+
+describe('what explains a match rate', () => {
+  it('counts increases above each relative threshold, η/η_crit at the rises, and the near-critical ones', () => {
+    // Rises at steps 0 (+50 %, critical), 2 (+0.5 %, η/η_crit 0.9), 4 (+1e-5, η/η_crit 0.5), 6 (+1e-7, 0.95).
+    const loss = [1, 1.5, 1.4, 1.407, 1.3, 1.300013, 1.2, 1.20000012, 1.1];
+    const eta = [0.5, 2, 1 / 0.9, 2, 2, 2, 1 / 0.95, 2, 2];
+    const records = loss.map((l, step) => ({ step, lr: 1, loss: l, etaCrit: eta[step] }));
+    const m = analyzeMatch(records);
+    expect(detectCatapults(records).matchRate).toBe(1 / 4);
+    expect(m.thresholds.map((t) => [t.threshold, t.increases, t.matched])).toEqual([[1e-6, 3, 1], [1e-4, 2, 1], [1e-2, 1, 1]]);
+    expect(m.thresholds.map((t) => t.matchRate)).toEqual([1 / 3, 1 / 2, 1]);
+    // Four ratios 0.5, 0.9, 0.95, 2: the nearest-rank quantiles 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.
+    m.ratioAtIncreases!.values.forEach((v, i) => expect(v).toBeCloseTo([0.5, 0.5, 0.9, 0.95, 0.95, 2, 2][i], 12));
+    expect(m.nearCritical).toEqual({ notCritical: 3, within20Percent: 2 });
   });
 });

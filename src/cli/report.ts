@@ -102,6 +102,7 @@ export function runReportHtml(dir: string): string {
     `<h2>Catapult spikes (${spikes.length}; ${fmt(s.criticalSteps.length)} steps with η &gt; η_crit(batch))</h2>`,
     spikes.length ? table(['start', 'peak', 'back at start level', 'height', 'duration', 'λ_max drop'], spikes) : '<p>none</p>',
     ...convergenceSection(s),
+    ...matchSection(s),
     ...(s.notes.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
     `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
   ].join('\n');
@@ -115,6 +116,19 @@ export function runReportHtml(dir: string): string {
     tolerance: s.convergence?.tolerance ?? DEFAULT_TOLERANCE,
   };
   return page(title, body, data);
+}
+
+/** What explains the match rate: ignoring small increases, and η/η_crit(batch) at the steps whose loss rose. */
+function matchSection(s: SummaryFile): string[] {
+  const m = s.matchAnalysis;
+  if (!m) return [];
+  const rows = m.thresholds.map((t) => [`> ${fmt(t.threshold)}`, t.increases, t.matched, t.matchRate]);
+  const ratio = m.ratioAtIncreases;
+  return [
+    '<h2>Match rate (Table 2), increases ignored below a relative threshold</h2>',
+    table(['relative increase counted', 'increases', 'at critical steps', 'match rate'], rows),
+    ratio ? `<p>η/η_crit(batch) at the steps whose loss rose: ${ratio.quantiles.map((q, i) => `${q === 0 ? 'min' : q === 1 ? 'max' : `q${q}`} ${fmt(ratio.values[i])}`).join(', ')}. Of ${m.nearCritical.notCritical} rises at steps that were not critical, ${m.nearCritical.within20Percent} had η within 20 % of η_crit(batch).</p>` : '',
+  ];
 }
 
 /** The convergence of each tracked eigenvalue: how many steps' values are within the tolerance, and the worst. */

@@ -114,3 +114,49 @@ export function detectCatapults(records: CatapultInput[], options: CatapultOptio
   }
   return { criticalSteps, increases, matchRate, spikes };
 }
+
+/** Table 2's match rate when increases smaller than a relative threshold are ignored. */
+export interface ThresholdedMatch {
+  /** An increase counts when (L_{t+1} − L_t)/L_t exceeds this. */
+  threshold: number;
+  increases: number;
+  matched: number;
+  matchRate: number;
+}
+
+export interface MatchAnalysis {
+  /** The match rate with increases below 1e-6, 1e-4 and 1e-2 (relative) ignored. */
+  thresholds: ThresholdedMatch[];
+  /** η/η_crit(batch) at the steps whose loss rose: quantiles 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1 (null: none). */
+  ratioAtIncreases: { quantiles: number[]; values: number[] } | null;
+  /** Of the rising steps that were not critical, how many had η/η_crit in [0.8, 1]: the edge of stability. */
+  nearCritical: { notCritical: number; within20Percent: number };
+}
+
+export const MATCH_THRESHOLDS = [1e-6, 1e-4, 1e-2];
+const QUANTILES = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1];
+
+/** What explains a match rate: how it changes when small increases are ignored, and η/η_crit at the rises. */
+export function analyzeMatch(records: CatapultInput[], epsilon = 1e-8): MatchAnalysis {
+  const rises: { relative: number; ratio: number | undefined; critical: boolean }[] = [];
+  for (let t = 0; t + 1 < records.length; t++) {
+    const [a, b] = [records[t], records[t + 1]];
+    if (!(b.loss > a.loss)) continue;
+    const critical = a.etaCrit !== undefined && a.lr - a.etaCrit > epsilon;
+    rises.push({ relative: (b.loss - a.loss) / Math.abs(a.loss), ratio: a.etaCrit !== undefined ? a.lr / a.etaCrit : undefined, critical });
+  }
+  const thresholds = MATCH_THRESHOLDS.map((threshold) => {
+    const counted = rises.filter((r) => r.relative > threshold);
+    const matched = counted.filter((r) => r.critical).length;
+    return { threshold, increases: counted.length, matched, matchRate: counted.length ? matched / counted.length : NaN };
+  });
+  const ratios = rises.map((r) => r.ratio).filter((r): r is number => r !== undefined && Number.isFinite(r)).sort((x, y) => x - y);
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * (ratios.length - 1) + 0.5))];
+  const notCritical = rises.filter((r) => !r.critical && r.ratio !== undefined);
+  return {
+    thresholds,
+    ratioAtIncreases: ratios.length ? { quantiles: QUANTILES, values: QUANTILES.map(at) } : null,
+    nearCritical: { notCritical: notCritical.length, within20Percent: notCritical.filter((r) => r.ratio! >= 0.8).length },
+  };
+}
+

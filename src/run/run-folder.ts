@@ -49,6 +49,13 @@ export const summarySchema = z.strictObject({
       quantities: z.record(z.string(), z.strictObject({ tracked: count, unconverged: count, worstResidual: measured, firstUnconverged: optionalStep })),
     })
     .optional(),
+  matchAnalysis: z
+    .strictObject({
+      thresholds: z.array(z.strictObject({ threshold: measured, increases: count, matched: count, matchRate: measured })),
+      ratioAtIncreases: z.strictObject({ quantiles: z.array(measured), values: z.array(measured) }).nullable(),
+      nearCritical: z.strictObject({ notCritical: count, within20Percent: count }),
+    })
+    .optional(),
   notes: z.array(z.string()),
   // The config is shown as it is; whoever runs it validates it as any config (validateTrainConfig).
   config: z.record(z.string(), z.unknown()),

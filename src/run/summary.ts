@@ -1,6 +1,6 @@
 // A finished (or ended) run's summary: the catapult events and the preset's headline numbers, computed on
 // the host from the records. Host-neutral: the CLI writes it as summary.json, the lab shows it.
-import { detectCatapults, type CatapultInput, type Spike } from './catapults.ts';
+import { analyzeMatch, detectCatapults, type CatapultInput, type MatchAnalysis, type Spike } from './catapults.ts';
 import { convergenceSummary, toleranceOf, type ConvergenceLine } from './convergence.ts';
 import type { Headline } from './presets.ts';
 import type { EvalRecord, RunResult, StepRecord, TrainConfig } from './train.ts';
@@ -39,6 +39,8 @@ export interface RunSummary {
   spikes: Spike[];
   /** Per tracked eigenvalue with residuals: steps tracked, steps not converged (src/run/convergence.ts). */
   convergence: { tolerance: number; quantities: Record<string, ConvergenceLine> };
+  /** Where η_crit(batch) was tracked: the match rate without small increases, and η/η_crit at the rises. */
+  matchAnalysis?: MatchAnalysis;
 }
 
 /**
@@ -127,5 +129,8 @@ export function summarize(config: TrainConfig, result: RunResult, trainSize: num
     // A number that was not measured (NaN) is left out, but for the loss that ended a diverged run.
     if (v !== undefined && (key === 'divergedLoss' || !(typeof v === 'number' && Number.isNaN(v)))) (headline as Record<string, unknown>)[key] = v;
   }
-  return { status: result.status, ...(result.message ? { message: result.message } : {}), steps: result.steps, headline, criticalSteps: report.criticalSteps, spikes: report.spikes, convergence: convergenceSummary(result.records, toleranceOf(config)) };
+  return { status: result.status, ...(result.message ? { message: result.message } : {}), steps: result.steps, headline, criticalSteps: report.criticalSteps, spikes: report.spikes,
+    convergence: convergenceSummary(result.records, toleranceOf(config)),
+    ...(series.some((r) => r.etaCrit !== undefined) ? { matchAnalysis: analyzeMatch(series) } : {}),
+  };
 }
