@@ -258,6 +258,12 @@ describe('the command line for presets', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/uPlot/);
     expect(html).not.toMatch(/<script src=/); // self-contained
+    // 40 Lanczos steps on the 128×128 kernel leave λ_min unconverged at some steps: the report says how many.
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.convergence.quantities.lambda).toMatchObject({ tracked: 12, unconverged: 0 });
+    expect(summary.convergence.quantities.lambdaMin.tracked).toBe(12);
+    expect(html).toMatch(/<h2>Convergence \(relative residual/);
+    expect(html).toMatch(new RegExp(`λ_min of the tracked set’s NTK \\(Lanczos\\)</td><td>12</td><td>${summary.convergence.quantities.lambdaMin.unconverged}</td>`));
     for (const chart of ['loss', 'lambda', 'schedule']) expect(existsSync(join(out, `chart-${chart}.png`)), chart).toBe(true);
     const show = catapult('show', 'sgd-batch-size', '--set', 'batchSize=50');
     expect(show.status).toBe(0);

@@ -167,6 +167,23 @@ function generalizationConfig(s: Scale, task: 'rank-2' | 'rank-3' | 'rank-4', si
   };
 }
 
+/**
+ * The paper's raises as multiples of the live η_crit (schedule "eta-crit", shaders/live-rate.ts): GD at half
+ * the critical rate, raised to 2.5 × η_crit at each of `steps` and held until the catapult is over, then
+ * decayed to 0.8 × η_crit where the net sharpens back. The tracked set (the whole batch) is tracked every
+ * step, since the rate follows it.
+ */
+function liveRaises(c: TrainConfig, steps: number[]): TrainConfig {
+  return {
+    ...c,
+    schedule: { kind: 'eta-crit', of: 'set', factor: 0.5, raises: steps.map((t) => [t, 2.5]), after: 0.8 },
+    tracking: { ...c.tracking, set: { ...c.tracking!.set!, every: 1 } },
+  };
+}
+
+const LIVE_RAISES_NOTE =
+  'The paper raises absolute rates and "decays the learning rate if necessary after the catapult". Here each raise is to 2.5 × the live η_crit = n/λ_max (GD runs at 0.5 × it before), held until λ_max has dropped below n/η (the catapult is over), then min(held, 0.8 × η_crit): decayed only when the net sharpens back. The 4-layer nets sharpen within 10 steps of a catapult (λ_max 18 → 363 on rank-3), so an absolute rate that catapults once is many times η_crit at the next raise.';
+
 /** SGD on a synthetic task at a fraction of η_crit(whole set), stopping at train loss 1e-3. */
 function batchSizeConfig(s: Scale, fraction: number): TrainConfig {
   // n = 2000 at both scales: measured at n = 1000, SGD at b = 10 fit the training set in 1420 steps with
@@ -349,21 +366,26 @@ export const PRESETS: Preset[] = [
     name: 'gd-catapults-generalization-rank3',
     paper: 'Fig. 8 (rank-3)',
     summary: 'As gd-catapults-generalization on the rank-3 task with a 4-layer net.',
-    config: (s) => generalizationConfig(s, 'rank-3'),
-    headline: ['criticalSteps', 'testLoss', 'alignment'],
+    config: (s) => liveRaises(generalizationConfig(s, 'rank-3'), [20, 60, 80]),
+    headline: ['criticalSteps', 'spikes', 'testLoss', 'alignment'],
+    variants: { 'paper-rates': { schedule: { kind: 'piecewise', lr: 10, changes: [[20, 40], [60, 100], [80, 150]] }, tracking: { set: { every: 5 } } } },
     notes: [
-      'Rate 10 raised to 40, 100, 150 at 20, 60, 80 (the paper\'s). Quick scale: width 128, 200 steps.',
-      'Measured (quick and the paper\'s width 256, seed 0): the run diverges soon after the raise to 40 (step 24 at width 128, 27 at 256). At rate 10 the 4-layer net already catapults and sharpens back within 10 steps (λ_max 18 → 363 by step 20, η_crit 2.8), so 40 is 14 × η_crit. The paper decays the rate "if necessary after the catapult" without saying when; pass your own schedule with --set schedule.changes=[[step,lr],...].',
+      LIVE_RAISES_NOTE,
+      'Raises at the paper\'s steps 20, 60, 80. Quick scale: width 128, 200 steps.',
+      'Variant "paper-rates": the paper\'s absolute rates (10 raised to 40, 100, 150). Measured (quick and width 256, seed 0): it diverges soon after the raise to 40 (step 24 at width 128, 27 at 256): at rate 10 the 4-layer net catapults and sharpens back within 10 steps (λ_max 18 → 363 by step 20, η_crit 2.8), so 40 is 14 × η_crit.',
     ],
   },
   {
     name: 'gd-catapults-generalization-rank4',
     paper: 'Fig. 26',
     summary: 'As gd-catapults-generalization on the rank-4 task.',
-    config: (s) => generalizationConfig(s, 'rank-4'),
-    headline: ['criticalSteps', 'testLoss', 'alignment'],
+    config: (s) => liveRaises(generalizationConfig(s, 'rank-4'), [50, 75, 110]),
+    headline: ['criticalSteps', 'spikes', 'testLoss', 'alignment'],
+    variants: { 'paper-rates': { schedule: { kind: 'piecewise', lr: 8, changes: [[50, 15], [75, 40], [110, 60]] }, tracking: { set: { every: 5 } } } },
     notes: [
-      'Rate 8 raised to 15, 40, 60 at 50, 75, 110 (the paper\'s). Quick scale: width 128, 200 steps.',
+      LIVE_RAISES_NOTE,
+      'Raises at the paper\'s steps 50, 75, 110. Quick scale: width 128, 200 steps.',
+      'Variant "paper-rates": the paper\'s absolute rates (8 raised to 15, 40, 60 at 50, 75, 110).',
       'Measured (quick and the paper\'s width 256, seed 0): catapults at 8 and 15 raise AGOP alignment (0.06 → 0.56) and lower the test loss (3.6 → 2.9), but the run diverges after the raise to 40 or 60 (step 129 at width 128, 96 at 256): λ_max sharpens back to 140-240 within 10-20 steps of each catapult. Decaying to 4 between raises (as the paper does "if necessary") diverged at the raise to 40 too (2.5 × η_crit there).',
     ],
   },
