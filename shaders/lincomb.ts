@@ -34,11 +34,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   uniforms: (s) => Uint32Array.of(s.count, f32Bits(s.a), f32Bits(s.b), 0),
 };
 
-/** y += x: accumulation into a buffer that one dispatch may not bind both read-only and writable. */
-export const addInPlace: KernelDef<{ count: number }> = {
-  name: 'add in place',
-  key: 'add-in-place',
-  source: /* wgsl */ `
+/** y = y ∘ x in place for an elementwise ∘: one dispatch may not bind a buffer both read-only and writable. */
+function inPlace(name: string, key: string, expression: string): KernelDef<{ count: number }> {
+  return {
+    name,
+    key,
+    source: /* wgsl */ `
 struct Params { count: u32, pad0: u32, pad1: u32, pad2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -49,35 +50,18 @@ struct Params { count: u32, pad0: u32, pad1: u32, pad2: u32 }
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
   let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
   if (e >= p.count) { return; }
-  y[e] = y[e] + x[e];
+  y[e] = ${expression};
 }
 `,
-  workgroupSize: [WG, 1, 1],
-  bindings: ['read', 'write', 'uniform'],
-  grid: (s) => flatGrid(ceilDiv(s.count, WG)),
-  uniforms: (s) => Uint32Array.of(s.count, 0, 0, 0),
-};
-
-/** y ⊙= x, elementwise: a diagonal scaling (the optimizer's preconditioner applied to Jᵀv). */
-export const multiplyInPlace: KernelDef<{ count: number }> = {
-  name: 'multiply in place',
-  key: 'multiply-in-place',
-  source: /* wgsl */ `
-struct Params { count: u32, pad0: u32, pad1: u32, pad2: u32 }
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
-  let e = ${FLAT_WORKGROUP_INDEX} * ${WG}u + tid;
-  if (e >= p.count) { return; }
-  y[e] = y[e] * x[e];
+    workgroupSize: [WG, 1, 1],
+    bindings: ['read', 'write', 'uniform'],
+    grid: (s) => flatGrid(ceilDiv(s.count, WG)),
+    uniforms: (s) => Uint32Array.of(s.count, 0, 0, 0),
+  };
 }
-`,
-  workgroupSize: [WG, 1, 1],
-  bindings: ['read', 'write', 'uniform'],
-  grid: (s) => flatGrid(ceilDiv(s.count, WG)),
-  uniforms: (s) => Uint32Array.of(s.count, 0, 0, 0),
-};
+
+/** y += x: accumulation (per-chunk gradients, Gram terms). */
+export const addInPlace = inPlace('add in place', 'add-in-place', 'y[e] + x[e]');
+
+/** y ⊙= x: a diagonal scaling (the optimizer's preconditioner applied to Jᵀv). */
+export const multiplyInPlace = inPlace('multiply in place', 'multiply-in-place', 'y[e] * x[e]');
