@@ -160,3 +160,20 @@ describe('tracking with convergence', () => {
     expect(run.records[0].lambdaResidual!).toBeLessThan(1e-5);
   });
 });
+
+describe('the convergence summary', () => {
+  it('counts steps above the tolerance per eigenvalue, a list by its largest residual, and ignores what was not measured', async () => {
+    const { convergenceSummary } = await import('../src/run/convergence.ts');
+    const records = [
+      { step: 0, lr: 1, loss: 1, lambda: 5, lambdaResidual: 1e-7, eigenvalues: [5, 4], eigenvalueResiduals: [1e-9, 2e-3] },
+      { step: 1, lr: 1, loss: 1, lambda: 5, lambdaResidual: 2e-3, lambdaBatch: 3 },
+      { step: 2, lr: 1, loss: 1, lambda: 5, lambdaResidual: 1e-3, eigenvalues: [5, 4], eigenvalueResiduals: [1e-9, 1e-9] },
+    ];
+    const c = convergenceSummary(records, 1e-3);
+    expect(c.quantities.lambda).toEqual({ tracked: 3, unconverged: 1, worstResidual: 2e-3, firstUnconverged: 1 });
+    expect(c.quantities.eigenvalues).toEqual({ tracked: 2, unconverged: 1, worstResidual: 2e-3, firstUnconverged: 0 });
+    // λ_batch without a residual (a file from before residuals were recorded): not counted either way.
+    expect(c.quantities.lambdaBatch).toBeUndefined();
+    expect(convergenceSummary(records, 1e-2).quantities.lambda.unconverged).toBe(0);
+  });
+});

@@ -19,6 +19,7 @@ export const TRACKED_EIGENVALUES: TrackedEigenvalue[] = [
   { value: 'lambdaHessian', residual: 'lambdaHessianResidual', label: 'λ_max of the batch loss’s Hessian' },
   { value: 'lambdaPreconditioned', residual: 'lambdaPreconditionedResidual', label: 'λ_max of the batch’s J·P·Jᵀ (η_crit^P(batch))' },
   { value: 'lambdaMin', residual: 'lambdaMinResidual', label: 'λ_min of the tracked set’s NTK (Lanczos)' },
+  { value: 'eigenvalues', residual: 'eigenvalueResiduals', label: 'top eigenvalues of the tracked set’s NTK (Lanczos; the largest residual of them)' },
 ];
 
 export const toleranceOf = (config: Pick<TrainConfig, 'tracking'>): number => config.tracking?.tolerance ?? DEFAULT_TOLERANCE;
@@ -28,10 +29,17 @@ export const toleranceOf = (config: Pick<TrainConfig, 'tracking'>): number => co
  * undefined where it was not measured or comes from a file written before residuals were (not known).
  */
 export function isConverged(r: StepRecord, q: TrackedEigenvalue, tolerance: number): boolean | undefined {
+  const residual = residualOf(r, q);
+  return residual === undefined ? undefined : residual <= tolerance;
+}
+
+/** The residual of q at r (for a list of eigenvalues, the largest), or undefined where either is missing. */
+function residualOf(r: StepRecord, q: TrackedEigenvalue): number | undefined {
   const value = r[q.value];
   const residual = r[q.residual];
+  if (Array.isArray(value) && Array.isArray(residual) && residual.length > 0) return Math.max(...residual);
   if (typeof value !== 'number' || typeof residual !== 'number') return undefined;
-  return residual <= tolerance;
+  return residual;
 }
 
 export interface ConvergenceLine {
@@ -54,7 +62,7 @@ export function convergenceSummary(records: StepRecord[], tolerance: number): { 
       if (ok === undefined) continue;
       line ??= { tracked: 0, unconverged: 0, worstResidual: 0, firstUnconverged: null };
       line.tracked++;
-      line.worstResidual = Math.max(line.worstResidual, r[q.residual] as number);
+      line.worstResidual = Math.max(line.worstResidual, residualOf(r, q)!);
       if (!ok) {
         line.unconverged++;
         line.firstUnconverged ??= r.step;
