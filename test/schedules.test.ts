@@ -30,7 +30,7 @@ describe('learning-rate schedules', () => {
     expect(() => validateSchedule({ kind: 'piecewise', lr: 6, changes: [[60, 15], [15, 10]] })).toThrow(/schedule.changes must be in increasing step order/);
     expect(() => validateSchedule({ kind: 'cyclic', base: 0, max: 1, period: 1 })).toThrow(/schedule.period must be an integer >= 2 steps, got 1/);
     expect(() => validateSchedule({ kind: 'constant', lr: -1 })).toThrow(/schedule.lr must be a finite number >= 0, got -1/);
-    expect(() => validateSchedule({ kind: 'warmup' } as never)).toThrow(/schedule.kind must be one of constant, piecewise, cyclic, exp-cyclic, decay; got "warmup"/);
+    expect(() => validateSchedule({ kind: 'warmup' } as never)).toThrow(/schedule.kind must be one of constant, piecewise, cyclic, exp-cyclic, decay, eta-crit; got "warmup"/);
     expect(() => validateSchedule({ kind: 'decay', schedule: { kind: 'constant', lr: NaN }, at: [], factor: 0.1 })).toThrow(/schedule.schedule.lr must be/);
   });
 });
