@@ -78,10 +78,10 @@ export class PreconditionedBatch {
 
   /**
    * Records step t's P and λ_max(J·P·Jᵀ) of the batch X (whose gradients the training step has just
-   * computed, before the update): into out[slot] and out[residualSlot] by power iteration, or staged in
-   * metrics row `row` for the exact solve. `power` runs the tracker's power iterations (cold-start rule).
+   * computed, before the update): by `power`, the tracker's power iterations into the step's metrics row
+   * (with its cold-start rule), or staged in metrics row `row` for the exact solve.
    */
-  async record(step: Step, X: Matrix, t: number, row: number, out: GPUBuffer, slot: number, residualSlot: number, power: (p: PowerIteration, op: MatrixFreeNtk) => Promise<void>): Promise<void> {
+  async record(step: Step, X: Matrix, t: number, row: number, power: (p: PowerIteration, op: MatrixFreeNtk) => Promise<void>): Promise<void> {
     await this.optimizer.recordPreconditioner(step, this.P);
     const e = this.entry(X);
     if (!e.exact) {

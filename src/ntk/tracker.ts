@@ -432,7 +432,7 @@ export class Tracker {
     }
     const pc = this.config.preconditioned;
     if (pc && this.preconditioned && due(t, pc.every)) {
-      await this.preconditioned.record(step, X, t, row, out, base + SLOT.lambdaPreconditioned, base + SLOT.preconditionedResidual, (power, op) =>
+      await this.preconditioned.record(step, X, t, row, (power, op) =>
         this.recordPower(step, power, op, pc.iterations, out, base + SLOT.lambdaPreconditioned, base + SLOT.preconditionedResidual),
       );
     }
