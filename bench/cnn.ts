@@ -152,7 +152,7 @@ async function modelTable(gpu: Gpu, options: { id: string; title: string; what: 
     // A GD step on the n examples, as the runner runs it (micro-batches where one pass cannot hold n).
     const trainer = await Trainer.create(
       gpu,
-      { data: c.data(), model, loss: 'mse', optimizer: { name: 'gd' }, schedule: { kind: 'constant', lr: 1e-3 }, batchSize: 'full', steps: 1_000_000, divergeAbove: Infinity, seed: 0 },
+      { data: c.data(), model, loss: 'mse', optimizer: { name: 'gd' }, schedule: { kind: 'constant', lr: 1e-3 }, batchSize: 'full', steps: 1_000_000, divergeAbove: 1e30, seed: 0 },
       readDataFile,
     );
     const train = await stepTime(gpu, trainer, 2);

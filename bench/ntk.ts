@@ -37,7 +37,7 @@ function stepConfig(hidden: number[], tracked: boolean, steps: number): TrainCon
     batchSize: 32,
     steps: 1_000_000,
     readbackEvery: steps,
-    divergeAbove: Infinity,
+    divergeAbove: 1e30, // finite: the config schema refuses Infinity
     seed: 0,
     ...(tracked ? { tracking: { batch: { iterations: 20 }, set: { examples: N, iterations: 20 } } } : {}),
   };

@@ -69,7 +69,7 @@ async function timeTraining(gpu: Gpu, c: Case): Promise<{ msPerStep: number }> {
   const warm = await Trainer.create(gpu, { ...c.config, steps: 1, evalEvery: 0 }, readDataFile);
   await warm.run();
   warm.destroy();
-  const trainer = await Trainer.create(gpu, { ...c.config, steps: c.steps, readbackEvery: c.steps, evalEvery: 0, divergeAbove: Infinity }, readDataFile);
+  const trainer = await Trainer.create(gpu, { ...c.config, steps: c.steps, readbackEvery: c.steps, evalEvery: 0, divergeAbove: 1e30 }, readDataFile);
   // Data upload and the final evaluation are outside the loop we time: steps only, read back once at the end.
   await gpu.done();
   const t0 = performance.now();
