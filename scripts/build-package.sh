@@ -1,11 +1,8 @@
 #!/bin/bash
 # The installable package's JavaScript (npm pack runs this as prepack): lib/ compiled from the TypeScript
-# sources with type declarations, the report's page script beside the module that inlines it, and the
-# commit it was built at (an installed package is no git checkout).
+# sources with type declarations and the commit it was built at (an installed package is no git checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf lib
 npx tsc -p tsconfig.build.json
-mkdir -p lib/src/report
-cp src/report/page.js lib/src/report/page.js
 git describe --always --dirty=' + uncommitted changes' > lib/code-version.txt 2>/dev/null || echo unknown > lib/code-version.txt

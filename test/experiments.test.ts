@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../src/cli/experiment.ts';
-import { sweepReportHtml } from '../src/cli/report.ts';
+import { sweepCurves, sweepReportHtml } from '../src/cli/report.ts';
 import { parseMetricsJsonl } from '../src/run/export.ts';
 import { BatchOrder } from '../src/data/splits.ts';
 import { decodeNpy, decodeSafetensors } from '../src/io/safetensors.ts';
@@ -256,15 +256,21 @@ describe('the command line for presets', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/headline: spikes/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    expect(html).toMatch(/uPlot/);
-    expect(html).not.toMatch(/<script src=/); // self-contained
+    // Self-contained and script-free: every chart inline as SVG, and as its own SVG and 2× PNG file.
+    expect(html).not.toMatch(/<script/);
+    expect(html).toMatch(/<section class="chart" id="chart-spectrum"><svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     // 40 Lanczos steps on the 128×128 kernel leave λ_min unconverged at some steps: the report says how many.
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.convergence.quantities.lambda).toMatchObject({ tracked: 12, unconverged: 0 });
     expect(summary.convergence.quantities.lambdaMin.tracked).toBe(12);
     expect(html).toMatch(/<h2>Convergence \(relative residual/);
     expect(html).toMatch(new RegExp(`λ_min of the tracked set’s NTK \\(Lanczos\\)</td><td>12</td><td>${summary.convergence.quantities.lambdaMin.unconverged}</td>`));
-    for (const chart of ['loss', 'lambda', 'schedule']) expect(existsSync(join(out, `chart-${chart}.png`)), chart).toBe(true);
+    for (const chart of ['loss', 'lambda', 'schedule', 'spectrum', 'spectrum-points']) {
+      const svg = readFileSync(join(out, `chart-${chart}.svg`), 'utf8');
+      expect(svg, chart).toContain('<g class="legend">');
+      const png = readFileSync(join(out, `chart-${chart}.png`));
+      expect(png.readUInt32BE(16), chart).toBe(2 * Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]));
+    }
     const show = catapult('show', 'sgd-batch-size', '--set', 'batchSize=50');
     expect(show.status).toBe(0);
     expect(JSON.parse(show.stdout).batchSize).toBe(50);
@@ -365,15 +371,17 @@ describe('the command line for presets', () => {
     const csv = readFileSync(join(merged, 'aggregate.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
     expect(csv.slice(1).map((r) => r.slice(0, 3))).toEqual([['0.5', '2', '0'], ['1.5', '2', '0']]);
     // The sweep's report: each combination's mean over its 2 seeds, with the least and largest.
+    const curves = sweepCurves(merged);
+    expect(curves.loss.map((r) => [r.label, r.seeds])).toEqual([['schedule.lr=0.5', 2], ['schedule.lr=1.5', 2]]);
+    const lr05 = curves.loss[0];
     const html = sweepReportHtml(merged);
-    const data = JSON.parse(/<script id="run-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]);
-    expect(data.runs.map((r: { label: string; seeds: number }) => [r.label, r.seeds])).toEqual([['schedule.lr=0.5', 2], ['schedule.lr=1.5', 2]]);
-    const lr05 = data.runs[0].loss;
+    for (const label of ['schedule.lr=0.5 (2 seeds)', 'schedule.lr=1.5 (2 seeds)']) expect(html).toContain(`<g class="series" data-label="${label}">`);
+    expect(html.match(/class="band"/g)!.length).toBeGreaterThanOrEqual(2);
     for (let i = 0; i < 4; i++) {
-      expect(lr05.lo[i]).toBeLessThanOrEqual(lr05.mean[i]);
-      expect(lr05.mean[i]).toBeLessThanOrEqual(lr05.hi[i]);
+      expect(lr05.lo[i]).toBeLessThanOrEqual(lr05.mean[i]!);
+      expect(lr05.mean[i]).toBeLessThanOrEqual(lr05.hi[i]!);
     }
-    expect(lr05.lo.some((v: number, i: number) => v < lr05.hi[i])).toBe(true);
+    expect(lr05.lo.some((v, i) => v! < lr05.hi[i]!)).toBe(true);
     // A folder holds one sweep; a bad shard is refused.
     const other = catapult('sweep', 'gd-catapult', '--grid', 'schedule.lr=0.7', '--no-report', '--out', a);
     expect(other.status).toBe(2);

@@ -1,9 +1,9 @@
 // Nothing a run or sweep folder holds can run script in its report or make the report write outside the
-// folder: hostile summary.json, metrics.jsonl and sweep.json values are shown as text, the page's
-// Content-Security-Policy admits only its own scripts, chart files are named only from plain ids, and a
+// folder: hostile summary.json, metrics.jsonl and sweep.json values are shown as text (in the page and in
+// its SVG charts), the page's Content-Security-Policy runs no script, chart files are named only from plain ids, and a
 // sweep's combination folder must be a plain name. Checked by opening the reports in headless Chromium and
 // listening for dialogs.
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -59,9 +59,14 @@ describe('reports of hostile folders', () => {
       config: { [ATTACK]: '</script><script>alert(5)</script>', tracking: { set: { examples: ATTACK }, spectrum: { top: '</script><script>alert(5)</script>' } } },
     };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
-    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, lr: 1, loss: 'Infinity', lambda: 'NaN' })}\n`);
+    writeFileSync(join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 0, lr: 1, loss: 'Infinity', lambda: 'NaN', lossTop: 0.5 })}\n`);
     const written = await writeReport(dir);
     for (const f of written) expect(f.startsWith(dir), f).toBe(true);
+    // The charts' SVG files hold the hostile labels as text too (the L≤top label comes from the config).
+    const svgs = written.filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBeGreaterThan(0);
+    for (const f of svgs) expect(readFileSync(f, 'utf8'), f).not.toMatch(/<script|<img/);
+    expect(readFileSync(join(dir, 'chart-loss.svg'), 'utf8')).toContain('L≤&lt;/script&gt;&lt;script&gt;alert(5)&lt;/script&gt;');
     expect(readdirSync(parent)).toEqual(['run']);
     const { dialogs, text } = await open(join(dir, 'report.html'));
     expect(dialogs).toEqual([]);

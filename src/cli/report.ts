@@ -1,31 +1,24 @@
-// `catapult report DIR`: a self-contained report.html for a run or a sweep folder (uPlot and the data
-// inlined, so it opens offline from anywhere) and PNG images of its charts, rendered in headless Chromium.
-import { createHash } from 'node:crypto';
+// `catapult report DIR`: a self-contained report.html for a run or a sweep folder (its charts inlined as
+// SVG, so it opens offline from anywhere and runs no script at all), each chart also as chart-ID.svg, and
+// as chart-ID.png at 2× rendered from that SVG in headless Chromium. The charts are the lab's: the same
+// definitions (src/charts/figure.ts) drawn by the same SVG renderer (src/charts/svg.ts) as its exports.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 
 import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
 import { fileProblem } from './file-problem.ts';
-import type { StepRecord } from '../run/train.ts';
+import type { EvalRecord, StepRecord } from '../run/train.ts';
+import { figuresOf, PALETTE, sweepFigure, type ChartRun, type Figure, type SweepCurve } from '../charts/figure.ts';
+import { figureSvg } from '../charts/svg.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
-import { DEFAULT_TOLERANCE, TRACKED_EIGENVALUES } from '../run/convergence.ts';
+import { TRACKED_EIGENVALUES } from '../run/convergence.ts';
 
-// uPlot from wherever the package manager put it; the page script beside this module's folder (src/report/
-// in a checkout, lib/src/report/ in an installed package).
-const require = createRequire(import.meta.url);
-const pageScript = fileURLToPath(new URL('../report/page.js', import.meta.url));
-
-// Everything a run folder holds is data: each value reaches the page escaped (any type, as text) or as JSON
-// in a non-executable <script type="application/json">, and the page's Content-Security-Policy lets only its
-// own two scripts run (by hash), so even markup that escaped escaping could not run script.
+// Everything a run folder holds is data: each value reaches the page escaped (any type, as text; the SVG
+// renderer escapes its labels too), and the page's Content-Security-Policy runs no script at all, so even
+// markup that escaped escaping could not run any.
 /** Any JSON value as text (an object's own "toString" key is data, not a method). */
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const escapeHtml = (v: unknown) => text(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-/** JSON inside <script>: nothing in it may close the tag. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 
 /** A file or folder name that stays where it is joined: letters, digits, '.', '_', '=', ',', '-', no leading dot. */
 export const SAFE_NAME = /^[A-Za-z0-9_=,-][A-Za-z0-9._=,-]{0,254}$/;
@@ -48,25 +41,22 @@ function table(header: string[], rows: unknown[][]): string {
   return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${fmt(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
-function page(title: string, body: string, data: unknown): string {
-  const uplotJs = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-  const uplotCss = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
-  const script = readFileSync(pageScript, 'utf8');
-  const policy = `default-src 'none'; script-src ${sha256(uplotJs)} ${sha256(script)}; style-src 'unsafe-inline'; img-src data: blob:`;
+const POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+function page(title: string, body: string, figures: Figure[]): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${policy}"><title>${escapeHtml(title)}</title>
-<style>${uplotCss}
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; background: #fff; }
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${POLICY}"><title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 820px; padding: 0 12px; color: #222; background: #fff; }
 h1 { font-size: 22px; } h2 { font-size: 15px; margin: 18px 0 4px; }
 table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-.chart { margin-bottom: 12px; background: #fff; padding: 4px; } pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
-.note { color: #555; }
+.chart { margin: 12px 0; } .chart svg { max-width: 100%; height: auto; display: block; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; } .note { color: #555; }
 </style></head><body>
 ${body}
-<div id="charts"></div>
-<script id="run-data" type="application/json">${scriptJson(data)}</script>
-<script>${uplotJs}</script>
-<script>${script}</script>
+<div id="charts">
+${figures.map((f) => `<section class="chart" id="chart-${escapeHtml(f.id)}">${figureSvg(f)}</section>`).join('\n')}
+</div>
 </body></html>
 `;
 }
@@ -90,7 +80,6 @@ export function runReportHtml(dir: string): string {
   const title = `${text(s.preset ?? 'run')}${s.variant ? ` (${text(s.variant)})` : ''}, seed ${text(s.seed)}`;
   const headline = Object.entries(s.headline).map(([k, v]) => [k, v]);
   const spikes = s.spikes.map((p) => [p.start, p.peak, p.end ?? '—', p.height, p.duration ?? '—', p.lambdaDrop ?? '—']);
-  const tracking = s.config.tracking as { set?: { examples?: unknown }; spectrum?: { top?: unknown } } | undefined;
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     s.paper ? `<p>${escapeHtml(s.summaryText ?? '')} <span class="note">(paper: ${escapeHtml(s.paper)})</span></p>` : '',
@@ -106,16 +95,25 @@ export function runReportHtml(dir: string): string {
     ...(s.notes.length ? ['<h2>Notes</h2>', `<ul>${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`] : []),
     `<details><summary>Config</summary><pre>${escapeHtml(JSON.stringify(s.config, null, 2))}</pre></details>`,
   ].join('\n');
-  const data = {
-    kind: 'run',
+  return page(title, body, runFigures(s, records, evals));
+}
+
+/** A run folder's charts: every chart of the lab that has data, from the records and the summary's spikes. */
+function runFigures(s: SummaryFile, records: StepRecord[], evals: EvalRecord[]): Figure[] {
+  const tracking = s.config.tracking as { set?: { examples?: unknown } } | undefined;
+  const examples = tracking?.set?.examples;
+  const ended = (s.status === 'diverged' || s.status === 'lost') && records.length > 0;
+  const run: ChartRun = {
+    name: `${text(s.preset)} seed ${text(s.seed)}`,
+    color: PALETTE[0],
+    config: s.config as ChartRun['config'],
     records,
     evals,
-    markers: s.spikes.map((p) => p.peak),
-    trackedExamples: tracking?.set?.examples ?? null,
-    top: tracking?.spectrum?.top ?? null,
-    tolerance: s.convergence?.tolerance ?? DEFAULT_TOLERANCE,
+    trackedExamples: typeof examples === 'number' ? examples : undefined,
+    spikes: s.spikes.map((p) => p.peak),
+    ...(ended ? { end: { step: records[records.length - 1].step, label: s.status } } : {}),
   };
-  return page(title, body, data);
+  return figuresOf([run]);
 }
 
 /** What explains the match rate: ignoring small increases, and η/η_crit(batch) at the steps whose loss rose. */
@@ -161,48 +159,66 @@ function acrossSeeds(curves: StepRecord[][], f: (r: StepRecord) => number | unde
   return { mean, lo, hi };
 }
 
-export function sweepReportHtml(dir: string): string {
+/** Each combination of a sweep with a finished seed: its mean loss and λ_max over seeds, with the least and largest. */
+export function sweepCurves(dir: string): { loss: SweepCurve[]; lambda: SweepCurve[] } {
   const sweep = readSweep(readText(join(dir, 'sweep.json')), join(dir, 'sweep.json'));
-  const aggregatePath = join(dir, 'aggregate.json');
-  const aggregate = existsSync(aggregatePath) ? readAggregate(readText(aggregatePath), aggregatePath) : { header: [], rows: [] };
-  const runs = [];
+  const loss: SweepCurve[] = [];
+  const lambda: SweepCurve[] = [];
   for (const combo of sweep.combos) {
     // A folder name from the file, never a path: nothing outside the sweep's folder is read.
     if (!SAFE_NAME.test(combo.folder)) throw new RangeError(`${join(dir, 'sweep.json')}: combination folder ${JSON.stringify(combo.folder)} is not a plain folder name`);
     const seeds = Array.from({ length: sweep.seeds }, (_, s) => join(dir, combo.folder, `seed-${s}`)).filter((d) => existsSync(join(d, 'summary.json')));
     if (seeds.length === 0) continue;
     const curves = seeds.map((d) => readRunFolder(d).records);
-    runs.push({ label: combo.label, seeds: seeds.length, loss: acrossSeeds(curves, (r) => r.loss), lambda: acrossSeeds(curves, (r) => r.lambda) });
+    loss.push({ label: combo.label, seeds: seeds.length, ...acrossSeeds(curves, (r) => r.loss) });
+    lambda.push({ label: combo.label, seeds: seeds.length, ...acrossSeeds(curves, (r) => r.lambda) });
   }
+  return { loss, lambda };
+}
+
+export function sweepReportHtml(dir: string): string {
+  const sweep = readSweep(readText(join(dir, 'sweep.json')), join(dir, 'sweep.json'));
+  const aggregatePath = join(dir, 'aggregate.json');
+  const aggregate = existsSync(aggregatePath) ? readAggregate(readText(aggregatePath), aggregatePath) : { header: [], rows: [] };
+  const curves = sweepCurves(dir);
+  const figures = [
+    sweepFigure('loss', 'Training loss: mean over seeds, band from the least to the largest', 'loss (MSE)', curves.loss),
+    sweepFigure('lambda', 'λ_max of the tracked set’s NTK: mean over seeds, band from the least to the largest', 'eigenvalue of K', curves.lambda),
+  ].filter((f): f is Figure => f !== null);
   const body = [
     `<h1>Sweep of ${escapeHtml(sweep.preset)}</h1>`,
     `<p>Grid: ${escapeHtml(JSON.stringify(sweep.grid))}; ${fmt(sweep.seeds)} seed(s) each; scale ${escapeHtml(sweep.scale)}.</p>`,
     '<h2>Mean ± sd over seeds</h2>',
     table(aggregate.header, aggregate.rows),
   ].join('\n');
-  return page(`sweep ${sweep.preset}`, body, { kind: 'sweep', runs, markers: [] });
+  return page(`sweep ${sweep.preset}`, body, figures);
 }
 
 /**
- * Renders each chart of an HTML report to chart-NAME.png beside it, in headless Chromium
- * (CATAPULT_CHROMIUM or /usr/bin/chromium). Returns the files written.
+ * Writes each chart of report.html as chart-ID.svg, and as chart-ID.png at 2× rendered from that SVG in
+ * headless Chromium (CATAPULT_CHROMIUM or /usr/bin/chromium) unless `png` is false. Returns the files written.
  */
-export async function renderPngs(htmlPath: string): Promise<string[]> {
+async function writeChartFiles(dir: string, html: string, png: boolean): Promise<string[]> {
+  const svgs: { id: string; svg: string }[] = [];
+  // The charts as the page holds them (ids are chart names from CHARTS, checked to be plain file names).
+  for (const m of html.matchAll(/<section class="chart" id="chart-([^"]+)">(<svg[\s\S]*?<\/svg>)<\/section>/g)) if (SAFE_NAME.test(m[1])) svgs.push({ id: m[1], svg: m[2] });
+  const written: string[] = [];
+  for (const { id, svg } of svgs) {
+    const file = join(dir, `chart-${id}.svg`);
+    writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
+    written.push(file);
+  }
+  if (!png || svgs.length === 0) return written;
   const { chromium } = await import('playwright');
   const executablePath = process.env.CATAPULT_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} for the PNG images (apt-get install -y chromium, or set CATAPULT_CHROMIUM)`);
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
   try {
-    const p = await browser.newPage({ viewport: { width: 860, height: 800 }, deviceScaleFactor: 1 });
-    await p.goto(pathToFileURL(htmlPath).href);
-    await p.waitForFunction(() => (window as unknown as { __reportReady?: boolean }).__reportReady === true, undefined, { timeout: 30_000 });
-    const written: string[] = [];
-    for (const el of await p.$$('.chart')) {
-      // The file name comes from the chart's id, so only ids that are plain names (as page.js makes them) count.
-      const id = (await el.getAttribute('id'))?.replace(/^chart-/, '') ?? '';
-      if (!SAFE_NAME.test(id) || written.includes(join(dirname(htmlPath), `chart-${id}.png`))) continue;
-      const file = join(dirname(htmlPath), `chart-${id}.png`);
-      await el.screenshot({ path: file });
+    const p = await browser.newPage({ viewport: { width: 800, height: 600 }, deviceScaleFactor: 2, javaScriptEnabled: false });
+    for (const { id, svg } of svgs) {
+      await p.setContent(`<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="${POLICY}"><style>body{margin:0;background:#fff}</style></head><body>${svg}</body></html>`);
+      const file = join(dir, `chart-${id}.png`);
+      await p.locator('svg').first().screenshot({ path: file });
       written.push(file);
     }
     return written;
@@ -211,15 +227,12 @@ export async function renderPngs(htmlPath: string): Promise<string[]> {
   }
 }
 
-/** Writes report.html (and the PNGs) for a run or sweep folder; returns the paths written. */
+/** Writes report.html and its charts (SVG, and PNG unless `png` is false) for a run or sweep folder; returns the paths written. */
 export async function writeReport(dir: string, options: { png?: boolean } = {}): Promise<string[]> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RangeError(`${dir} is a file: give the run or sweep folder that holds summary.json or sweep.json`);
   const isSweep = existsSync(join(dir, 'sweep.json'));
   const html = isSweep ? sweepReportHtml(dir) : runReportHtml(dir);
   const path = join(dir, 'report.html');
   writeFileSync(path, html);
-  const written = [path];
-  if (options.png ?? true) written.push(...(await renderPngs(path)));
-  return written;
+  return [path, ...(await writeChartFiles(dir, html, options.png ?? true))];
 }
-
