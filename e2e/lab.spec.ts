@@ -69,16 +69,23 @@ for (const [preset, narrow] of [
   });
 }
 
-test('a tiny gd-catapult runs to the end: charts hold data and the catapult marker, exports hold the run', async ({ page }, testInfo) => {
-  test.setTimeout(240_000);
-  await page.setViewportSize({ width: 1680, height: 1050 }); // two charts a row, for the README's screenshot
+/** Whether the page is wider than its window (a sideways scroll). */
+const overflows = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+
+test('a tiny gd-catapult runs to the end: charts, spectrum, markers, smoothing, exports, layout at 1280 and 390 px, kept across a reload', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await page.setViewportSize({ width: 1280, height: 900 });
   await openLab(page, TINY);
-  await page.click('#run');
+  // Run is the first control the keyboard reaches.
+  await page.keyboard.press('Tab');
+  await expect(page.locator('#run')).toBeFocused();
+  await page.keyboard.press('Enter');
   await expect(page.locator('body')).toHaveAttribute('data-state', 'completed', { timeout: 180_000 });
   await expect(page.locator('#progress')).toContainText('step 40 / 40');
+  await expect(page.locator('#announce')).toHaveText(/completed/);
 
   // Every tracked quantity has a chart with points; the spike is a marker on each of them and a table row.
-  for (const id of ['loss', 'lambda', 'stability', 'schedule', 'test']) {
+  for (const id of ['loss', 'lambda', 'stability', 'schedule', 'test', 'spectrum', 'spectrum-points']) {
     const points = Number(await page.locator(`#chart-${id}`).getAttribute('data-points'));
     expect(points, id).toBeGreaterThan(0);
   }
@@ -86,16 +93,61 @@ test('a tiny gd-catapult runs to the end: charts hold data and the catapult mark
   const runs = await page.evaluate(() => window.catapultLab.runs());
   const spikes = runs[0].summary!.spikes;
   expect(spikes).toHaveLength(1);
-  for (const id of ['loss', 'lambda', 'schedule']) await expect(page.locator(`#chart-${id}`)).toHaveAttribute('data-markers', '1');
+  for (const id of ['loss', 'lambda', 'schedule', 'spectrum']) await expect(page.locator(`#chart-${id}`)).toHaveAttribute('data-markers', '1');
   await expect(page.locator('#events-body tr')).toHaveCount(1);
-  await expect(page.locator('#events-body tr td').first()).toHaveText(String(spikes[0].peak));
+  await expect(page.locator('#events-body tr td').nth(1)).toHaveText(String(spikes[0].peak));
   await expect(page.locator('#headline')).toContainText('spikes 1');
 
-  const shot = testInfo.outputPath('lab-after-gd-catapult.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  await testInfo.attach('dashboard after a gd-catapult run', { path: shot, contentType: 'image/png' });
+  // The spectrum: k eigenvalue series (λ_1 … λ_k, more where one had not converged) and the critical line.
+  const k = resolvePreset('gd-catapult').tracking!.spectrum!.top;
+  const legend = await page.locator('#chart-spectrum .legend li').allTextContents();
+  for (let i = 1; i <= k; i++) expect(legend.some((t) => t.startsWith(`λ_${i} final`)), `λ_${i}`).toBe(true);
+  expect(legend.some((t) => t.startsWith('n/η final'))).toBe(true);
+  expect(Number(await page.locator('#chart-spectrum').getAttribute('data-series'))).toBeGreaterThanOrEqual(k + 1);
+  expect(legend.join(' ')).not.toContain('--');
 
-  // Exports: the JSON and CSV hold every step as recorded, the PNG is an image.
+  // The layout at 1280 and 390 px wide: no sideways scroll; screenshots kept as artifacts.
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(300);
+    expect(await overflows(page), `${width} px`).toBe(false);
+    const shot = testInfo.outputPath(`lab-${width}.png`);
+    await page.screenshot({ path: shot, fullPage: width === 390 });
+    await testInfo.attach(`the lab at ${width} px after a gd-catapult run`, { path: shot, contentType: 'image/png' });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // Dark mode follows the system's scheme, charts included.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(22, 24, 29)');
+  const dark = testInfo.outputPath('lab-1280-dark.png');
+  await page.screenshot({ path: dark });
+  await testInfo.attach('the lab at 1280 px in dark mode', { path: dark, contentType: 'image/png' });
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // Smoothing: the losses get a smoothed line over their faint raw values; the events table is the same.
+  const events = await page.locator('#events-body').innerText();
+  const lossSeries = await page.locator('#chart-loss').getAttribute('data-series');
+  await page.locator('#smoothing').fill('0.9');
+  await expect(page.locator('#smoothing-value')).toHaveText('0.90');
+  await expect(page.locator('#chart-loss')).toHaveAttribute('data-faint', lossSeries!);
+  expect(await page.locator('#events-body').innerText()).toBe(events);
+  await expect(page.locator('#chart-loss')).toHaveAttribute('data-markers', '1');
+  await page.locator('#smoothing').fill('0');
+
+  // A chart as SVG: every series and the legend with final values; as PNG at 2× its SVG's width.
+  const [svgFile] = await Promise.all([page.waitForEvent('download'), page.locator('#chart-spectrum .export-svg').click()]);
+  const svg = await saved(svgFile);
+  for (let i = 1; i <= k; i++) expect(svg, `λ_${i}`).toContain(`<g class="series" data-label="λ_${i}">`);
+  expect(svg).toContain('<g class="legend">');
+  expect(svg).toMatch(/class="legend-entry"[^>]*>n\/η <tspan[^>]*>final \d/);
+  expect(svg).toContain('catapult peak');
+  const [pngFile] = await Promise.all([page.waitForEvent('download'), page.locator('#chart-spectrum .export-png').click()]);
+  const png = readFileSync((await pngFile.path())!);
+  expect(png.subarray(1, 4).toString()).toBe('PNG');
+  expect(png.readUInt32BE(16)).toBe(2 * Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]));
+
+  // Exports of the run: the JSON and CSV hold every step as recorded, the PNG is an image.
   const row = page.locator('#runs-body tr').first();
   const [json] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'JSON' }).click()]);
   const exported = JSON.parse(await saved(json));
@@ -107,16 +159,34 @@ test('a tiny gd-catapult runs to the end: charts hold data and the catapult mark
   expect(lines[0]).toMatch(/^step,lr,loss/);
   expect(lines).toHaveLength(41);
   expect(Number(lines[9].split(',')[2])).toBe(runs[0].records[8].loss);
-  const [png] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'PNG' }).click()]);
-  expect(readFileSync((await png.path())!).subarray(1, 4).toString()).toBe('PNG');
+  const [all] = await Promise.all([page.waitForEvent('download'), row.locator('button', { hasText: 'PNG' }).click()]);
+  expect(readFileSync((await all.path())!).subarray(1, 4).toString()).toBe('PNG');
 
-  // The export loads back as a second run, and overlays on the first.
+  // A reload keeps the run (IndexedDB), every record of it.
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-gpu', 'ready', { timeout: 60_000 });
+  await expect(page.locator('#runs-body tr')).toHaveCount(1);
+  await expect(page.locator('#runs-body tr').first()).toContainText('completed');
+  expect((await page.evaluate(() => window.catapultLab.runs()))[0].records).toEqual(runs[0].records);
+  await expect(page.locator('#events-body tr')).toHaveCount(1);
+
+  // The export loads back as a second run and is compared with the first: each in its colour, named short.
   await page.setInputFiles('#load', (await json.path())!);
   await expect(page.locator('#runs-body tr')).toHaveCount(2);
   await expect(page.locator('#runs-body tr').nth(1)).toContainText('(loaded)');
   await page.locator('#runs-body tr').first().locator('input[type=radio]').check();
   await page.locator('#runs-body tr').nth(1).locator('input.overlay').check();
-  await expect(page.locator('#chart-loss .u-legend')).toContainText('(loaded)');
+  await expect(page.locator('#chart-loss .legend')).toContainText('batch loss · #2 gd-catapult s0');
+  await expect(page.locator('#chart-loss .legend')).toContainText('batch loss · #1 gd-catapult s0');
+  await expect(page.locator('#events-body tr')).toHaveCount(2);
+  // Sorting by a column keeps both rows; removing the loaded run takes it out of storage too.
+  await page.getByRole('button', { name: 'steps', exact: true }).click();
+  await expect(page.locator('#runs-head th[aria-sort]')).toHaveAttribute('aria-sort', 'ascending');
+  await page.locator('#runs-body tr', { hasText: '(loaded)' }).locator('button', { hasText: 'Remove' }).click();
+  await expect(page.locator('#runs-body tr')).toHaveCount(1);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-gpu', 'ready', { timeout: 60_000 });
+  await expect(page.locator('#runs-body tr')).toHaveCount(1);
 });
 
 test('a run the command line wrote loads and shows', async ({ page }) => {

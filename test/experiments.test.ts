@@ -259,6 +259,7 @@ describe('the command line for presets', () => {
     // Self-contained and script-free: every chart inline as SVG, and as its own SVG and 2× PNG file.
     expect(html).not.toMatch(/<script/);
     expect(html).toMatch(/<section class="chart" id="chart-spectrum"><svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(readFileSync(join(out, 'run.json'), 'utf8')).toMatch(/"format": "catapult-lab run start"/);
     // 40 Lanczos steps on the 128×128 kernel leave λ_min unconverged at some steps: the report says how many.
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.convergence.quantities.lambda).toMatchObject({ tracked: 12, unconverged: 0 });

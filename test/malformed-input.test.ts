@@ -141,6 +141,12 @@ function optionCases(): Case[] {
   cases.push({ what: 'sweep --merge of a folder without sweep.json', args: ['sweep', '--merge', noSweep], names: `--merge ${noSweep}: no sweep.json there` });
   cases.push({ what: 'sweep --merge of two different plans', args: ['sweep', '--merge', p1, p2, '--no-report', '--out', join(dir, 'merged')], names: 'is another sweep than' });
   cases.push({ what: 'sweep --merge of a bad sweep.json', args: ['sweep', '--merge', folder('merge-bad', { 'sweep.json': '{"preset": 1}' })], names: 'sweep.json: preset' });
+  // catapult lab: the folder and the port (a lab that starts would serve until Ctrl-C: none of these start).
+  cases.push({ what: 'lab of a folder that does not exist', args: ['lab', join(dir, 'no-runs-here')], names: 'no-runs-here does not exist' });
+  cases.push({ what: 'lab of a file', args: ['lab', file('lab-file.txt', 'x')], names: 'is a file' });
+  cases.push({ what: 'lab of two folders', args: ['lab', dir, dir], names: 'lab takes one folder' });
+  for (const v of ['-1', 'x', '1.5', '65536', '']) cases.push({ what: `lab --port ${v}`, args: ['lab', dir, '--port', v], names: '--port' });
+  cases.push({ what: 'lab --frob (unknown option)', args: ['lab', dir, '--frob'], names: '--frob' });
   cases.push({ what: 'help of an unknown command', args: ['help', 'frob'], names: 'help: unknown command "frob"' });
   cases.push({ what: 'schema with an argument', args: ['schema', '--pretty'], names: '--pretty' });
   for (const v of ['--frob', '--seeds']) cases.push({ what: `run ${v} (unknown option)`, args: ['run', 'gd-catapult', v, '1'], names: v });

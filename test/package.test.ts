@@ -19,7 +19,7 @@ describe('the npm package', () => {
     expect(pack.status, pack.stderr).toBe(0);
     const [{ filename, files }] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
     const paths = files.map((f) => f.path);
-    for (const needed of ['bin/catapult.js', 'bin/main.js', 'lib/src/cli/library.js', 'lib/src/cli/library.d.ts', 'lib/src/cli/catapult.js', 'lib/code-version.txt', 'data/mnist-10k-images-idx3-ubyte.gz', 'LICENSE', 'package.json', 'README.md']) {
+    for (const needed of ['bin/catapult.js', 'bin/main.js', 'lib/src/cli/library.js', 'lib/src/cli/library.d.ts', 'lib/src/cli/catapult.js', 'lib/site/index.html', 'lib/code-version.txt', 'data/mnist-10k-images-idx3-ubyte.gz', 'LICENSE', 'package.json', 'README.md']) {
       expect(paths, needed).toContain(needed);
     }
     // Nothing of the sources, tests, benchmarks or CI.

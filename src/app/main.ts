@@ -1,18 +1,25 @@
 // The lab page: pick a preset, edit its config, run it on the browser's WebGPU adapter and watch the
-// charts; runs stay in the page for overlaying and export. The URL holds preset, scale, variant, seed and
-// overrides, so a shared link reproduces the run.
+// charts; compare runs (each keeps its colour on every chart), smooth noisy losses, export any chart as SVG
+// or PNG. The lab's own runs are kept in IndexedDB across reloads; served by `catapult lab DIR`, the page
+// also lists the folder's runs and follows the running ones. The URL holds preset, scale, variant, seed
+// and overrides, so a shared link reproduces the run.
 import 'uplot/dist/uPlot.min.css';
 import './lab.css';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
+import type { ChartRun } from '../charts/figure.ts';
 import { catapultSeries, headlineText } from '../run/summary.ts';
 import { detectCatapults, type Spike } from '../run/catapults.ts';
-import { findPreset, PRESETS, type Scale } from '../run/presets.ts';
+import { findPreset, PRESETS, SCALES, type Scale } from '../run/presets.ts';
+import type { RunStatus } from '../run/train.ts';
 import { requestBrowserGpu } from './browser-gpu.ts';
-import { LabCharts, type Markers } from './charts.ts';
+import { LabCharts } from './charts.ts';
+import { configDifferences, runColor, shortName, sortRows, type SortValue } from './compare.ts';
 import { checkLabConfig, configFields, type ConfigField } from './config-fields.ts';
+import { folderConfig, listFolderRuns, MetricsTail, type FolderRun } from './folder-runs.ts';
 import { labStateQuery, readLabState, type LabState } from './lab-state.ts';
 import { LabRun, type LabRunData } from './lab-run.ts';
-import { exportName, readRunFiles, runCsv, runJson } from './run-files.ts';
+import { exportName, fromExport, readRunFiles, runCsv, runJson, summaryOf, trainSizeOf } from './run-files.ts';
+import { RunStore } from './run-store.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -33,20 +40,32 @@ const ui = {
   reset: $<HTMLButtonElement>('reset'),
   share: $<HTMLAnchorElement>('share'),
   progress: $('progress'),
+  announce: $('announce'),
   runMessage: $('run-message'),
   headline: $('headline'),
+  smoothing: $<HTMLInputElement>('smoothing'),
+  smoothingValue: $('smoothing-value'),
   charts: $('charts'),
   events: $<HTMLTableSectionElement>('events-body'),
+  runsHead: $<HTMLTableRowElement>('runs-head'),
   runs: $<HTMLTableSectionElement>('runs-body'),
+  folder: $('folder'),
   load: $<HTMLInputElement>('load'),
   loadError: $('load-error'),
+  storeNote: $('store-note'),
 };
 
+/** A run in the page: one the lab ran, a file loaded, or a run folder that `catapult lab` serves. */
 interface KeptRun {
+  /** Its number in the page (its colour and short name follow from it, and stay). */
   id: number;
+  name: string;
+  color: string;
+  source: 'lab' | 'file' | 'folder';
   data: LabRunData;
   live: LabRun | null;
   overlay: boolean;
+  folder?: { info: FolderRun; tail: MetricsTail; read: boolean; error?: string };
 }
 
 const link = readLabState(location.search);
@@ -56,8 +75,20 @@ let gpuError: string | null = null;
 const runs: KeptRun[] = [];
 let shown: KeptRun | null = null;
 let active: LabRun | null = null;
-let loadedIds = 100000;
-const charts = new LabCharts(ui.charts);
+let nextId = 1;
+let store: RunStore | null = null;
+let sort: { column: string; descending: boolean } | null = null;
+const save = (name: string, blob: Blob) => download(name, blob);
+const charts = new LabCharts(ui.charts, save);
+
+const keep = (run: Omit<KeptRun, 'id' | 'name' | 'color'> & { id?: number; name?: string; color?: string }): KeptRun => {
+  const id = run.id ?? nextId;
+  nextId = Math.max(nextId, id + 1);
+  const d = run.data;
+  const kept = { ...run, id, name: run.name ?? shortName(id, d.state.preset, d.state.seed, d.state.variant), color: run.color ?? runColor(id) };
+  runs.push(kept);
+  return kept;
+};
 
 // --- the config editor ---------------------------------------------------------------------------------
 
@@ -205,10 +236,12 @@ async function startRun(paused: boolean): Promise<void> {
   if (!check.ok || active) return;
   const device = await ensureGpu();
   if (!device) return;
-  const run = new LabRun(structuredClone(state), check.config, describeAdapter(device.adapter), () => scheduleRender());
+  const run = new LabRun(structuredClone(state), check.config, describeAdapter(device.adapter), () => {
+    scheduleRender();
+    persistSoon(kept);
+  });
   if (paused) run.pause();
-  const kept: KeptRun = { id: run.id, data: run, live: run, overlay: false };
-  runs.push(kept);
+  const kept = keep({ source: 'lab', data: run, live: run, overlay: false });
   shown = kept;
   active = run;
   ui.runMessage.textContent = '';
@@ -219,6 +252,7 @@ async function startRun(paused: boolean): Promise<void> {
   active = null;
   kept.data = run.data();
   kept.live = null;
+  void persist(kept);
   if (run.status === 'lost') ui.notice.textContent = `${run.message}. The next run asks for a new device.`;
   ui.notice.hidden = ui.notice.textContent === '';
   updateButtons();
@@ -252,6 +286,144 @@ function updateButtons(): void {
   ui.reset.disabled = !active && !shown;
 }
 
+// --- keeping runs across reloads -----------------------------------------------------------------------
+
+/** Stores a lab or loaded run (folder runs stay in their folder). */
+async function persist(kept: KeptRun): Promise<void> {
+  if (!store || kept.source === 'folder' || !runs.includes(kept)) return;
+  try {
+    await store.put({ id: kept.id, name: kept.name, color: kept.color, json: runJson(kept.live ?? kept.data) });
+  } catch (e) {
+    ui.storeNote.textContent = `This run could not be kept for the next visit: ${(e as Error).message}`;
+  }
+}
+
+/** While a run trains: stored at most every 5 s, so a reload keeps the steps it had reached. */
+const persistTimers = new Map<number, number>();
+function persistSoon(kept: KeptRun): void {
+  if (persistTimers.has(kept.id)) return;
+  persistTimers.set(
+    kept.id,
+    window.setTimeout(() => {
+      persistTimers.delete(kept.id);
+      void persist(kept);
+    }, 5000),
+  );
+}
+
+/** The runs kept by an earlier visit; one the page left while it ran is "stopped" with every step it had. */
+async function restoreRuns(): Promise<void> {
+  store = await RunStore.open();
+  if (!store) {
+    ui.storeNote.textContent = 'This browser gives the page no IndexedDB: runs last until the page is closed.';
+    return;
+  }
+  const bad: string[] = [];
+  for (const s of (await store.all()).sort((a, b) => a.id - b.id)) {
+    try {
+      const data = fromExport({ name: `kept run ${s.name}`, text: s.json }, '');
+      if (['starting', 'running', 'paused'].includes(data.status)) {
+        data.status = 'stopped';
+        data.message = 'the page was closed or reloaded while this run trained; every step it had reached is kept';
+        data.summary = summaryOf(data.config, data.state.preset, 'stopped', data.records, data.evals, data.trainSize);
+      }
+      keep({ id: s.id, name: s.name, color: s.color, source: data.label.endsWith('(command line)') ? 'file' : 'lab', data, live: null, overlay: false });
+    } catch (e) {
+      bad.push(`${s.name}: ${(e as Error).message}`);
+    }
+  }
+  ui.storeNote.textContent = bad.length ? `Kept runs that could not be read (left in storage): ${bad.join('; ')}` : '';
+  shown ??= runs.at(-1) ?? null;
+}
+
+// --- the runs of `catapult lab DIR` ----------------------------------------------------------------------
+
+const FOLDER_POLL_MS = 1000;
+const ENDED = new Set(['completed', 'converged', 'diverged', 'lost', 'stopped', 'interrupted', 'unreadable']);
+
+function folderRunData(info: FolderRun): LabRunData {
+  const config = folderConfig(info);
+  const scale = SCALES.includes(info.scale as Scale) ? (info.scale as Scale) : 'quick';
+  return {
+    label: `${info.id || '.'} (folder)`,
+    state: { preset: info.preset, scale, seed: info.seed, set: [], ...(info.variant ? { variant: info.variant } : {}) },
+    config,
+    adapter: info.adapter,
+    records: [],
+    evals: [],
+    status: (info.status === 'running' ? 'running' : info.status) as LabRunData['status'],
+    message: info.message,
+    trainSize: trainSizeOf(config),
+    trackedExamples: config.tracking?.set?.examples,
+  };
+}
+
+/** The folder's list and every followed run's new lines, once a second, for as long as the page is open. */
+async function pollFolder(): Promise<void> {
+  const listing = await listFolderRuns();
+  if (!listing) return;
+  ui.folder.hidden = false;
+  ui.folder.textContent = `Run folders under ${listing.dir} (catapult lab): ${listing.runs.length}, checked every second.`;
+  for (const info of listing.runs) {
+    let kept = runs.find((r) => r.folder?.info.id === info.id);
+    if (!kept) {
+      let data: LabRunData;
+      let error: string | undefined;
+      try {
+        if (info.problem) throw new RangeError(info.problem);
+        data = folderRunData(info);
+      } catch (e) {
+        error = (e as Error).message;
+        data = { label: `${info.id || '.'} (folder)`, state: { preset: info.preset, scale: 'quick', seed: info.seed, set: [] }, config: { steps: 0 } as LabRunData['config'], adapter: info.adapter, records: [], evals: [], status: 'failed', message: error };
+      }
+      kept = keep({ source: 'folder', data, live: null, overlay: false, folder: { info, tail: new MetricsTail(info.id), read: false, error } });
+      if (!shown || (shown.source === 'folder' && shown.data.status !== 'running' && info.status === 'running')) shown = kept;
+    }
+    const f = kept.folder!;
+    if (f.error) continue;
+    const wasRunning = f.info.status === 'running';
+    f.info = info;
+    // Read: what is shown, compared or running; a finished run once more after it ends (its last lines).
+    const wanted = kept === shown || kept.overlay || info.status === 'running' || (wasRunning && ENDED.has(info.status));
+    if (!wanted) continue;
+    try {
+      const fresh = await f.tail.read();
+      f.read = true;
+      const d = kept.data;
+      if (fresh.reset) {
+        d.records = [];
+        d.evals = [];
+      }
+      d.records.push(...fresh.records);
+      d.evals.push(...fresh.evals);
+      const changed = fresh.records.length > 0 || fresh.evals.length > 0 || fresh.reset || d.status !== info.status || !d.summary;
+      d.status = info.status as LabRunData['status'];
+      d.message = info.message;
+      if (changed && ENDED.has(info.status) && info.status !== 'unreadable') {
+        const status: RunStatus = info.status === 'interrupted' ? 'stopped' : (info.status as RunStatus);
+        d.summary = summaryOf(d.config, d.state.preset, status, d.records, d.evals, d.trainSize);
+      }
+    } catch (e) {
+      f.error = (e as Error).message;
+      kept.data.status = 'failed';
+      kept.data.message = f.error;
+    }
+  }
+  scheduleRender();
+}
+
+async function followFolder(): Promise<void> {
+  for (;;) {
+    try {
+      await pollFolder();
+    } catch (e) {
+      ui.folder.textContent = `The folder could not be read just now: ${(e as Error).message}`;
+    }
+    if (ui.folder.hidden) return; // not served by catapult lab
+    await new Promise((done) => setTimeout(done, FOLDER_POLL_MS));
+  }
+}
+
 // --- drawing -------------------------------------------------------------------------------------------
 
 let frame = 0;
@@ -265,25 +437,37 @@ function scheduleRender(): void {
 
 function spikesOf(run: LabRunData): Spike[] {
   if (run.summary) return run.summary.spikes;
-  if (run.trainSize === undefined) return [];
+  if (run.trainSize === undefined || run.records.length === 0) return [];
   return detectCatapults(catapultSeries(run.config, run.records, run.evals, run.trainSize)).spikes;
 }
 
+const dataOf = (r: KeptRun) => r.live ?? r.data;
+
+/** The runs on the charts: the one shown first, then the compared ones. */
+function shownRuns(): KeptRun[] {
+  return [...(shown ? [shown] : []), ...runs.filter((r) => r.overlay && r !== shown)];
+}
+
+function chartRun(r: KeptRun): ChartRun {
+  const d = dataOf(r);
+  const end = (d.status === 'diverged' || d.status === 'lost') && d.records.length ? { step: d.records[d.records.length - 1].step, label: d.status } : undefined;
+  return { name: r.name, color: r.color, config: d.config, records: d.records, evals: d.evals, trackedExamples: d.trackedExamples, spikes: spikesOf(d).map((s) => s.peak), ...(end ? { end } : {}) };
+}
+
+const smoothing = () => Number(ui.smoothing.value);
+
 function render(): void {
-  const data = shown ? (shown.live ?? shown.data) : null;
-  const spikes = data ? spikesOf(data) : [];
-  const markers: Markers = { spikes: spikes.map((s) => s.peak) };
-  if (data && (data.status === 'diverged' || data.status === 'lost') && data.records.length) {
-    markers.end = { step: data.records[data.records.length - 1].step, label: data.status };
-  }
-  charts.update(data, runs.filter((r) => r.overlay && r !== shown).map((r) => r.live ?? r.data), markers);
+  const on = shownRuns();
+  const data = shown ? dataOf(shown) : null;
+  charts.update(on.map(chartRun), smoothing());
   renderProgress(data);
-  renderEvents(spikes);
+  renderEvents(on);
   renderRuns();
   updateButtons();
   document.body.dataset.state = active ? active.status : data ? data.status : 'idle';
 }
 
+let announced = '';
 function renderProgress(data: LabRunData | null): void {
   if (!data) {
     ui.progress.textContent = '';
@@ -291,12 +475,16 @@ function renderProgress(data: LabRunData | null): void {
     return;
   }
   const steps = data.records.length ? data.records[data.records.length - 1].step + 1 : 0;
-  let text = `${data.status} · step ${steps} / ${data.config.steps}`;
+  let text = `${shown!.name}: ${data.status} · step ${steps} / ${data.config.steps}`;
   if (shown?.live) {
     const { stepsPerSecond, secondsLeft } = shown.live.rate;
     if (stepsPerSecond > 0) text += ` · ${stepsPerSecond.toPrecision(3)} steps/s · ${Number.isFinite(secondsLeft) ? `${secondsLeft.toFixed(0)} s left` : ''}`;
   }
   ui.progress.textContent = text;
+  // Screen readers hear the status when it changes and each quarter of the run, not every step.
+  const quarter = data.config.steps > 0 ? Math.floor((4 * steps) / data.config.steps) : 0;
+  const say = `${shown!.name} ${data.status}${data.status === 'running' ? `, ${quarter * 25} percent` : ''}`;
+  if (say !== announced) ui.announce.textContent = announced = say;
   ui.runMessage.textContent = data.message ?? '';
   ui.runMessage.className = data.status === 'diverged' || data.status === 'lost' || data.status === 'failed' ? 'error' : '';
   const h = data.summary?.headline;
@@ -309,23 +497,37 @@ function renderProgress(data: LabRunData | null): void {
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isFinite(v) ? v.toPrecision(4) : String(v));
 
-function renderEvents(spikes: Spike[]): void {
+function swatch(color: string): HTMLElement {
+  const s = document.createElement('span');
+  s.className = 'run-swatch';
+  s.style.background = color;
+  return s;
+}
+
+function cell(...content: (string | Node)[]): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.append(...content);
+  return td;
+}
+
+/** The catapult events of every run on the charts, from its records (never from the smoothed curves). */
+function renderEvents(on: KeptRun[]): void {
   ui.events.replaceChildren(
-    ...spikes.map((s) => {
-      const tr = document.createElement('tr');
-      for (const v of [String(s.peak), String(s.start), fmt(s.height), `×${fmt(s.ratio)}`, s.duration === null ? 'did not return' : String(s.duration), fmt(s.lambdaDrop)]) {
-        const td = document.createElement('td');
-        td.textContent = v;
-        tr.append(td);
-      }
-      return tr;
-    }),
+    ...on.flatMap((r) =>
+      spikesOf(dataOf(r)).map((s) => {
+        const tr = document.createElement('tr');
+        tr.append(cell(swatch(r.color), r.name));
+        for (const v of [String(s.peak), String(s.start), fmt(s.height), `×${fmt(s.ratio)}`, s.duration === null ? 'did not return' : String(s.duration), fmt(s.lambdaDrop)]) tr.append(cell(v));
+        return tr;
+      }),
+    ),
   );
 }
 
-function button(text: string, onClick: () => void): HTMLButtonElement {
+function button(text: string, onClick: () => void, title?: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.textContent = text;
+  if (title) b.title = title;
   b.addEventListener('click', onClick);
   return b;
 }
@@ -340,18 +542,55 @@ function download(name: string, blob: Blob): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
+const headlineOf = (r: KeptRun): Record<string, unknown> => (dataOf(r).summary?.headline as Record<string, unknown> | undefined) ?? r.folder?.info.headline ?? {};
+const stepsOf = (r: KeptRun) => (r.source === 'folder' && !r.folder!.read ? null : dataOf(r).records.length);
+
+/** The runs table: sortable by any column, with the config values the runs differ in and their headline numbers. */
 function renderRuns(): void {
+  const headlineKeys = [...new Set(runs.flatMap((r) => Object.keys(headlineOf(r))))];
+  const columns: { key: string; label: string; value?: (r: KeptRun) => SortValue }[] = [
+    { key: 'show', label: 'show' },
+    { key: 'compare', label: 'compare' },
+    { key: 'run', label: 'run', value: (r) => r.id },
+    { key: 'status', label: 'status', value: (r) => dataOf(r).status },
+    { key: 'steps', label: 'steps', value: stepsOf },
+    ...headlineKeys.map((k) => ({ key: `h:${k}`, label: k, value: (r: KeptRun) => { const v = headlineOf(r)[k]; return typeof v === 'number' ? v : typeof v === 'string' ? v : null; } })),
+    { key: 'differences', label: 'config differences' },
+    { key: 'actions', label: 'export' },
+  ];
+  ui.runsHead.replaceChildren(
+    ...columns.map((c) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      if (!c.value) th.textContent = c.label;
+      else {
+        const b = button(c.label, () => {
+          sort = { column: c.key, descending: sort?.column === c.key ? !sort.descending : false };
+          scheduleRender();
+        }, `sort by ${c.label}`);
+        b.className = 'sort';
+        th.append(b);
+        if (sort?.column === c.key) th.setAttribute('aria-sort', sort.descending ? 'descending' : 'ascending');
+      }
+      return th;
+    }),
+  );
+  const differences = configDifferences(runs.map((r) => ({ ...dataOf(r).config, seed: dataOf(r).state.seed })));
+  const diffOf = new Map(runs.map((r, i) => [r, differences[i]]));
+  const byColumn = columns.find((c) => c.key === sort?.column);
+  const ordered = byColumn?.value ? sortRows(runs, byColumn.value, sort!.descending) : runs;
   ui.runs.replaceChildren(
-    ...runs.map((r) => {
-      const data = r.live ?? r.data;
+    ...ordered.map((r) => {
+      const data = dataOf(r);
       const tr = document.createElement('tr');
       tr.dataset.run = String(r.id);
+      tr.dataset.source = r.source;
       if (r === shown) tr.className = 'shown';
       const show = document.createElement('input');
       show.type = 'radio';
       show.name = 'shown-run';
       show.checked = r === shown;
-      show.title = 'show this run';
+      show.setAttribute('aria-label', `show ${r.name}`);
       show.addEventListener('change', () => {
         shown = r;
         scheduleRender();
@@ -359,37 +598,49 @@ function renderRuns(): void {
       const overlay = document.createElement('input');
       overlay.type = 'checkbox';
       overlay.checked = r.overlay;
-      overlay.title = 'overlay on the charts';
+      overlay.setAttribute('aria-label', `compare ${r.name} on the charts`);
       overlay.className = 'overlay';
       overlay.addEventListener('change', () => {
         r.overlay = overlay.checked;
         scheduleRender();
       });
-      const cells: (string | HTMLElement)[] = [show, overlay, data.label, data.status, String(data.records.length)];
+      const name = document.createElement('span');
+      name.textContent = r.name;
+      const label = document.createElement('small');
+      label.className = 'full-label';
+      label.textContent = data.label;
       const actions = document.createElement('span');
       actions.className = 'actions';
       actions.append(
-        button('JSON', () => download(exportName(data, r.id, 'json'), new Blob([runJson(data)], { type: 'application/json' }))),
-        button('CSV', () => download(exportName(data, r.id, 'csv'), new Blob([runCsv(data)], { type: 'text/csv' }))),
+        button('JSON', () => download(exportName(data, r.id, 'json'), new Blob([runJson(data)], { type: 'application/json' })), 'everything the run holds, to load again'),
+        button('CSV', () => download(exportName(data, r.id, 'csv'), new Blob([runCsv(data)], { type: 'text/csv' })), 'one row per step'),
         button('PNG', async () => {
           shown = r;
           render();
           download(exportName(data, r.id, 'png'), await charts.png());
-        }),
-        button('Remove', () => {
-          if (r.live) return;
-          runs.splice(runs.indexOf(r), 1);
-          if (shown === r) shown = null;
-          scheduleRender();
-        }),
+        }, 'every chart of this run, as one PNG at 2×'),
       );
-      cells.push(actions);
+      if (r.source !== 'folder') {
+        actions.append(
+          button('Remove', () => {
+            if (r.live) return;
+            runs.splice(runs.indexOf(r), 1);
+            void store?.delete(r.id);
+            if (shown === r) shown = null;
+            scheduleRender();
+          }, 'remove the run from the page and from the browser’s storage'),
+        );
+      }
+      const steps = stepsOf(r);
       tr.append(
-        ...cells.map((c) => {
-          const td = document.createElement('td');
-          td.append(c);
-          return td;
-        }),
+        cell(show),
+        cell(overlay),
+        cell(swatch(r.color), name, label),
+        cell(data.status),
+        cell(steps === null ? '—' : String(steps)),
+        ...headlineKeys.map((k) => cell(k in headlineOf(r) ? headlineText(headlineOf(r)[k]) : '—')),
+        cell(diffOf.get(r)!.join(' ') || '—'),
+        cell(actions),
       );
       return tr;
     }),
@@ -401,9 +652,9 @@ ui.load.addEventListener('change', async () => {
   try {
     const files = await Promise.all([...(ui.load.files ?? [])].map(async (f) => ({ name: f.name, text: await f.text() })));
     for (const data of readRunFiles(files)) {
-      const kept: KeptRun = { id: loadedIds++, data, live: null, overlay: false };
-      runs.push(kept);
+      const kept = keep({ source: 'file', data, live: null, overlay: false });
       shown = kept;
+      void persist(kept);
     }
   } catch (e) {
     ui.loadError.textContent = (e as Error).message;
@@ -412,7 +663,12 @@ ui.load.addEventListener('change', async () => {
   scheduleRender();
 });
 
+ui.smoothing.addEventListener('input', () => {
+  ui.smoothingValue.textContent = smoothing() > 0 ? smoothing().toFixed(2) : 'off';
+  scheduleRender();
+});
 addEventListener('resize', () => scheduleRender());
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => scheduleRender());
 
 // --- start ---------------------------------------------------------------------------------------------
 
@@ -425,7 +681,12 @@ try {
   state = readLabState('').state;
 }
 renderForm();
+// On a phone the config starts folded, so the charts are not a long scroll below it.
+if (matchMedia('(max-width: 820px)').matches) ($('config') as HTMLDetailsElement).open = false;
 document.body.dataset.state = 'idle';
+await restoreRuns();
+scheduleRender();
+void followFolder();
 await ensureGpu();
 document.body.dataset.gpu = gpu ? 'ready' : 'missing';
 scheduleRender();
@@ -436,4 +697,4 @@ declare global {
     catapultLab: { runs: () => LabRunData[]; gpu: () => Gpu | null };
   }
 }
-window.catapultLab = { runs: () => runs.map((r) => r.live ?? r.data), gpu: () => gpu };
+window.catapultLab = { runs: () => runs.map(dataOf), gpu: () => gpu };

@@ -49,7 +49,7 @@ const labExportSchema = z.strictObject({
   evals: z.array(evalRecordSchema),
 });
 
-function trainSizeOf(config: TrainConfig): number | undefined {
+export function trainSizeOf(config: TrainConfig): number | undefined {
   const n = (config.data as { train?: unknown }).train;
   return typeof n === 'number' ? n : undefined;
 }
@@ -65,7 +65,7 @@ function checkedConfig(config: unknown, name: string): TrainConfig {
 }
 
 /** The catapult summary of loaded records, where the training-set size is known. */
-function summaryOf(config: TrainConfig, preset: string, status: RunStatus, records: StepRecord[], evals: EvalRecord[], trainSize: number | undefined): RunSummary | undefined {
+export function summaryOf(config: TrainConfig, preset: string, status: RunStatus, records: StepRecord[], evals: EvalRecord[], trainSize: number | undefined): RunSummary | undefined {
   let wanted;
   try {
     wanted = findPreset(preset).headline;
@@ -106,13 +106,14 @@ export function readRunFiles(files: { name: string; text: string }[]): Loaded[] 
   return runs;
 }
 
-function fromExport(file: { name: string; text: string }): Loaded {
+/** A lab export; `suffix` is added to its label (a file loaded is named so; a run the lab kept itself is not). */
+export function fromExport(file: { name: string; text: string }, suffix = ' (loaded)'): Loaded {
   const j = parseJsonFile(file.text, labExportSchema, file.name);
   const config = checkedConfig(j.config, file.name);
   const trainSize = j.trainSize ?? trainSizeOf(config);
   const status = j.status === 'completed' || j.status === 'converged' || j.status === 'diverged' || j.status === 'lost' || j.status === 'stopped' ? j.status : 'stopped';
   return {
-    label: `${j.label} (loaded)`,
+    label: `${j.label}${suffix}`,
     state: { preset: j.preset, scale: j.scale, seed: j.seed, set: j.set, ...(j.variant ? { variant: j.variant } : {}) },
     config,
     adapter: j.adapter,

@@ -1,5 +1,5 @@
 // The catapult command line. Exit codes (EXIT_CODES below, and the README): 0 done, 1 internal fault, 2 bad input, 3 no WebGPU adapter, 130 stopped by Ctrl-C.
-import { createWriteStream, openSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { adapterLine, describeAdapter } from '../gpu/gpu.ts';
@@ -13,6 +13,7 @@ import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
 import { mergeSweeps, parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
+import { labSite, scanRunFolders, serveLab } from './lab-server.ts';
 import { metricsLine } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
 import { configJsonSchema } from '../config/schema.ts';
@@ -46,7 +47,12 @@ catapult sweep --merge DIR... [--out DIR]
   duplicated)`,
   },
   adapters: { about: 'which WebGPU drivers Dawn takes on this machine (hardware, lavapipe, SwiftShader) and which one --adapter auto picks', usage: 'catapult adapters' },
-  report: { about: '(re)write report.html and its PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
+  report: { about: '(re)write report.html and its SVG and PNG charts for a run or sweep folder', usage: 'catapult report DIR' },
+  lab: {
+    about: 'serve the lab on localhost with every run folder under DIR listed; running runs grow live',
+    usage: `catapult lab [DIR (runs)] [--port N (5178; 0: any free port)]
+  (a sweep folder's runs are listed one by one; the page asks for new metrics every second; Ctrl-C stops it)`,
+  },
   train: { about: 'train a network from a JSON config (README: "Training configs") and print its metrics', usage: 'catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]' },
   schema: { about: 'the JSON Schema of a training config (every key, its type, range or choices, and help), for editors', usage: 'catapult schema > catapult-config.schema.json' },
   help: { about: 'every command, or one command\'s help', usage: 'catapult help [COMMAND]    (also: catapult COMMAND --help)' },
@@ -384,6 +390,24 @@ async function report(argv: string[]): Promise<void> {
   for (const f of files) console.log(f);
 }
 
+/** Serves the lab until Ctrl-C (exit 130, as every command Ctrl-C stops). */
+async function lab(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { port: { type: 'string' } }, allowPositionals: true, strict: true });
+  if (positionals.length > 1) throw new UsageError(`lab takes one folder (default runs), got ${positionals.length}`);
+  const dir = resolve(positionals[0] ?? 'runs');
+  if (!existsSync(dir)) throw new UsageError(`${dir} does not exist: give the folder your runs are written under (catapult run --out DIR)`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file: give the folder your runs are written under`);
+  const port = positiveInt('port', values.port, 5178, 0);
+  if (port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  const site = await labSite((line) => console.error(line));
+  const server = await asUsage(() => serveLab(dir, site, port));
+  const runs = scanRunFolders(dir);
+  console.log(`catapult lab: ${server.url} (${runs.length} run folder${runs.length === 1 ? '' : 's'} under ${dir}; Ctrl-C stops it)`);
+  await new Promise<void>((done) => process.once('SIGINT', () => done()));
+  await server.close();
+  return INTERRUPTED;
+}
+
 /**
  * `--seed -1` as `--seed=-1`: node's parser reads a value that starts with "-" as an option, so a negative
  * number after an option that takes a value would be refused with a confusing message instead of its range.
@@ -429,6 +453,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'report':
         await report(rest);
         return 0;
+      case 'lab':
+        return await lab(rest);
       case 'help':
       case '--help':
       case '-h':

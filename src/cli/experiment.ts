@@ -10,7 +10,7 @@ import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
 import { metricsLine, recordsCsv } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
-import { readSummary, readSweep } from '../run/run-folder.ts';
+import { readSummary, readSweep, RUN_START_FORMAT, type RunStartFile } from '../run/run-folder.ts';
 import { headlineText, summarize } from '../run/summary.ts';
 import { Trainer, validateTrainConfig, type EvalRecord, type StepRecord, type TrainConfig } from '../run/train.ts';
 import { readDataFile } from './data-files.ts';
@@ -170,6 +170,17 @@ export function lockRunFolder(out: string, log: (line: string) => void): () => v
   };
 }
 
+/** The live process that holds a run folder's lock (it is running there now), or null. */
+export function runFolderOwner(out: string): number | null {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(out, 'run.lock'), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  return Number.isSafeInteger(owner) && owner > 0 && alive(owner) ? owner : null;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -196,6 +207,9 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   log(`${preset.name}${variant ? ` (${variant})` : ''}: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; ${trainer.net.layout.count} parameters; seed ${config.seed}`);
   log(adapterLine(gpu.adapter));
   if (trainer.initialCriticalRate) log(`η_crit at initialization: ${trainer.initialCriticalRate.value.toPrecision(5)} (rates are multiples of it)`);
+  // What the run is, before its first step: `catapult lab` shows a running run from it and its metrics.jsonl.
+  const start: RunStartFile = { format: RUN_START_FORMAT, preset: preset.name, variant: variant ?? null, scale, seed: config.seed, adapter, codeVersion: codeVersion(), started: new Date().toISOString(), config: config as unknown as Record<string, unknown> };
+  writeFileSync(join(out, 'run.json'), `${toJson(start, 2)}\n`);
   const metrics = createWriteStream(join(out, 'metrics.jsonl'));
   const records: StepRecord[] = [];
   const evals: EvalRecord[] = [];

@@ -1,5 +1,6 @@
 // The JSON files of a run or sweep folder, as the command line writes them and as `catapult report` and the
-// lab read them back: summary.json (a run's outcome), sweep.json (a sweep's plan), aggregate.json (its table).
+// lab read them back: run.json (what a run is, written as it starts, so a running run can be watched),
+// summary.json (a run's outcome), sweep.json (a sweep's plan), aggregate.json (its table).
 // A folder is input like any other: each file is checked against its schema before any value is used, and
 // anything wrong is a RangeError naming the file, the field and what was wrong. Unknown keys are errors.
 import { z } from 'zod';
@@ -80,6 +81,41 @@ export const aggregateSchema = z.strictObject({
 });
 export type AggregateFile = z.infer<typeof aggregateSchema>;
 
+export const RUN_START_FORMAT = 'catapult-lab run start';
+
+/** run.json: the run's identity and config, written before its first step (summary.json comes at its end). */
+export const runStartSchema = z.strictObject({
+  format: z.literal(RUN_START_FORMAT),
+  preset: z.string(),
+  variant: z.string().nullable(),
+  scale: z.string(),
+  seed: count,
+  adapter: z.string(),
+  codeVersion: z.string(),
+  started: z.string(),
+  config: z.record(z.string(), z.unknown()),
+});
+export type RunStartFile = z.infer<typeof runStartSchema>;
+
+/** A run folder as `catapult lab` lists it (src/cli/lab-server.ts) and the lab reads the list (src/app/folder-runs.ts). */
+export interface FolderRun {
+  /** Its path below the served folder, '/'-separated ('' for the folder itself). */
+  id: string;
+  preset: string;
+  variant: string | null;
+  scale: string;
+  seed: number;
+  /** running (its process holds the folder), interrupted (no summary and no process), unreadable, or the summary's status. */
+  status: string;
+  message?: string;
+  adapter: string;
+  config: Record<string, unknown>;
+  headline?: Record<string, unknown>;
+  /** What in the folder could not be read, named (the run is listed with it, and not drawn). */
+  problem?: string;
+}
+
+export const readRunStart = (text: string, name = 'run.json'): RunStartFile => parseJsonFile(text, runStartSchema, name);
 export const readSummary = (text: string, name = 'summary.json'): SummaryFile => parseJsonFile(text, summarySchema, name);
 export const readSweep = (text: string, name = 'sweep.json'): SweepFile => parseJsonFile(text, sweepSchema, name);
 export const readAggregate = (text: string, name = 'aggregate.json'): AggregateFile => parseJsonFile(text, aggregateSchema, name);
