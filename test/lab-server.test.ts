@@ -87,6 +87,8 @@ describe('catapult lab: the folder', () => {
     expect(readCompleteLines(path, first.next)).toEqual({ text: '', next: first.next, reset: false });
     expect(readCompleteLines(path, 10_000)).toMatchObject({ text: step(0) + step(1), reset: true });
     expect(readCompleteLines(join(runs, 'none.jsonl'), 0)).toEqual({ text: '', next: 0, reset: false });
+    // A file that went away (its folder rerun) starts the reader again from its start.
+    expect(readCompleteLines(join(runs, 'none.jsonl'), 50)).toEqual({ text: '', next: 0, reset: true });
   });
 });
 
