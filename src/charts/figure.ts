@@ -87,8 +87,8 @@ export interface Figure {
 /** Series colours: no red, which is the catapult markers' alone. */
 export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 export const MARKER_COLOR = '#d62728';
-/** The spectrum's ramp from λ_1 to λ_k: dark blue to green, apart from the marker red. */
-const RAMP = ['#08306b', '#41ab5d'];
+/** The spectrum's ramp from λ_1 to λ_k: blue to green, apart from the marker red, and mid-tones that read on white and on the dark theme. */
+const RAMP = ['#2f6fd0', '#4fb35a'];
 
 const top = (run: ChartRun) => run.config.tracking?.spectrum?.top;
 const n = (run: ChartRun) => run.trackedExamples;
