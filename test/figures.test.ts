@@ -3,7 +3,7 @@
 // debiased EMA, raw kept), convergence split, final values in the legend, markers in their own colour, and
 // an SVG that holds every series and the legend, with hostile labels escaped.
 import { describe, expect, it } from 'vitest';
-import { chartDef, CHARTS, figureOf, legendEntries, MARKER_COLOR, PALETTE, smoothed, sweepFigure, type ChartRun } from '../src/charts/figure.ts';
+import { chartDef, CHARTS, CRITICAL_COLOR, figureOf, legendEntries, MARKER_COLOR, PALETTE, smoothed, sweepFigure, type ChartRun } from '../src/charts/figure.ts';
 import { figureSvg } from '../src/charts/svg.ts';
 import { configDifferences, runColor, shortName, sortRows } from '../src/app/compare.ts';
 import type { StepRecord } from '../src/run/train.ts';
@@ -37,6 +37,12 @@ describe('figures from the chart definitions', () => {
     // The ramp gives λ_1 … λ_k distinct colours, none of them the markers' red.
     expect(new Set(f.series.slice(0, 4).map((s) => s.color)).size).toBe(4);
     expect(f.series.map((s) => s.color)).not.toContain(MARKER_COLOR);
+    // The critical line is the one orange of every chart; no other series of one run takes it.
+    expect(f.series[5].color).toBe(CRITICAL_COLOR);
+    for (const id of ['lambda', 'stability', 'spectrum-points', 'loss']) {
+      const g = figureOf(chartDef(id), [run('a', PALETTE[0])])!;
+      for (const s of g.series) expect(s.color === CRITICAL_COLOR, `${id}: ${s.label}`).toBe(s.label === 'n/η' || s.label === '1');
+    }
   });
 
   it('the spectrum as points: η·λ_i/n of every Ritz value and λ_min, against 1', () => {

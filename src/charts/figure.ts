@@ -39,6 +39,8 @@ interface SeriesDef {
   compare?: boolean;
   /** A colour from a ramp over the chart's `ramp` series (the spectrum's λ_1 … λ_k), not from the palette. */
   ramp?: boolean;
+  /** A critical line (n/η, 1): the same orange on every chart, a colour no other series of one run takes. */
+  critical?: boolean;
 }
 
 export interface ChartDef {
@@ -84,11 +86,14 @@ export interface Figure {
   ends: { step: number; label: string }[];
 }
 
-/** Series colours: no red, which is the catapult markers' alone. */
+/** Run colours: no red, which is the catapult markers' alone. */
 export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 export const MARKER_COLOR = '#d62728';
-/** The spectrum's ramp from λ_1 to λ_k: blue to green, apart from the marker red, and mid-tones that read on white and on the dark theme. */
-const RAMP = ['#2f6fd0', '#4fb35a'];
+/** The critical lines' colour; one run's other series take the palette without it. */
+export const CRITICAL_COLOR = '#ff7f0e';
+const SERIES_PALETTE = PALETTE.filter((c) => c !== CRITICAL_COLOR);
+/** The spectrum's ramp from λ_1 to λ_k: purple to teal, apart from the palette's first colours and the marker red; mid-tones that read on white and on the dark theme. */
+const RAMP = ['#9b59b6', '#1b9e77'];
 
 const top = (run: ChartRun) => run.config.tracking?.spectrum?.top;
 const n = (run: ChartRun) => run.trackedExamples;
@@ -124,7 +129,7 @@ export const CHARTS: ChartDef[] = [
         ramp: true,
         compare: i === 0,
       })),
-      { label: 'n/η', step: (r) => (r.eigenvalues ? criticalLine(r, run) : undefined), dash: [6, 4], compare: true },
+      { label: 'n/η', step: (r) => (r.eigenvalues ? criticalLine(r, run) : undefined), dash: [6, 4], compare: true, critical: true },
     ],
   },
   {
@@ -142,7 +147,7 @@ export const CHARTS: ChartDef[] = [
         compare: true,
       })),
       { label: 'λ_min', step: (r) => (r.lambdaMin !== undefined && n(run) ? (r.lr * r.lambdaMin) / n(run)! : undefined), points: true, compare: true },
-      { label: '1', step: (r) => (r.eigenvalues ? 1 : undefined), dash: [6, 4] },
+      { label: '1', step: (r) => (r.eigenvalues ? 1 : undefined), dash: [6, 4], critical: true },
     ],
   },
   {
@@ -153,7 +158,7 @@ export const CHARTS: ChartDef[] = [
     source: 'steps',
     series: (run) => [
       { label: 'λ_max', step: (r) => r.lambda, residual: (r) => r.lambdaResidual, compare: true },
-      { label: 'n/η', step: (r) => criticalLine(r, run), dash: [6, 4] },
+      { label: 'n/η', step: (r) => criticalLine(r, run), dash: [6, 4], critical: true },
       { label: 'λ_min', step: (r) => r.lambdaMin, residual: (r) => r.lambdaMinResidual },
     ],
   },
@@ -165,7 +170,7 @@ export const CHARTS: ChartDef[] = [
     source: 'steps',
     series: (run) => [
       { label: 'η·λ_max/n', step: (r) => (r.lambda !== undefined && n(run) ? (r.lr * r.lambda) / n(run)! : undefined), compare: true },
-      { label: '1', step: (r) => (r.lambda !== undefined ? 1 : undefined), dash: [6, 4] },
+      { label: '1', step: (r) => (r.lambda !== undefined ? 1 : undefined), dash: [6, 4], critical: true },
     ],
   },
   {
@@ -302,7 +307,7 @@ export function figureOf(def: ChartDef, runs: ChartRun[], options: { smoothing?:
       } else for (const e of run.evals) values[at.get(e.step)!] = clean(s.evaluation!(e));
       const has = (col: Value[]) => col.some((v) => typeof v === 'number');
       if (!has(values) && !has(unconverged)) continue;
-      const color = comparing ? run.color : s.ramp ? ramp(ramped.indexOf(s)) : PALETTE[paletteIndex++ % PALETTE.length];
+      const color = comparing ? run.color : s.ramp ? ramp(ramped.indexOf(s)) : s.critical ? CRITICAL_COLOR : SERIES_PALETTE[paletteIndex++ % SERIES_PALETTE.length];
       const label = comparing ? `${s.label} · ${run.name}` : s.label;
       const w = s.smooth && def.source === 'steps' ? (options.smoothing ?? 0) : 0;
       if (w > 0) series.push({ label: `${label} (raw)`, color, dash: s.dash, points: false, hollow: false, faint: true, values, final: lastNumber(values) });
