@@ -283,7 +283,7 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
 async function reportInto(out: string, log: (line: string) => void): Promise<void> {
   try {
     const files = await writeReport(out);
-    log(`report: ${files[0]} (+ ${files.length - 1} PNG images)`);
+    log(`report: ${files[0]} (+ ${files.filter((f) => f.endsWith('.svg')).length} charts as SVG and ${files.filter((f) => f.endsWith('.png')).length} as PNG)`);
   } catch (e) {
     log(`report: not written (${(e as Error).message})`);
   }
