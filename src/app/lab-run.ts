@@ -28,10 +28,7 @@ export function runLabel(state: LabState): string {
   return `${state.preset}${state.variant ? ` (${state.variant})` : ''} seed ${state.seed}${state.scale === 'paper' ? ' paper' : ''}${over ? ` ${over}` : ''}`;
 }
 
-let nextId = 1;
-
 export class LabRun implements LabRunData {
-  readonly id = nextId++;
   readonly label: string;
   records: StepRecord[] = [];
   evals: EvalRecord[] = [];

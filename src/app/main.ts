@@ -6,7 +6,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './lab.css';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
-import type { ChartRun } from '../charts/figure.ts';
+import { runEnd, type ChartRun } from '../charts/figure.ts';
 import { catapultSeries, headlineText } from '../run/summary.ts';
 import { detectCatapults, type Spike } from '../run/catapults.ts';
 import { findPreset, PRESETS, SCALES, type Scale } from '../run/presets.ts';
@@ -292,7 +292,7 @@ function updateButtons(): void {
 async function persist(kept: KeptRun): Promise<void> {
   if (!store || kept.source === 'folder' || !runs.includes(kept)) return;
   try {
-    await store.put({ id: kept.id, name: kept.name, color: kept.color, json: runJson(kept.live ?? kept.data) });
+    await store.put({ id: kept.id, name: kept.name, color: kept.color, source: kept.source, json: runJson(kept.live ?? kept.data) });
   } catch (e) {
     ui.storeNote.textContent = `This run could not be kept for the next visit: ${(e as Error).message}`;
   }
@@ -327,7 +327,7 @@ async function restoreRuns(): Promise<void> {
         data.message = 'the page was closed or reloaded while this run trained; every step it had reached is kept';
         data.summary = summaryOf(data.config, data.state.preset, 'stopped', data.records, data.evals, data.trainSize);
       }
-      keep({ id: s.id, name: s.name, color: s.color, source: data.label.endsWith('(command line)') ? 'file' : 'lab', data, live: null, overlay: false });
+      keep({ id: s.id, name: s.name, color: s.color, source: s.source === 'file' ? 'file' : 'lab', data, live: null, overlay: false });
     } catch (e) {
       bad.push(`${s.name}: ${(e as Error).message}`);
     }
@@ -448,18 +448,19 @@ function shownRuns(): KeptRun[] {
   return [...(shown ? [shown] : []), ...runs.filter((r) => r.overlay && r !== shown)];
 }
 
-function chartRun(r: KeptRun): ChartRun {
+function chartRun(r: KeptRun, spikes: Spike[]): ChartRun {
   const d = dataOf(r);
-  const end = (d.status === 'diverged' || d.status === 'lost') && d.records.length ? { step: d.records[d.records.length - 1].step, label: d.status } : undefined;
-  return { name: r.name, color: r.color, config: d.config, records: d.records, evals: d.evals, trackedExamples: d.trackedExamples, spikes: spikesOf(d).map((s) => s.peak), ...(end ? { end } : {}) };
+  const end = runEnd(d.status, d.records);
+  return { name: r.name, color: r.color, config: d.config, records: d.records, evals: d.evals, trackedExamples: d.trackedExamples, spikes: spikes.map((s) => s.peak), ...(end ? { end } : {}) };
 }
 
 const smoothing = () => Number(ui.smoothing.value);
 
 function render(): void {
-  const on = shownRuns();
+  // The detector runs once per run drawn; the charts' markers and the events table share its spikes.
+  const on = shownRuns().map((r) => ({ run: r, spikes: spikesOf(dataOf(r)) }));
   const data = shown ? dataOf(shown) : null;
-  charts.update(on.map(chartRun), smoothing());
+  charts.update(on.map((x) => chartRun(x.run, x.spikes)), smoothing());
   renderProgress(data);
   renderEvents(on);
   renderRuns();
@@ -511,10 +512,10 @@ function cell(...content: (string | Node)[]): HTMLTableCellElement {
 }
 
 /** The catapult events of every run on the charts, from its records (never from the smoothed curves). */
-function renderEvents(on: KeptRun[]): void {
+function renderEvents(on: { run: KeptRun; spikes: Spike[] }[]): void {
   ui.events.replaceChildren(
-    ...on.flatMap((r) =>
-      spikesOf(dataOf(r)).map((s) => {
+    ...on.flatMap(({ run: r, spikes }) =>
+      spikes.map((s) => {
         const tr = document.createElement('tr');
         tr.append(cell(swatch(r.color), r.name));
         for (const v of [String(s.peak), String(s.start), fmt(s.height), `×${fmt(s.ratio)}`, s.duration === null ? 'did not return' : String(s.duration), fmt(s.lambdaDrop)]) tr.append(cell(v));

@@ -9,6 +9,8 @@ export interface StoredRun {
   id: number;
   name: string;
   color: string;
+  /** Run in the lab, or loaded from a file (folder runs are never stored: they stay in their folder). */
+  source: 'lab' | 'file';
   json: string;
 }
 

@@ -100,6 +100,13 @@ const n = (run: ChartRun) => run.trackedExamples;
 /** n/η, the line the tracked set's eigenvalues cross when the rate becomes supercritical for them. */
 const criticalLine = (r: StepRecord, run: ChartRun) => (n(run) && r.lr > 0 && (r.lambda !== undefined || r.eigenvalues) ? n(run)! / r.lr : undefined);
 const topCount = (run: ChartRun) => Math.max(0, ...run.records.map((r) => r.eigenvalues?.length ?? 0));
+/** One series per tracked top eigenvalue λ_1 … λ_k of the run, on the spectrum's ramp. */
+const eachEigenvalue = (run: ChartRun, series: (i: number) => Omit<SeriesDef, 'label' | 'ramp'>): SeriesDef[] =>
+  Array.from({ length: topCount(run) }, (_, i) => ({ label: `λ_${i + 1}`, ramp: true, ...series(i) }));
+
+/** Where a diverged or lost run stopped: its last recorded step, marked on every chart. */
+export const runEnd = (status: string, records: StepRecord[]): ChartRun['end'] =>
+  (status === 'diverged' || status === 'lost') && records.length > 0 ? { step: records[records.length - 1].step, label: status } : undefined;
 
 export const CHARTS: ChartDef[] = [
   {
@@ -122,13 +129,7 @@ export const CHARTS: ChartDef[] = [
     log: true,
     source: 'steps',
     series: (run) => [
-      ...Array.from({ length: topCount(run) }, (_, i): SeriesDef => ({
-        label: `λ_${i + 1}`,
-        step: (r) => r.eigenvalues?.[i],
-        residual: (r) => r.eigenvalueResiduals?.[i],
-        ramp: true,
-        compare: i === 0,
-      })),
+      ...eachEigenvalue(run, (i) => ({ step: (r) => r.eigenvalues?.[i], residual: (r) => r.eigenvalueResiduals?.[i], compare: i === 0 })),
       { label: 'n/η', step: (r) => (r.eigenvalues ? criticalLine(r, run) : undefined), dash: [6, 4], compare: true, critical: true },
     ],
   },
@@ -139,13 +140,7 @@ export const CHARTS: ChartDef[] = [
     log: true,
     source: 'steps',
     series: (run) => [
-      ...Array.from({ length: topCount(run) }, (_, i): SeriesDef => ({
-        label: `λ_${i + 1}`,
-        step: (r) => (r.eigenvalues?.[i] !== undefined && n(run) ? (r.lr * r.eigenvalues[i]) / n(run)! : undefined),
-        points: true,
-        ramp: true,
-        compare: true,
-      })),
+      ...eachEigenvalue(run, (i) => ({ step: (r) => (r.eigenvalues?.[i] !== undefined && n(run) ? (r.lr * r.eigenvalues[i]) / n(run)! : undefined), points: true, compare: true })),
       { label: 'λ_min', step: (r) => (r.lambdaMin !== undefined && n(run) ? (r.lr * r.lambdaMin) / n(run)! : undefined), points: true, compare: true },
       { label: '1', step: (r) => (r.eigenvalues ? 1 : undefined), dash: [6, 4], critical: true },
     ],
@@ -292,11 +287,11 @@ export function figureOf(def: ChartDef, runs: ChartRun[], options: { smoothing?:
     const defs = def.series(run).filter((s) => !comparing || s.compare);
     const ramped = defs.filter((s) => s.ramp);
     const ramp = scaleLinear<string>().domain([0, Math.max(1, ramped.length - 1)]).range(RAMP);
+    const tolerance = toleranceOf(run.config);
     let paletteIndex = 0;
     for (const s of defs) {
       const values: Value[] = new Array(x.length).fill(undefined);
       const unconverged: Value[] = new Array(x.length).fill(undefined);
-      const tolerance = toleranceOf(run.config);
       if (def.source === 'steps') {
         for (const r of run.records) {
           const v = clean(s.step!(r, run));

@@ -157,11 +157,11 @@ export function lockRunFolder(out: string, log: (line: string) => void): () => v
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RangeError(`${out}: cannot write its lock file (${(e as Error).message})`);
     }
-    const owner = Number(readFileSync(lock, 'utf8').trim());
-    if (Number.isSafeInteger(owner) && owner > 0 && owner !== me && alive(owner)) {
+    const owner = lockOwner(lock);
+    if (owner !== null && owner !== me && alive(owner)) {
       throw new RangeError(`${out} is being written by process ${owner} (${lock}): wait for it to finish, or give another --out`);
     }
-    log(`taking over ${lock}: ${Number.isSafeInteger(owner) && owner > 0 ? `its process ${owner} is gone` : 'it names no process'}`);
+    log(`taking over ${lock}: ${owner !== null ? `its process ${owner} is gone` : 'it names no process'}`);
     rmSync(lock, { force: true });
   }
   return () => {
@@ -170,15 +170,21 @@ export function lockRunFolder(out: string, log: (line: string) => void): () => v
   };
 }
 
-/** The live process that holds a run folder's lock (it is running there now), or null. */
-export function runFolderOwner(out: string): number | null {
+/** The pid a lock file names, or null where it names none (or cannot be read). */
+function lockOwner(lock: string): number | null {
   let owner: number;
   try {
-    owner = Number(readFileSync(join(out, 'run.lock'), 'utf8').trim());
+    owner = Number(readFileSync(lock, 'utf8').trim());
   } catch {
     return null;
   }
-  return Number.isSafeInteger(owner) && owner > 0 && alive(owner) ? owner : null;
+  return Number.isSafeInteger(owner) && owner > 0 ? owner : null;
+}
+
+/** The live process that holds a run folder's lock (it is running there now), or null. */
+export function runFolderOwner(out: string): number | null {
+  const owner = lockOwner(join(out, 'run.lock'));
+  return owner !== null && alive(owner) ? owner : null;
 }
 
 function alive(pid: number): boolean {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseMetricsJsonl, type ParsedMetrics } from '../run/export.ts';
 import { fileProblem } from './file-problem.ts';
 import type { EvalRecord, StepRecord } from '../run/train.ts';
-import { figuresOf, PALETTE, sweepFigure, type ChartRun, type Figure, type SweepCurve } from '../charts/figure.ts';
+import { figuresOf, PALETTE, runEnd, sweepFigure, type ChartRun, type Figure, type SweepCurve } from '../charts/figure.ts';
 import { figureSvg } from '../charts/svg.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
 import { TRACKED_EIGENVALUES } from '../run/convergence.ts';
@@ -43,8 +43,15 @@ function table(header: string[], rows: unknown[][]): string {
 
 const POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-function page(title: string, body: string, figures: Figure[]): string {
-  return `<!doctype html>
+/** A report: its page, and each chart the page shows as its SVG (drawn once, also written as chart files). */
+export interface Report {
+  html: string;
+  charts: { id: string; svg: string }[];
+}
+
+function page(title: string, body: string, figures: Figure[]): Report {
+  const charts = figures.map((f) => ({ id: f.id, svg: figureSvg(f) }));
+  const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${POLICY}"><title>${escapeHtml(title)}</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 820px; padding: 0 12px; color: #222; background: #fff; }
@@ -55,10 +62,11 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; } .n
 </style></head><body>
 ${body}
 <div id="charts">
-${figures.map((f) => `<section class="chart" id="chart-${escapeHtml(f.id)}">${figureSvg(f)}</section>`).join('\n')}
+${charts.map((c) => `<section class="chart" id="chart-${escapeHtml(c.id)}">${c.svg}</section>`).join('\n')}
 </div>
 </body></html>
 `;
+  return { html, charts };
 }
 
 export interface RunFolder extends ParsedMetrics {
@@ -75,7 +83,8 @@ export function readRunFolder(dir: string): RunFolder {
   return { summary, ...metrics };
 }
 
-export function runReportHtml(dir: string): string {
+/** A run folder's report. */
+export function runReport(dir: string): Report {
   const { summary: s, records, evals, cutLastLine } = readRunFolder(dir);
   const title = `${text(s.preset ?? 'run')}${s.variant ? ` (${text(s.variant)})` : ''}, seed ${text(s.seed)}`;
   const headline = Object.entries(s.headline).map(([k, v]) => [k, v]);
@@ -102,7 +111,7 @@ export function runReportHtml(dir: string): string {
 function runFigures(s: SummaryFile, records: StepRecord[], evals: EvalRecord[]): Figure[] {
   const tracking = s.config.tracking as { set?: { examples?: unknown } } | undefined;
   const examples = tracking?.set?.examples;
-  const ended = (s.status === 'diverged' || s.status === 'lost') && records.length > 0;
+  const end = runEnd(s.status, records);
   const run: ChartRun = {
     name: `${text(s.preset)} seed ${text(s.seed)}`,
     color: PALETTE[0],
@@ -111,7 +120,7 @@ function runFigures(s: SummaryFile, records: StepRecord[], evals: EvalRecord[]):
     evals,
     trackedExamples: typeof examples === 'number' ? examples : undefined,
     spikes: s.spikes.map((p) => p.peak),
-    ...(ended ? { end: { step: records[records.length - 1].step, label: s.status } } : {}),
+    ...(end ? { end } : {}),
   };
   return figuresOf([run]);
 }
@@ -176,7 +185,8 @@ export function sweepCurves(dir: string): { loss: SweepCurve[]; lambda: SweepCur
   return { loss, lambda };
 }
 
-export function sweepReportHtml(dir: string): string {
+/** A sweep folder's report: each combination's mean over seeds. */
+export function sweepReport(dir: string): Report {
   const sweep = readSweep(readText(join(dir, 'sweep.json')), join(dir, 'sweep.json'));
   const aggregatePath = join(dir, 'aggregate.json');
   const aggregate = existsSync(aggregatePath) ? readAggregate(readText(aggregatePath), aggregatePath) : { header: [], rows: [] };
@@ -194,14 +204,16 @@ export function sweepReportHtml(dir: string): string {
   return page(`sweep ${sweep.preset}`, body, figures);
 }
 
+export const runReportHtml = (dir: string): string => runReport(dir).html;
+export const sweepReportHtml = (dir: string): string => sweepReport(dir).html;
+
 /**
  * Writes each chart of report.html as chart-ID.svg, and as chart-ID.png at 2× rendered from that SVG in
  * headless Chromium (CATAPULT_CHROMIUM or /usr/bin/chromium) unless `png` is false. Returns the files written.
  */
-async function writeChartFiles(dir: string, html: string, png: boolean): Promise<string[]> {
-  const svgs: { id: string; svg: string }[] = [];
-  // The charts as the page holds them (ids are chart names from CHARTS, checked to be plain file names).
-  for (const m of html.matchAll(/<section class="chart" id="chart-([^"]+)">(<svg[\s\S]*?<\/svg>)<\/section>/g)) if (SAFE_NAME.test(m[1])) svgs.push({ id: m[1], svg: m[2] });
+async function writeChartFiles(dir: string, charts: Report['charts'], png: boolean): Promise<string[]> {
+  // File names from the charts' ids (names from CHARTS, checked to be plain file names all the same).
+  const svgs = charts.filter((c) => SAFE_NAME.test(c.id));
   const written: string[] = [];
   for (const { id, svg } of svgs) {
     const file = join(dir, `chart-${id}.svg`);
@@ -231,8 +243,8 @@ async function writeChartFiles(dir: string, html: string, png: boolean): Promise
 export async function writeReport(dir: string, options: { png?: boolean } = {}): Promise<string[]> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RangeError(`${dir} is a file: give the run or sweep folder that holds summary.json or sweep.json`);
   const isSweep = existsSync(join(dir, 'sweep.json'));
-  const html = isSweep ? sweepReportHtml(dir) : runReportHtml(dir);
+  const { html, charts } = isSweep ? sweepReport(dir) : runReport(dir);
   const path = join(dir, 'report.html');
   writeFileSync(path, html);
-  return [path, ...(await writeChartFiles(dir, html, options.png ?? true))];
+  return [path, ...(await writeChartFiles(dir, charts, options.png ?? true))];
 }
