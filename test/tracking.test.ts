@@ -129,6 +129,82 @@ describe('spectral tracking during training', () => {
     trainer.destroy();
   });
 
+  it('solves a formed set\'s spectrum from the step\'s own kernel, matching float64 at every step, with the GD batch\'s forward pass reused', async () => {
+    const n = 24;
+    const d = 10;
+    const gpu = await testGpu();
+    // The whole training set (the step's forward pass is the set's) and a part of it (its own forward pass);
+    // the spectrum every 2 steps and λ_max every 3, so steps with one of them, both and neither; readbacks
+    // every 2 steps and a last partial one. Then the whole set with work that runs forward passes of its own
+    // between the step's and the set's: the Hessian's at the batch size, a matrix-free set's in chunks of it.
+    const variants: { examples: number; forwards?: number; extra?: TrainConfig['tracking'] }[] = [
+      { examples: n, forwards: 1 },
+      { examples: 16, forwards: 2 },
+      { examples: n, extra: { hessian: { iterations: 5 } } },
+      { examples: n, extra: { set: { examples: n, iterations: 300, every: 3, method: 'matrix-free', chunk: 64 } } },
+    ];
+    for (const { examples, forwards: perStep, extra } of variants) {
+      const config: TrainConfig = {
+        data: { kind: 'synthetic', task: 'rank-2', d, train: n, noise: 0.1 },
+        model: { hidden: [32] },
+        loss: 'mse',
+        optimizer: { name: 'gd' },
+        schedule: { kind: 'constant', lr: 0.4 },
+        batchSize: 'full',
+        steps: 7,
+        readbackEvery: 2,
+        tracking: { set: { examples, iterations: 300, every: 3 }, spectrum: { top: 3, iterations: examples, every: 2 }, agop: {}, ...extra },
+        seed: 5,
+      };
+      const trainer = await Trainer.create(gpu, config, readDataFile);
+      const params: Float32Array[] = [];
+      const forwards: number[] = [];
+      let calls = 0;
+      const forward = trainer.net.forward.bind(trainer.net);
+      trainer.net.forward = (...args) => (calls++, forward(...args));
+      const result = await trainer.run({
+        atStep: async () => {
+          forwards.push(calls);
+          params.push(await trainer.net.readParams());
+        },
+      });
+      trainer.destroy();
+      expect(result.status).toBe('completed');
+      // The set: the first `examples` training examples.
+      const x = trainer.data.train.x.subarray(0, examples * d);
+      const y = trainer.data.train.y.subarray(0, examples);
+      const layout = { layers: trainer.net.layers, layout: trainer.net.layout };
+      expect(result.records).toHaveLength(7);
+      for (const r of result.records) {
+        const t = r.step;
+        const at = `${examples} examples, step ${t}`;
+        const eig = symmetricEigen(ntkGraphRef(layout, params[t], x, examples, 1), examples);
+        const fwd = forwardRef(layout, params[t], x, examples);
+        const residual = Array.from(fwd.outputs.at(-1)!, (f, i) => f - y[i]);
+        const loss = residual.reduce((s, v) => s + v * v, 0) / examples;
+        if (t % 2 === 0) {
+          for (let j = 0; j < 3; j++) expect(Math.abs(r.eigenvalues![j] - eig.values[j]) / eig.values[0], at).toBeLessThan(1e-5);
+          expect(Math.abs(r.lambdaMin! - eig.values[examples - 1]) / eig.values[0], at).toBeLessThan(1e-5);
+          let topS = 0;
+          for (let j = 0; j < 3; j++) topS += residual.reduce((s, v, i) => s + v * eig.vectors[j][i], 0) ** 2 / examples;
+          expect(Math.abs(r.lossTopS! - topS) / loss, at).toBeLessThan(1e-4);
+          expect(Math.abs(r.lossTopS! + r.lossRestS! - loss) / loss, at).toBeLessThan(1e-5);
+        } else expect(r.eigenvalues, at).toBeUndefined();
+        if (t % 3 === 0) {
+          expect(Math.abs(r.lambda! - eig.values[0]) / eig.values[0], at).toBeLessThan(1e-4);
+          expect(Math.abs(r.setLoss! - loss) / loss, at).toBeLessThan(1e-5);
+        } else expect(r.lambda, at).toBeUndefined();
+        // The AGOP on the set (every step), from whichever forward pass the step had.
+        const inputGrad = backwardRef(layout, params[t], fwd, new Float64Array(examples).fill(1)).inputGrad;
+        const G = new Float64Array(d * d);
+        for (let i = 0; i < examples; i++) for (let p = 0; p < d; p++) for (let q = 0; q < d; q++) G[p * d + q] += (inputGrad[i * d + p] * inputGrad[i * d + q]) / examples;
+        expect(Math.abs(r.alignment! - alignment(G, trainer.data.egop!)), at).toBeLessThan(1e-4);
+        // One forward pass a step where the batch is the set; the part of it takes one more for itself.
+        if (perStep) expect(forwards[t + 1] - forwards[t], at).toBe(perStep);
+      }
+    }
+  });
+
   it('on real data, aligns the AGOP with a reference network\'s AGOP (1 when the reference is the network itself)', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

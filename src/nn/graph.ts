@@ -195,9 +195,13 @@ export class Graph implements Network {
     if (X.rows < 1) throw new RangeError('the batch is empty');
   }
 
+  isCurrent(tape: Tape): boolean {
+    return this.workspaces.get(tape.b)?.generation === tape.generation;
+  }
+
   private fresh(tape: Tape): Workspace {
     const ws = this.workspaces.get(tape.b);
-    if (!ws || ws.generation !== tape.generation) {
+    if (!ws || !this.isCurrent(tape)) {
       throw new Error(`stale tape: a later forward pass at batch size ${tape.b} has overwritten the activations of this one; run forward again`);
     }
     return ws;

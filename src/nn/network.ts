@@ -84,6 +84,8 @@ export interface Network {
   readonly hessianUnsupported: string | null;
 
   forward(step: Step, X: Matrix): Promise<Tape>;
+  /** Whether the tape's activations are still there: no later forward pass at its batch size overwrote them. */
+  isCurrent(tape: Tape): boolean;
   /** ∂(Σ S ⊙ f)/∂θ (and ∂/∂X) for the tape's batch and an output seed S (b×k). */
   backward(step: Step, tape: Tape, seed: Matrix, options?: BackwardOptions): Promise<void>;
   /** J u = Σ_θ (∂f/∂θ) u_θ for the tape's batch and a parameter-shaped tangent u, into out (b×k). */

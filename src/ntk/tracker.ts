@@ -15,10 +15,11 @@
 // λ comes from a fixed number of warm-started power iterations per tracked step (`iterations`; at least
 // 100 at the first, cold one), each recorded with its relative residual ‖Kv − λv‖/λ, so a value that
 // has not converged says so; the batch's λ_max is instead solved exactly on the host where its kernel is
-// small (src/ntk/exact-batch.ts). The
-// spectrum needs Lanczos, whose small tridiagonal problem is solved on the host: it runs in its own steps
-// before the training step it belongs to (analyze), at its own cadence, and is the one tracked quantity
-// that reads back.
+// small (src/ntk/exact-batch.ts). The spectrum is Lanczos: for a small formed kernel, on the host in float64,
+// from K copied out in the training step and read back with the metrics (src/ntk/set-spectrum.ts); otherwise
+// on the GPU in steps of its own before the training step it belongs to (analyze), the one tracked quantity
+// that waits for a readback. In full-batch GD on the whole training set, the set's NTK is formed from the
+// step's own forward pass.
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
@@ -32,20 +33,21 @@ import { NtkGram } from './gram.ts';
 import { BatchHessian } from './hessian.ts';
 import { MatrixFreeNtk } from './matrix-free.ts';
 import { matrixOperator, type SymmetricOperator } from './operator.ts';
-import { hostLanczos } from './lanczos-host.ts';
 import { chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from './method.ts';
 import { Lanczos, PowerIteration } from './spectrum.ts';
 import { EXACT_BATCH_MAX, ExactBatchEigen } from './exact-batch.ts';
 import { PreconditionedBatch, type PreconditionedConfig } from './preconditioned.ts';
+import { StagedSpectrum, spectrumRecord, type SpectrumRecord } from './set-spectrum.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { AdapterClass } from '../gpu/gpu.ts';
 
 /**
- * Formed kernels up to this dimension nk get their spectrum on the host: one readback of K and a float64
- * Lanczos cost less than the GPU recurrence's ~10 dispatches per step, whose launch overhead dominates at
- * these sizes; above it the GPU recurrence wins (bench/RESULTS.md, "Dispatch cost": 40 steps on lavapipe took
- * 20 against 87 ms at 128, 83 against 84 at 512, 276 against 205 at 1024; SwiftShader's host still won at 1024).
- * The GPU figure is a guess until a GPU is measured.
+ * Formed kernels up to this dimension nk get their spectrum on the host: a copy of K read back with the
+ * metrics and a float64 Lanczos cost less than the GPU recurrence's ~10 dispatches per step, whose launch
+ * overhead dominates at these sizes; above it the GPU recurrence wins. Measured with K read back before the
+ * step (bench/RESULTS.md, "Dispatch cost": 40 steps on lavapipe took 20 against 87 ms at 128, 83 against 84
+ * at 512, 276 against 205 at 1024; SwiftShader's host still won at 1024); staged, the host has no readback
+ * wait of its own. The GPU figure is a guess until a GPU is measured.
  */
 const HOST_SPECTRUM_MAX: Record<AdapterClass, number> = { gpu: 256, lavapipe: 512, swiftshader: 1024, software: 1024 };
 
@@ -155,21 +157,6 @@ export type TrackedField =
   | 'lambdaPreconditionedResidual'
   | 'etaCritPreconditioned';
 
-/** What the pre-step analysis (Lanczos on the tracked set) found at one step. */
-export interface SpectrumRecord {
-  /** The top s eigenvalues of the set's NTK, largest first. */
-  eigenvalues: number[];
-  lambdaMin: number;
-  condition: number;
-  /** L≤s = (1/n) Σ_{j≤s} (u_jᵀ r)² and L>s = L − L≤s. */
-  lossTopS: number;
-  lossRestS: number;
-  lanczosIterations: number;
-  /** Per eigenvalue, and for λ_min, the Lanczos estimate of ‖Ku − θu‖/θ. */
-  eigenvalueResiduals: number[];
-  lambdaMinResidual: number;
-}
-
 interface BatchOperator {
   power: PowerIteration;
   /** Set where this batch size's λ_max is solved exactly on the host instead. */
@@ -202,8 +189,11 @@ export class Tracker {
   private readonly agop?: { G: Matrix; Gstar: Matrix; normStar: number; network: NetworkAgop };
   private readonly hessian?: { op: BatchHessian; power: PowerIteration };
   private readonly lanczos?: Lanczos;
-  /** The spectrum from a readback of the formed kernel and Lanczos on the host (small kernels), or on the GPU. */
-  private readonly hostSpectrum: boolean = false;
+  /**
+   * The spectrum of a small formed kernel: staged in the training step and solved on the host at the readback
+   * (src/ntk/set-spectrum.ts). Otherwise it is a pre-step analysis, analyze(): Lanczos on the GPU.
+   */
+  private readonly stagedSpectrum: StagedSpectrum | null = null;
   private readonly analysisScalars?: GPUBuffer;
   /** Spectra found by analyze(), by step, until read() hands them to their step's record. */
   private readonly spectra = new Map<number, SpectrumRecord>();
@@ -225,7 +215,7 @@ export class Tracker {
     egop: Float64Array | undefined,
     private readonly adagradState: AdagradState | null = null,
     /** The training set's inputs on the GPU, whose Gram the batch NTK's first layer reads blocks of. */
-    trainInputs: Matrix | null = null,
+    private readonly trainInputs: Matrix | null = null,
     /** Rows of the runner's metrics buffer (steps between readbacks), for the exact batch solve's staging. */
     private readonly metricRows = 1,
     /** The run's optimizer, whose preconditioner tracking.preconditioned reads. */
@@ -290,9 +280,12 @@ export class Tracker {
     }
     if (config.spectrum && this.set) {
       const nk = this.set.n * k;
-      this.hostSpectrum = this.set.K !== null && nk <= HOST_SPECTRUM_MAX[gpu.adapter.kind];
-      if (!this.hostSpectrum) this.lanczos = new Lanczos(gpu, nk, this.lanczosSteps);
-      this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      if (this.set.K !== null && nk <= HOST_SPECTRUM_MAX[gpu.adapter.kind] && StagedSpectrum.fits(metricRows, nk)) {
+        this.stagedSpectrum = new StagedSpectrum(gpu, metricRows, nk, this.set.n, { top: config.spectrum.top, iterations: this.lanczosSteps });
+      } else {
+        this.lanczos = new Lanczos(gpu, nk, this.lanczosSteps);
+        this.analysisScalars = gpu.createBuffer({ label: 'spectrum scalars', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      }
     }
   }
 
@@ -325,7 +318,7 @@ export class Tracker {
 
   /** Whether the training loop must call analyze() before recording step t. */
   analysisDue(t: number): boolean {
-    return Boolean(this.config.spectrum && this.set && due(t, this.config.spectrum.every));
+    return Boolean(this.config.spectrum && this.set && !this.stagedSpectrum && due(t, this.config.spectrum.every));
   }
 
   /**
@@ -345,21 +338,9 @@ export class Tracker {
     }
     await this.setResidual(step, tape, this.analysisScalars!, 0);
     this.gpu.submit(step);
-    const { values, smallest, iterations, projections, residuals, smallestResidual } = this.hostSpectrum ? await this.spectrumOnHost(s, t) : await this.spectrumOnGpu(s, t);
+    const r = await this.spectrumOnGpu(s, t);
     const [sumsq] = await this.gpu.read(this.analysisScalars!, 0, 4);
-    let top = 0;
-    for (let i = 0; i < projections.length; i++) top += projections[i] ** 2;
-    const loss = sumsq / set.n;
-    const record: SpectrumRecord = {
-      eigenvalues: values,
-      lambdaMin: smallest,
-      condition: values[0] / smallest,
-      lossTopS: top / set.n,
-      lossRestS: loss - top / set.n,
-      lanczosIterations: iterations,
-      eigenvalueResiduals: residuals.map((x, i) => x / Math.abs(values[i])),
-      lambdaMinResidual: smallestResidual / Math.abs(smallest),
-    };
+    const record = spectrumRecord(set.n, r, r.projections, sumsq);
     this.spectra.set(t, record);
     return record;
   }
@@ -375,17 +356,6 @@ export class Tracker {
     const projections = await this.gpu.read(proj.buffer);
     proj.buffer.destroy();
     r.vectors.buffer.destroy();
-    return { ...r, projections };
-  }
-
-  /** The formed kernel and the residual read back, Lanczos in float64 on the host, then u_iᵀ r. */
-  private async spectrumOnHost(s: number, t: number): Promise<{ values: number[]; smallest: number; iterations: number; projections: ArrayLike<number>; residuals: number[]; smallestResidual: number }> {
-    const set = this.set!;
-    const nk = set.n * this.net.outputs;
-    const K = await this.gpu.read(set.K!);
-    const residual = await this.gpu.read(set.residual);
-    const r = hostLanczos(K, nk, { count: s, seed: t, iterations: this.lanczosSteps });
-    const projections = r.vectors.map((u) => u.reduce((sum, x, i) => sum + x * residual[i], 0));
     return { ...r, projections };
   }
 
@@ -438,20 +408,31 @@ export class Tracker {
     }
     const s = this.config.set;
     const setDue = Boolean(s && this.set && due(t, s!.every));
+    const spectrumDue = Boolean(this.stagedSpectrum && due(t, this.config.spectrum!.every));
     let setTape: Tape | null = null;
-    if (setDue && this.set && s) {
+    if ((setDue || spectrumDue) && this.set) {
       const set = this.set;
-      // analyze() formed K at these parameters already; the residual below needs only the set's outputs.
-      if (set.K) setTape = this.formedAt === t ? await this.net.forward(step, set.X) : await this.formSet(step);
-      await this.recordPower(step, set.power, set.operator, s.iterations, out, base + SLOT.lambdaSet, base + SLOT.setResidual);
-      // The set's loss and residual at these parameters; then u₁ᵀ r with u₁ the power vector.
-      await this.setResidual(step, setTape, out, base + SLOT.setLoss);
-      await reduce(step, 'dot', set.power.v, set.residual, out, base + SLOT.topProjection);
+      const stepTape = this.setTapeOf(tape);
+      if (set.K && this.formedAt === t) {
+        // analyze() formed K and the residual at these parameters; the row needs only the loss it found.
+        step.copy(this.analysisScalars!, out, 4, 0, (base + SLOT.setLoss) * 4);
+        setTape = stepTape;
+      } else {
+        if (set.K) setTape = stepTape ? await this.gram.form(step, stepTape.X, set.K, { tape: stepTape, inputGram: set.inputGram ?? undefined }) : await this.formSet(step);
+        // The set's loss and residual at these parameters.
+        await this.setResidual(step, setTape, out, base + SLOT.setLoss);
+      }
+      if (spectrumDue) this.stagedSpectrum!.stage(step, set.K!, set.residual, row, t);
+      if (setDue) {
+        await this.recordPower(step, set.power, set.operator, s!.iterations, out, base + SLOT.lambdaSet, base + SLOT.setResidual);
+        // u₁ᵀ r with u₁ the power vector.
+        await reduce(step, 'dot', set.power.v, set.residual, out, base + SLOT.topProjection);
+      }
     }
     const a = this.config.agop;
     if (a && this.agop && this.set && due(t, a.every)) {
-      // The formed-kernel path has just run the set's forward pass; the matrix-free one ran it in chunks.
-      await this.agop.network.record(step, this.set.X, this.agop.G, { tape: setTape ?? undefined });
+      // The formed-kernel path has just run the set's forward pass (or the step's is the set's); the matrix-free one ran it in chunks.
+      await this.agop.network.record(step, this.set.X, this.agop.G, { tape: setTape ?? this.setTapeOf(tape) ?? undefined });
       await reduce(step, 'dot', this.agop.G, this.agop.Gstar, out, base + SLOT.agopDot);
       await reduce(step, 'norm', this.agop.G, null, out, base + SLOT.agopNorm);
     }
@@ -468,6 +449,14 @@ export class Tracker {
     }
   }
 
+  /**
+   * The step's tape where it is the set's forward pass: full-batch GD on the whole training set, and no forward
+   * pass since at that batch size (a matrix-free product or the Hessian's runs its own).
+   */
+  private setTapeOf(tape: Tape): Tape | null {
+    return this.set && tape.X === this.trainInputs && tape.X.rows === this.set.n && this.net.isCurrent(tape) ? tape : null;
+  }
+
   /** Power iterations into out[slot] and their residual into out[residualSlot]; more of them from a cold start. */
   private async recordPower(step: Step, power: PowerIteration, K: Matrix | SymmetricOperator, configured: number | undefined, out: GPUBuffer, slot: number, residualSlot: number): Promise<void> {
     const iterations = power.warm ? (configured ?? 20) : Math.max(configured ?? 20, COLD_START_ITERATIONS);
@@ -479,6 +468,7 @@ export class Tracker {
   async collect(): Promise<void> {
     for (const e of this.batchPower.values()) await e.exact?.collect();
     await this.preconditioned?.collect();
+    await this.stagedSpectrum?.collect();
   }
 
   /**
@@ -578,7 +568,7 @@ export class Tracker {
       r.adagradRate = lr / r.adagradS;
       if (r.lambda !== undefined) r.adagradBound = (r.adagradS * this.set!.n) / r.lambda;
     }
-    const spectrum = this.spectra.get(t);
+    const spectrum = this.spectra.get(t) ?? this.stagedSpectrum?.take(t);
     if (spectrum) {
       this.spectra.delete(t);
       r.eigenvalues = spectrum.eigenvalues;
@@ -646,6 +636,7 @@ export class Tracker {
       this.hessian.power.destroy();
     }
     this.lanczos?.destroy();
+    this.stagedSpectrum?.destroy();
     this.preconditioned?.destroy();
     this.analysisScalars?.destroy();
     this.trainGram?.buffer.destroy();
