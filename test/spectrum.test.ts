@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/data/random.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { symmetricEigen } from '../src/ntk/eigen.ts';
+import { symmetricEigen, tridiagonalEigen } from '../src/ntk/eigen.ts';
 import { NtkGram } from '../src/ntk/gram.ts';
 import { hostLanczos } from '../src/ntk/lanczos-host.ts';
 import { Lanczos, PowerIteration } from '../src/ntk/spectrum.ts';
@@ -31,6 +31,51 @@ async function columns(gpu: Gpu, M: { buffer: GPUBuffer; rows: number; cols: num
 }
 
 const absDot = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.abs(Array.from(a).reduce((s, v, i) => s + v * b[i], 0));
+
+describe('the tridiagonal eigen-solver (QL, implicit shifts)', () => {
+  it('agrees with dense Jacobi on random, graded, split and repeated tridiagonals; vectors orthonormal with residuals at rounding', () => {
+    const rng = new Rng(11);
+    const cases: { name: string; d: number[]; e: number[] }[] = [
+      { name: '1×1', d: [3], e: [] },
+      { name: '2×2', d: [1, 2], e: [0.5] },
+      ...[7, 40, 60].map((m) => ({ name: `random ${m}`, d: Array.from({ length: m }, () => rng.normal()), e: Array.from({ length: m - 1 }, () => rng.normal()) })),
+      // Lanczos-like: a graded diagonal (eigenvalues over six decades), small couplings.
+      { name: 'graded 40', d: Array.from({ length: 40 }, (_, i) => 1e3 * 0.7 ** i), e: Array.from({ length: 39 }, (_, i) => 0.1 * 0.7 ** i) },
+      // A zero coupling splits it in two blocks; equal diagonal and couplings give close pairs.
+      { name: 'split 9', d: [4, 1, 3, 2, 5, 0, -1, 2, 2], e: [1, 1, 0, 1, 1, 1, 0.5, 1] },
+      { name: 'constant 12', d: Array<number>(12).fill(2), e: Array<number>(11).fill(1) },
+      { name: 'diagonal 5', d: [5, -2, 5, 1, 0], e: [0, 0, 0, 0] },
+    ];
+    for (const { name, d, e } of cases) {
+      const m = d.length;
+      const T = new Float64Array(m * m);
+      for (let i = 0; i < m; i++) {
+        T[i * m + i] = d[i];
+        if (i + 1 < m) T[i * m + i + 1] = T[(i + 1) * m + i] = e[i];
+      }
+      const norm = Math.max(...d.map(Math.abs), ...e.map(Math.abs), 1e-300);
+      const ql = tridiagonalEigen(d, e);
+      const jacobi = symmetricEigen(T, m);
+      for (let i = 0; i < m; i++) expect(Math.abs(ql.values[i] - jacobi.values[i]) / norm, `${name} λ${i}`).toBeLessThan(1e-13);
+      for (let i = 1; i < m; i++) expect(ql.values[i], `${name} order`).toBeLessThanOrEqual(ql.values[i - 1]);
+      for (let i = 0; i < m; i++) {
+        const v = ql.vectors[i];
+        let residual = 0;
+        for (let r = 0; r < m; r++) {
+          let tv = 0;
+          for (let c = 0; c < m; c++) tv += T[r * m + c] * v[c];
+          residual += (tv - ql.values[i] * v[r]) ** 2;
+        }
+        expect(Math.sqrt(residual) / norm, `${name} residual ${i}`).toBeLessThan(1e-13);
+        for (let j = 0; j <= i; j++) {
+          const dot = v.reduce((s, x, k) => s + x * ql.vectors[j][k], 0);
+          expect(Math.abs(dot - (i === j ? 1 : 0)), `${name} v${i}·v${j}`).toBeLessThan(1e-13);
+        }
+      }
+    }
+    expect(() => tridiagonalEigen([1, 2], [])).toThrow(/2 diagonal entries need 1 off-diagonal ones, got 0/);
+  });
+});
 
 describe('power iteration', () => {
   it('finds λ_max with its iteration count and residual, and a warm start needs fewer iterations', async () => {

@@ -1,6 +1,7 @@
-// Eigen-decomposition of small symmetric matrices in float64 by cyclic Jacobi rotations: the tridiagonal
-// matrix of Lanczos (tens of rows) and, in tests, whole reference kernels (hundreds). Exact to rounding,
-// simple, and fast enough at these sizes.
+// Eigen-decompositions of small symmetric matrices in float64: the tridiagonal matrix of Lanczos (tens of
+// rows, once per tracked step) by QL with implicit Wilkinson shifts, O(m²) per eigenvalue sweep; any dense
+// one (in tests, whole reference kernels of hundreds of rows) by cyclic Jacobi rotations, which is simple and
+// exact to rounding but O(m³) per sweep: on Lanczos's 40×40 matrices it took 5.8 ms against QL's 0.1.
 
 export interface Eigen {
   /** Eigenvalues, largest first. */
@@ -64,5 +65,74 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number, maxSweeps =
   return {
     values: Float64Array.from(order, (i) => a[i * n + i]),
     vectors: order.map((i) => Float64Array.from({ length: n }, (_, k) => v[k * n + i])),
+  };
+}
+
+/**
+ * The eigenvalues and eigenvectors of the symmetric tridiagonal matrix with diagonal `diagonal` (m) and
+ * off-diagonal `off` (m − 1; off[i] couples rows i and i + 1), by the QL algorithm with implicit shifts:
+ * each sweep chases a Givens rotation from the bottom of the unreduced block up to row l, the shift being
+ * the eigenvalue of the block's leading 2×2 closer to its corner, until off[l] is negligible against its
+ * neighbours on the diagonal; the rotations are accumulated into the eigenvectors.
+ */
+export function tridiagonalEigen(diagonal: ArrayLike<number>, off: ArrayLike<number>, maxSweeps = 60): Eigen {
+  const m = diagonal.length;
+  if (off.length !== Math.max(m - 1, 0)) throw new RangeError(`tridiagonalEigen: ${m} diagonal entries need ${Math.max(m - 1, 0)} off-diagonal ones, got ${off.length}`);
+  const d = Float64Array.from(diagonal);
+  const e = new Float64Array(m); // e[m − 1] = 0 closes the last block
+  e.set(off);
+  // z[k·m + j]: component k of eigenvector j.
+  const z = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) z[i * m + i] = 1;
+  for (let l = 0; l < m; l++) {
+    for (let sweep = 0; ; sweep++) {
+      // The first negligible coupling at or below l ends the block [l, last].
+      let last = l;
+      while (last < m - 1 && Math.abs(e[last]) > Number.EPSILON * (Math.abs(d[last]) + Math.abs(d[last + 1]))) last++;
+      if (last === l) break;
+      if (sweep === maxSweeps) throw new RangeError(`tridiagonalEigen: eigenvalue ${l} did not converge in ${maxSweeps} sweeps`);
+      const theta = (d[l + 1] - d[l]) / (2 * e[l]);
+      const radius = Math.hypot(theta, 1);
+      let g = d[last] - d[l] + e[l] / (theta + (theta >= 0 ? radius : -radius));
+      let s = 1;
+      let c = 1;
+      let p = 0;
+      let underflow = false;
+      for (let i = last - 1; i >= l; i--) {
+        const f = s * e[i];
+        const b = c * e[i];
+        const r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          // The rotation vanished: the block splits here; start the sweep again.
+          d[i + 1] -= p;
+          e[last] = 0;
+          underflow = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - p;
+        const t = (d[i] - g) * s + 2 * c * b;
+        p = s * t;
+        d[i + 1] = g + p;
+        g = c * t - b;
+        for (let k = 0; k < m; k++) {
+          const zk1 = z[k * m + i + 1];
+          const zk = z[k * m + i];
+          z[k * m + i + 1] = s * zk + c * zk1;
+          z[k * m + i] = c * zk - s * zk1;
+        }
+      }
+      if (underflow) continue;
+      d[l] -= p;
+      e[l] = g;
+      e[last] = 0;
+    }
+  }
+  const order = Array.from({ length: m }, (_, i) => i).sort((x, y) => d[y] - d[x]);
+  return {
+    values: Float64Array.from(order, (i) => d[i]),
+    vectors: order.map((i) => Float64Array.from({ length: m }, (_, k) => z[k * m + i])),
   };
 }

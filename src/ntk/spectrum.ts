@@ -11,7 +11,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
 import { linearCombination, matmul, reduce } from '../gpu/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import { symmetricEigen } from './eigen.ts';
+import { tridiagonalEigen } from './eigen.ts';
 import { asOperator, type SymmetricOperator } from './operator.ts';
 
 export interface PowerResult {
@@ -188,12 +188,7 @@ export function ritzPairs(alphas: number[], betas: number[], count: number): Rit
       break;
     }
   }
-  const T = new Float64Array(size * size);
-  for (let j = 0; j < size; j++) {
-    T[j * size + j] = alphas[j];
-    if (j + 1 < size) T[j * size + j + 1] = T[(j + 1) * size + j] = betas[j];
-  }
-  const eig = symmetricEigen(T, size);
+  const eig = tridiagonalEigen(alphas.slice(0, size), betas.slice(0, size - 1));
   const kept = Math.min(count, size);
   const coefficients = new Float64Array(size * kept);
   for (let i = 0; i < kept; i++) for (let j = 0; j < size; j++) coefficients[j * kept + i] = eig.vectors[i][j];
