@@ -3,6 +3,7 @@
 // gd-catapult run in PyTorch on this CPU where Python has torch (Debian's python3-torch), for scale.
 import { spawnSync } from 'node:child_process';
 import { readDataFile } from '../src/cli/data-files.ts';
+import { pollDawn } from '../src/cli/dawn-wait.ts';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { Rng } from '../src/data/random.ts';
 import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
@@ -68,6 +69,9 @@ export async function driversTable(options: { rounds: number; withTests: boolean
       add('512³ A·B (auto), GFLOP/s', d, await productGflops(gpus[d], 512, 512, 512, false));
       add('NTK block 128×128 from 128×20,000 (auto), GFLOP/s', d, await productGflops(gpus[d], 128, 128, 20_000, true));
       add('gd-catapult quick, seconds of training', d, await gdCatapultSeconds(gpus[d]));
+      // The same with Dawn's own busy wait (src/cli/dawn-wait.ts), which the command line no longer uses.
+      pollDawn(false);
+      add('gd-catapult quick with Dawn spinning while it waits, seconds', d, await gdCatapultSeconds(gpus[d]).finally(() => pollDawn(true)));
       log(`round ${r + 1}/${options.rounds} on ${d} done`);
     }
   }
@@ -82,7 +86,8 @@ export async function driversTable(options: { rounds: number; withTests: boolean
   const torch = pytorchSeconds();
   if (torch) {
     const l = median(samples['gd-catapult quick, seconds of training'].lavapipe);
-    rows.push([`gd-catapult quick in PyTorch ${torch.torch} on the CPU, seconds`, torch.seconds.toFixed(2), '', `lavapipe takes ${(l / torch.seconds).toFixed(2)}× as long`]);
+    const vs = l >= torch.seconds ? `lavapipe takes ${(l / torch.seconds).toFixed(2)}× as long` : `lavapipe is ${(torch.seconds / l).toFixed(2)}× faster`;
+    rows.push([`gd-catapult quick in PyTorch ${torch.torch} on the CPU, seconds`, torch.seconds.toFixed(2), '', vs]);
   }
   for (const row of rows) log(row.join('  |  '));
   return {
@@ -92,7 +97,7 @@ export async function driversTable(options: { rounds: number; withTests: boolean
       title: 'The CPU drivers compared',
       description:
         `${provenance()} lavapipe (${adapters[0]}) and SwiftShader (${adapters[1]}) in one process, alternating, ${options.rounds} rounds, ` +
-        'medians. The ratio is how many times faster lavapipe is. gd-catapult: the quick preset\'s 100 steps (time of the run, pipelines compiled before). ' +
+        'medians. The ratio is how many times faster lavapipe is. gd-catapult: the quick preset\'s 100 steps (time of the run, pipelines compiled before), as the command line runs it and, in the next row, with Dawn spinning the main thread while it waits instead of polling (src/cli/dawn-wait.ts). ' +
         (options.withTests ? '`npm test`: the whole suite, Node tests on the named driver (the browser tests use Chromium\'s own drivers either way). ' : '') +
         'PyTorch: bench/pytorch-gd-catapult.py, the same run (K formed, 20 power iterations, top-5 spectrum every step) with all cores.',
       columns: ['measure', 'lavapipe', 'SwiftShader', 'lavapipe vs SwiftShader'],

@@ -7,6 +7,8 @@ import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { DeviceLostError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { matmul } from '../src/gpu/ops.ts';
+import { BindGroupCache } from '../src/gpu/bind-groups.ts';
+import type { CompiledKernel } from '../src/gpu/pipelines.ts';
 import { timeStep } from '../src/gpu/timing.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
@@ -95,6 +97,31 @@ describe('steps', () => {
     await expect(matmul(gpu.step('s'), gpu.matrix('A3', 3, 5), gpu.matrix('B3', 5, 4), gpu.matrix('C3', 3, 4), { variant: 'vec4' })).rejects.toThrow(
       /vec4 needs K, N to be multiples of 4; got M=3 N=4 K=5/,
     );
+  });
+});
+
+describe('bind-group cache', () => {
+  it('reuses a group per kernel and buffer ranges, and past capacity drops the least recently used one only', () => {
+    let created = 0;
+    const device = { createBindGroup: () => ({ id: created++ }) as unknown as GPUBindGroup };
+    const cache = new BindGroupCache(device, 3);
+    const kernel = { key: 'k', name: 'k', layout: {} } as unknown as CompiledKernel;
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => ({}) as GPUBuffer);
+    const group = (buffer: GPUBuffer, offset = 0) => cache.get(kernel, [{ buffer, offset }], null, 0, 0);
+    const ga = group(a);
+    expect(group(a)).toBe(ga);
+    expect(group(a, 16)).not.toBe(ga);
+    const gb = group(b);
+    expect(created).toBe(3);
+    group(a); // a is now the most recently used; (a, 16) the least
+    group(c); // over capacity: (a, 16) goes
+    expect(created).toBe(4);
+    expect(group(a)).toBe(ga);
+    expect(group(b)).toBe(gb);
+    group(a, 16); // c, now the least recently used, goes
+    expect(created).toBe(5);
+    group(c);
+    expect(created).toBe(6);
   });
 });
 

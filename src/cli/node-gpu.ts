@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { NoAdapterError } from '../gpu/errors.ts';
 import { Gpu, adapterClass, type RequestOptions } from '../gpu/gpu.ts';
+import { dawnWait } from './dawn-wait.ts';
 
 export type AdapterChoice = 'auto' | 'hardware' | 'lavapipe' | 'swiftshader';
 export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'hardware', 'lavapipe', 'swiftshader'];
@@ -74,7 +75,7 @@ const describe = (a: GPUAdapter) => [a.info.vendor, a.info.device, a.info.descri
 export async function requestNodeGpu(options: NodeGpuOptions = {}): Promise<Gpu> {
   const powerPreference = options.powerPreference ?? 'high-performance';
   const choice = options.adapter ?? adapterChoice();
-  const base: RequestOptions = { host: 'node', powerPreference };
+  const base: RequestOptions = { host: 'node', powerPreference, wait: dawnWait };
   userDrivers ??= { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, VK_DRIVER_FILES: process.env.VK_DRIVER_FILES };
   const inherited = userDrivers;
   const passed: string[] = [];

@@ -4,10 +4,16 @@
 // per dispatch on the CPU drivers (bench/RESULTS.md, "Dispatch cost"). A dynamic uniform offset would make
 // the offset no part of the key, but it made lavapipe's execution of a step 3-5x slower. A new arena
 // (after it grew) starts a new cache.
+//
+// Past its capacity the cache drops its least recently used entry, one at a time. It used to clear itself
+// at 4096 entries: a step with hundreds of power iterations has that many bind groups (each dispatch has its
+// own uniform offset), so it cleared and re-created thousands every few steps, and lavapipe crashed in
+// vkCreateDescriptorPool now and then under that churn (test/preconditioned.test.ts, with Dawn polled
+// instead of spun: src/cli/dawn-wait.ts).
 import type { CompiledKernel } from './pipelines.ts';
 
-/** Entries kept before the cache starts over: bounded memory when many short-lived buffers come and go. */
-const CAPACITY = 4096;
+/** Entries kept: bounded memory when many short-lived buffers come and go, room for a long step's dispatches. */
+const CAPACITY = 16384;
 
 export class BindGroupCache {
   private readonly groups = new Map<string, GPUBindGroup>();
@@ -15,7 +21,10 @@ export class BindGroupCache {
   private nextId = 1;
   private arena: GPUBuffer | null = null;
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: Pick<GPUDevice, 'createBindGroup'>,
+    private readonly capacity = CAPACITY,
+  ) {}
 
   private id(buffer: GPUBuffer): number {
     let id = this.ids.get(buffer);
@@ -32,13 +41,15 @@ export class BindGroupCache {
     let key = `${kernel.key}|${offset}:${uniformSize}`;
     for (const b of buffers) key += `|${this.id(b.buffer)}:${b.offset ?? 0}:${b.size ?? -1}`;
     let group = this.groups.get(key);
-    if (!group) {
-      if (this.groups.size >= CAPACITY) this.groups.clear();
+    // A Map iterates in insertion order: re-inserting a hit keeps the least recently used first.
+    if (group) this.groups.delete(key);
+    else {
+      if (this.groups.size >= this.capacity) this.groups.delete(this.groups.keys().next().value!);
       const entries: GPUBindGroupEntry[] = buffers.map((resource, binding) => ({ binding, resource }));
       if (uniformSize > 0) entries.push({ binding: buffers.length, resource: { buffer: arena!, offset, size: uniformSize } });
       group = this.device.createBindGroup({ label: kernel.name, layout: kernel.layout, entries });
-      this.groups.set(key, group);
     }
+    this.groups.set(key, group);
     return group;
   }
 }

@@ -53,7 +53,12 @@ export interface RequestOptions {
   /** 'compatibility' admits adapters that lack core WebGPU (Dawn's OpenGL ES backend); 'core' by default. */
   featureLevel?: 'core' | 'compatibility';
   note?: string;
+  /** How the host waits for the device's promises (src/cli/dawn-wait.ts in Node); as they are, by default. */
+  wait?: GpuWait;
 }
+
+/** Resolves as the promise it is given does. */
+export type GpuWait = <T>(work: Promise<T>) => Promise<T>;
 
 /** The driver class of an adapter, from what its GPUAdapterInfo says. */
 export function adapterClass(info: GPUAdapterInfo): AdapterClass {
@@ -123,8 +128,9 @@ export class Gpu implements StepHost {
     readonly adapter: AdapterSummary,
     /** The limits asked for: the adapter's maximum of each limit in RAISED_LIMITS. */
     readonly requestedLimits: Readonly<Record<string, number>>,
+    private readonly wait: GpuWait = (work) => work,
   ) {
-    this.pipelines = new PipelineCache(device);
+    this.pipelines = new PipelineCache(device, wait);
     this.bindGroups = new BindGroupCache(device);
     this.scratchPool = new ScratchPool(
       (size) =>
@@ -152,7 +158,7 @@ export class Gpu implements StepHost {
     const device = await adapter.requestDevice({ label: 'catapult-lab', requiredLimits, requiredFeatures });
     // Only an adapter asked for in compatibility mode can lack core WebGPU (older Dawn builds name no such feature).
     const core = options.featureLevel !== 'compatibility' || adapter.features.has('core-features-and-limits' as GPUFeatureName);
-    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note, core), requiredLimits);
+    return new Gpu(device, summarizeAdapter(adapter.info, options.host, options.note, core), requiredLimits, options.wait);
   }
 
   get limits(): GPUSupportedLimits {
@@ -449,7 +455,7 @@ export class Gpu implements StepHost {
       throw new DeviceLostError(info.reason, info.message);
     });
     // A map that fails because the device went away reports the loss, not the map's bare error.
-    const work = p.catch((e: unknown) => {
+    const work = this.wait(p).catch((e: unknown) => {
       if (this.lostInfo) throw new DeviceLostError(this.lostInfo.reason, this.lostInfo.message);
       throw e;
     });

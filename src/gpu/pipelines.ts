@@ -1,6 +1,7 @@
 // Compiled kernels, created once per compile-time key, asynchronously, with explicit bind-group layouts.
 import { KernelCompileError, type CompileMessage } from './errors.ts';
 import type { BindingKind, KernelDef } from './kernel.ts';
+import type { GpuWait } from './gpu.ts';
 
 export interface CompiledKernel {
   readonly name: string;
@@ -20,7 +21,10 @@ export class PipelineCache {
   private readonly entries = new Map<string, { source: string; compiled: Promise<CompiledKernel> }>();
   private readonly ready = new Map<string, CompiledKernel>();
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly wait: GpuWait = (work) => work,
+  ) {}
 
   /** The compiled kernel for def.key, compiling it on first use. */
   get(def: KernelDef<unknown>): Promise<CompiledKernel> {
@@ -76,11 +80,13 @@ export class PipelineCache {
     device.pushErrorScope('validation');
     let pipeline: GPUComputePipeline;
     try {
-      pipeline = await device.createComputePipelineAsync({
-        label: def.name,
-        layout: device.createPipelineLayout({ label: def.name, bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
-      });
+      pipeline = await this.wait(
+        device.createComputePipelineAsync({
+          label: def.name,
+          layout: device.createPipelineLayout({ label: def.name, bindGroupLayouts: [layout] }),
+          compute: { module, entryPoint: 'main' },
+        }),
+      );
     } catch (e) {
       await device.popErrorScope();
       throw new KernelCompileError(def.name, def.source, [{ type: 'error', lineNum: 0, linePos: 0, message: (e as Error).message }]);
