@@ -3,7 +3,7 @@
 // buffer, inside the training step's own encoder; both come back with the metrics, and float64 Lanczos
 // (src/ntk/lanczos-host.ts) runs on each then, as the exact batch solve does (src/ntk/exact-batch.ts). Until
 // this, the spectrum was a phase of its own before each step: it formed K a second time and waited for the
-// GPU to drain before the step could be recorded (bench/RESULTS.md, "gd-catapult").
+// GPU to drain before the step could be recorded (bench/RESULTS.md, after "The CPU drivers compared").
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
 import type { Step } from '../gpu/step.ts';

@@ -416,7 +416,6 @@ export class Tracker {
       if (set.K && this.formedAt === t) {
         // analyze() formed K and the residual at these parameters; the row needs only the loss it found.
         step.copy(this.analysisScalars!, out, 4, 0, (base + SLOT.setLoss) * 4);
-        setTape = stepTape;
       } else {
         if (set.K) setTape = stepTape ? await this.gram.form(step, stepTape.X, set.K, { tape: stepTape, inputGram: set.inputGram ?? undefined }) : await this.formSet(step);
         // The set's loss and residual at these parameters.
