@@ -15,6 +15,8 @@ import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type Po
 import { sumSlices } from '../shaders/reduce.ts';
 import { batchedGemm } from '../shaders/batched-gemm.ts';
 import { gelu, geluLinearized } from '../shaders/gelu.ts';
+import { POINTWISE_FUNCTIONS, pointwise, pointwiseLinearized } from '../shaders/pointwise.ts';
+import { pointwiseRef, pointwiseSlopeRef } from '../src/ref/pointwise.ts';
 import { layerNorm, layerNormLinearized } from '../shaders/layernorm.ts';
 import { softmaxRows, softmaxRowsLinearized } from '../shaders/softmax-rows.ts';
 import { geluDerivativeRef, geluRef, layerNormJacobianRef, layerNormRef } from '../src/ref/transformer.ts';
@@ -782,7 +784,29 @@ const transformerChecks: KernelCheck[] = (() => {
   ];
 })();
 
+// Sigmoid, tanh and exact GELU on 1000 values (not a multiple of the 256-wide workgroup) and the arguments
+// where the erf approximation switches (|z| = 0.5, x = ±0.707) or saturates. Element by element: relative
+// error 16u, plus an absolute 4u·|x| (values) or 4u·|g| (derivatives): in the tails f or f′ is the difference
+// of numbers near 1 (1 − erfc, s·(1 − s)), whose float32 rounding is absolute, not relative.
+const pointwiseChecks: KernelCheck[] = POINTWISE_FUNCTIONS.map((f) => ({
+  name: `${f} and its derivative, 1000 values and the switch and tail arguments`,
+  async run(gpu: Gpu) {
+    const rng = new Rng(950);
+    const special = [0, 1e-4, -1e-4, 0.49, -0.49, 0.7071, -0.7071, 0.72, -0.72, 1, -1, 3, -3, 10, -10, 30, -30, 1e4, -1e4];
+    const x = Float32Array.from([...rng.uniformArray(1000, -6, 6), ...special]);
+    const g = Float32Array.from([...rng.uniformArray(1000, -1, 1), ...special.map(() => 1)]);
+    const values = await runKernel(gpu, pointwise(f), [x], x.length, { count: x.length });
+    const slopes = await runKernel(gpu, pointwiseLinearized(f), [x, g], x.length, { count: x.length });
+    const want = Array.from(x, (v) => pointwiseRef(f, v));
+    const wantSlope = Array.from(x, (v, i) => g[i] * pointwiseSlopeRef(f, v));
+    const a = compare(values, want, (i) => 16 * U * Math.abs(want[i]) + 4 * U * Math.abs(x[i]));
+    const b = compare(slopes, wantSlope, (i) => 16 * U * Math.abs(wantSlope[i]) + 4 * U * Math.abs(g[i]));
+    return { ok: a.ok && b.ok, detail: `values: ${a.detail}; derivative: ${b.detail}` };
+  },
+}));
+
 export const kernelChecks: KernelCheck[] = [
+  ...pointwiseChecks,
   ...matmulChecks,
   ...elementwiseChecks,
   largeElementwise,

@@ -37,6 +37,7 @@ import { Relu } from './layers/relu.ts';
 import { ChannelAffine } from './layers/affine.ts';
 import { Attention } from './layers/attention.ts';
 import { Gelu } from './layers/gelu.ts';
+import { Pointwise } from './layers/pointwise.ts';
 import { LayerNorm } from './layers/layernorm.ts';
 import { PositionEmbedding } from './layers/posembed.ts';
 import { sameShape, shapeSize, shapeText, type Shape } from './network.ts';
@@ -91,7 +92,9 @@ export type GraphLayerConfig =
   | { type: 'flatten' }
   | { type: 'residual'; main: GraphLayerConfig[]; shortcut?: GraphLayerConfig[] }
   | { type: 'layernorm' }
-  | { type: 'gelu' }
+  | { type: 'gelu'; approximate?: 'tanh' | 'none' }
+  | { type: 'sigmoid' }
+  | { type: 'tanh' }
   | { type: 'attention'; heads: number; bias?: number }
   | { type: 'posembed' };
 
@@ -129,7 +132,7 @@ export interface GraphModel extends CommonModel {
 
 export type ModelConfig = FcnModel | CnnModel | MyrtleModel | WrnModel | VitModel | GraphModel;
 export const MODEL_KINDS = ['fcn', 'cnn', 'myrtle', 'wrn', 'vit', 'graph'] as const;
-export const GRAPH_LAYER_TYPES = ['linear', 'conv2d', 'relu', 'avgpool', 'globalavgpool', 'flatten', 'residual', 'layernorm', 'gelu', 'attention', 'posembed'] as const;
+export const GRAPH_LAYER_TYPES = ['linear', 'conv2d', 'relu', 'avgpool', 'globalavgpool', 'flatten', 'residual', 'layernorm', 'gelu', 'sigmoid', 'tanh', 'attention', 'posembed'] as const;
 /** Module types a per-example NTK cannot have, and why (a clear error instead of "unknown type"). */
 const REFUSED_LAYER_TYPES: Record<string, string> = {
   batchnorm: 'batch normalization in training mode couples the examples of a batch, so the per-example NTK (and η_crit = n/λ_max) is not defined for it; build the net without it, as the wrn model is, or with layer normalization',
@@ -151,7 +154,9 @@ type SeqModule = { name?: string } & (
   | { type: 'flatten' }
   | { type: 'residual'; main: SeqModule[]; shortcut: SeqModule[] }
   | { type: 'layernorm' }
-  | { type: 'gelu' }
+  | { type: 'gelu'; approximate?: 'tanh' | 'none' }
+  | { type: 'sigmoid' }
+  | { type: 'tanh' }
   | { type: 'attention'; heads: number; bias: number }
   | { type: 'posembed' }
 );
@@ -312,7 +317,9 @@ function graphModules(list: unknown, at: string, k: number | null): SeqModule[] 
       flatten: [],
       residual: ['main', 'shortcut'],
       layernorm: [],
-      gelu: [],
+      gelu: ['approximate'],
+      sigmoid: [],
+      tanh: [],
       attention: ['heads', 'bias'],
       posembed: [],
     };
@@ -340,6 +347,9 @@ function graphModules(list: unknown, at: string, k: number | null): SeqModule[] 
         return { type: 'avgpool', kernel: c.kernel };
       case 'residual':
         return { type: 'residual', main: graphModules(c.main, `${here}.main`, null), shortcut: c.shortcut === undefined ? [] : graphModules(c.shortcut, `${here}.shortcut`, null) };
+      case 'gelu':
+        if (c.approximate !== undefined && c.approximate !== 'tanh' && c.approximate !== 'none') throw new RangeError(`${here}.approximate must be "tanh" (the default) or "none" (exact, x·Φ(x) with erf), got ${JSON.stringify(c.approximate)}`);
+        return c.approximate === 'none' ? { type: 'gelu', approximate: 'none' } : { type: 'gelu' };
       case 'attention':
         positive(`${here}.heads`, c.heads);
         return { type: 'attention', heads: c.heads, bias: checkBias(`${here}.bias`, c.bias) };
@@ -426,7 +436,9 @@ export function modelGraph(model: ModelConfig, input: Shape, k: number): ModelGr
       } else if (m.type === 'flatten') {
         layer = new Flatten(name, shape);
       } else if (m.type === 'gelu') {
-        layer = new Gelu(name, shape);
+        layer = m.approximate === 'none' ? new Pointwise(name, shape, 'gelu-erf') : new Gelu(name, shape);
+      } else if (m.type === 'sigmoid' || m.type === 'tanh') {
+        layer = new Pointwise(name, shape, m.type);
       } else if (m.type === 'layernorm') {
         // The normalization, then its affine part (the parameters: PyTorch's LayerNorm weight and bias).
         node = push(new LayerNorm(name, shape), [node]);

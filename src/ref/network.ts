@@ -11,6 +11,8 @@ import { shapeSize } from '../nn/network.ts';
 import type { ParamLayout } from '../nn/params.ts';
 import type { Attention } from '../nn/layers/attention.ts';
 import type { LayerNorm } from '../nn/layers/layernorm.ts';
+import type { Pointwise } from '../nn/layers/pointwise.ts';
+import { pointwiseRef, pointwiseSlopeRef } from './pointwise.ts';
 import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, globalAvgPoolAdjointRef, globalAvgPoolRef, type ConvRefGeometry } from './conv.ts';
 import { attentionJacobianRef, attentionRef, geluDerivativeRef, geluRef, layerNormJacobianRef, layerNormRef, type AttentionRefShape } from './transformer.ts';
 
@@ -131,6 +133,7 @@ const positions = (layer: Layer) => layer.inShape[1] * layer.inShape[2];
 function freeForward(layer: Layer, x: ArrayLike<number>, b: number): Float64Array {
   if (layer.kind === 'relu') return Float64Array.from(x as ArrayLike<number>, (v) => Math.max(v, 0));
   if (layer.kind === 'gelu') return Float64Array.from(x as ArrayLike<number>, geluRef);
+  if (layer.kind === 'pointwise') return Float64Array.from(x as ArrayLike<number>, (v) => pointwiseRef((layer as Pointwise).fn, v));
   if (layer.kind === 'layernorm') return layerNormRef(x, b, layer.inShape[0], positions(layer), (layer as LayerNorm).eps);
   if (layer.kind === 'attention') return attentionRef(x, attentionShape(layer, b)).y;
   if (layer.kind === 'flatten') return Float64Array.from(x as ArrayLike<number>);
@@ -143,6 +146,7 @@ function freeForward(layer: Layer, x: ArrayLike<number>, b: number): Float64Arra
 function freeJacobian(layer: Layer, x: ArrayLike<number>, y: ArrayLike<number>, v: ArrayLike<number>, b: number, transpose: boolean): Float64Array {
   if (layer.kind === 'relu') return Float64Array.from(v as ArrayLike<number>, (g, i) => (y[i] > 0 ? g : 0));
   if (layer.kind === 'gelu') return Float64Array.from(v as ArrayLike<number>, (g, i) => g * geluDerivativeRef(x[i]));
+  if (layer.kind === 'pointwise') return Float64Array.from(v as ArrayLike<number>, (g, i) => g * pointwiseSlopeRef((layer as Pointwise).fn, x[i]));
   if (layer.kind === 'layernorm') return layerNormJacobianRef(x, v, b, layer.inShape[0], positions(layer), (layer as LayerNorm).eps);
   if (layer.kind === 'attention') return attentionJacobianRef(x, attentionShape(layer, b), v, transpose);
   if (!transpose) return freeForward(layer, v, b); // pooling and flatten are linear
