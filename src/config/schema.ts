@@ -52,9 +52,10 @@ export const dataSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('synthetic'), task: choice(['rank-2', 'rank-3', 'rank-4', 'full-rank'], 'the paper\'s target function'), d: integer(1, 'input dimension'), ...splits, noise: finite('label noise σ', { min: 0 }).optional() }),
     z.strictObject({ kind: z.literal('sphere'), n: integer(1, 'examples on the unit sphere'), d: integer(1, 'input dimension'), scaledIndex: integer(0, 'the example whose input and label are scaled').optional(), scale: finite('the scale of that example', { above: 0 }).optional() }),
     z.strictObject({ kind: z.literal('mnist'), ...imageData, images: idxFile('IDX image file (path or URL, gzip or raw); the bundled digits by default').optional(), labels: idxFile('IDX label file (path or URL, gzip or raw)').optional() }),
+    z.strictObject({ kind: z.literal('arrays'), x: text('the inputs: a .npy file of shape [N, …] (float32, float64 or integers), one example per row', 'the path of a .npy file'), y: text('the targets: a .npy file of shape [N] or [N, k]', 'the path of a .npy file'), ...splits }),
     z.strictObject({ kind: z.literal('cifar10'), files: z.array(text('a CIFAR-10 binary batch (path or URL)'), { error: () => 'must list the CIFAR-10 binary batch files' }).min(1, { error: () => 'must list the CIFAR-10 binary batch files, e.g. ["cifar-10-batches-bin/data_batch_1.bin"]' }), ...imageData }),
   ],
-  { error: () => 'must be one of synthetic, sphere, mnist, cifar10' },
+  { error: () => 'must be one of synthetic, sphere, mnist, arrays, cifar10' },
 ).describe('the data set');
 
 const common = {
@@ -72,9 +73,10 @@ export const modelSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('wrn'), ...common, depth: integer(10, 'layers, 6N + 4'), widen: width('the widening factor k'), bias: bias('β of every layer\'s bias').optional() }),
     z.strictObject({ kind: z.literal('vit'), ...common, dim: width('the token width'), patch: width('side of the square patches').optional(), depth: width('transformer blocks').optional(), heads: width('attention heads (dim must be a multiple)').optional(), mlpRatio: finite('the MLP\'s hidden width over dim', { above: 0 }).optional(), bias: bias('β of every linear map\'s bias').optional() }),
     // A graph's layers are checked layer by layer, with their shapes, where the graph is built (models.ts).
+    z.strictObject({ kind: z.literal('onnx'), file: text('the .onnx file (torch.onnx.export\'s output), a path relative to the working folder', 'the path of an .onnx file'), parameterization: choice(['standard', 'ntk'], 'standard (default): the weights and the function as exported; ntk: the same function at the start, with c = 1/sqrt(fan_in) in every linear and convolution layer').optional() }),
     z.strictObject({ kind: z.literal('graph'), ...common, layers: z.array(z.record(z.string(), z.unknown()), { error: () => 'must be a non-empty list of layers' }).min(1, { error: () => 'must be a non-empty list of layers, e.g. [{"type": "conv2d", "out": 16, "kernel": 3}, {"type": "relu"}, ...]' }).describe('the Sequential\'s modules in order') }),
   ],
-  { error: () => 'must be one of fcn, cnn, myrtle, wrn, vit, graph' },
+  { error: () => 'must be one of fcn, cnn, myrtle, wrn, vit, onnx, graph' },
 ).describe('the network');
 
 const decay = finite('L2 weight decay', { min: 0 }).optional();

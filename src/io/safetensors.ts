@@ -121,14 +121,56 @@ export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape:
   return out;
 }
 
+/** The .npy dtypes read, and how one value is read from its little-endian (or single-byte) bytes. */
+const NPY_DTYPES: Record<string, { bytes: number; read: (v: DataView, at: number) => number }> = {
+  '<f4': { bytes: 4, read: (v, at) => v.getFloat32(at, true) },
+  '<f8': { bytes: 8, read: (v, at) => v.getFloat64(at, true) },
+  '<i4': { bytes: 4, read: (v, at) => v.getInt32(at, true) },
+  '<i8': { bytes: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
+  '<i2': { bytes: 2, read: (v, at) => v.getInt16(at, true) },
+  '<u2': { bytes: 2, read: (v, at) => v.getUint16(at, true) },
+  '|u1': { bytes: 1, read: (v, at) => v.getUint8(at) },
+  '|i1': { bytes: 1, read: (v, at) => v.getInt8(at) },
+  '|b1': { bytes: 1, read: (v, at) => v.getUint8(at) },
+};
+
+/**
+ * A .npy file (NumPy's format 1.0, 2.0 or 3.0; C order) as float64 values and its shape. Everything else is a
+ * RangeError naming `name`: not .npy, a header that is not the dict NumPy writes, Fortran order, a dtype
+ * outside NPY_DTYPES (big-endian, complex, objects, strings), or data that does not hold shape × dtype.
+ */
+export function readNpy(file: Uint8Array, name = '.npy file'): { values: Float64Array; shape: number[]; dtype: string } {
+  if (file.length < 10 || file[0] !== 0x93 || new TextDecoder().decode(file.subarray(1, 6)) !== 'NUMPY') throw new RangeError(`${name} is not a .npy file (no \\x93NUMPY magic)`);
+  const major = file[6];
+  if (major < 1 || major > 3) throw new RangeError(`${name}: .npy format version ${major}.${file[7]} is not 1, 2 or 3`);
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const lengthBytes = major === 1 ? 2 : 4;
+  const length = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = 8 + lengthBytes + length;
+  if (start > file.length) throw new RangeError(`${name}: its header claims ${length} bytes, the file has ${file.length}`);
+  const header = new TextDecoder().decode(file.subarray(8 + lengthBytes, start)).trim();
+  const m = /^\{\s*'descr'\s*:\s*'([^']*)'\s*,\s*'fortran_order'\s*:\s*(True|False)\s*,\s*'shape'\s*:\s*\(([\d\s,]*)\)\s*,?\s*\}$/.exec(header);
+  if (!m) throw new RangeError(`${name}: its header is not the dict NumPy writes ({'descr': ..., 'fortran_order': ..., 'shape': (...)}): ${JSON.stringify(header.slice(0, 120))}`);
+  const [, descr, fortran, shapeText] = m;
+  if (fortran === 'True') throw new RangeError(`${name} is in Fortran order; save it in C order (np.save(f, np.ascontiguousarray(a)))`);
+  const dtype = descr === '<b1' ? '|b1' : descr;
+  const r = NPY_DTYPES[dtype];
+  if (!r) throw new RangeError(`${name} has dtype ${descr}; the dtypes read are ${Object.keys(NPY_DTYPES).join(', ')} (little-endian)`);
+  const parts = shapeText.split(',').map((x) => x.trim());
+  if (parts[parts.length - 1] === '') parts.pop();
+  const shape = parts.map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new RangeError(`${name}: its shape (${shapeText}) is not a list of sizes`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (file.length - start !== count * r.bytes) throw new RangeError(`${name}: its shape (${shape.join(', ')}) of ${dtype} needs ${count * r.bytes} bytes of data, the file has ${file.length - start}`);
+  const values = new Float64Array(count);
+  for (let i = 0; i < count; i++) values[i] = r.read(view, start + i * r.bytes);
+  return { values, shape, dtype };
+}
+
+/** A .npy file this lab wrote (float32, int32 or float64), as the typed array of its dtype. */
 export function decodeNpy(file: Uint8Array): { data: Float32Array | Int32Array | Float64Array; shape: number[] } {
-  if (file[0] !== 0x93 || new TextDecoder().decode(file.subarray(1, 6)) !== 'NUMPY') throw new RangeError('not a .npy file');
-  const length = new DataView(file.buffer, file.byteOffset).getUint16(8, true);
-  const header = new TextDecoder().decode(file.subarray(10, 10 + length));
-  const descr = /'descr': '([^']+)'/.exec(header)?.[1];
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const bytes = file.slice(10 + length);
-  const data = descr === '<f4' ? new Float32Array(bytes.buffer) : descr === '<i4' ? new Int32Array(bytes.buffer) : descr === '<f8' ? new Float64Array(bytes.buffer) : null;
-  if (!data) throw new RangeError(`.npy dtype ${descr} is not one of <f4, <i4, <f8`);
+  const { values, shape, dtype } = readNpy(file);
+  const data = dtype === '<f4' ? Float32Array.from(values) : dtype === '<i4' ? Int32Array.from(values) : dtype === '<f8' ? values : null;
+  if (!data) throw new RangeError(`.npy dtype ${dtype} is not one of <f4, <i4, <f8`);
   return { data, shape };
 }

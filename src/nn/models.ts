@@ -130,8 +130,16 @@ export interface GraphModel extends CommonModel {
   layers: GraphLayerConfig[];
 }
 
-export type ModelConfig = FcnModel | CnnModel | MyrtleModel | WrnModel | VitModel | GraphModel;
-export const MODEL_KINDS = ['fcn', 'cnn', 'myrtle', 'wrn', 'vit', 'graph'] as const;
+/** A model exported to ONNX (src/nn/onnx-import.ts), read from its file when the run is built (src/run/model-source.ts). */
+export interface OnnxModelConfig {
+  kind: 'onnx';
+  file: string;
+  /** 'standard' (default): as exported; 'ntk': the same function at the start with c = 1/sqrt(fan_in). */
+  parameterization?: Parameterization;
+}
+
+export type ModelConfig = FcnModel | CnnModel | MyrtleModel | WrnModel | VitModel | GraphModel | OnnxModelConfig;
+export const MODEL_KINDS = ['fcn', 'cnn', 'myrtle', 'wrn', 'vit', 'onnx', 'graph'] as const;
 export const GRAPH_LAYER_TYPES = ['linear', 'conv2d', 'relu', 'avgpool', 'globalavgpool', 'flatten', 'residual', 'layernorm', 'gelu', 'sigmoid', 'tanh', 'attention', 'posembed'] as const;
 /** Module types a per-example NTK cannot have, and why (a clear error instead of "unknown type"). */
 const REFUSED_LAYER_TYPES: Record<string, string> = {
@@ -379,6 +387,7 @@ const countParams = (list: SeqModule[]): number => list.reduce((s, m) => s + (m.
 
 /** The graph of a model for inputs of `input` shape and k outputs; RangeError naming the layer where shapes fail. */
 export function modelGraph(model: ModelConfig, input: Shape, k: number): ModelGraph {
+  if (model.kind === 'onnx') throw new RangeError(`model.kind "onnx" is built from its file (${model.file}): loadModel (src/run/model-source.ts) reads it`);
   const common = checkCommon(model);
   const { modules, names } = sequence(model, k);
   const kind = model.kind ?? 'fcn';

@@ -4,6 +4,7 @@ import { checkConfigPart, dataSchema } from '../config/schema.ts';
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
 import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';
+import { readNpy } from '../io/safetensors.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
 import { split } from '../data/splits.ts';
 import { sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
@@ -23,6 +24,15 @@ export type DataConfig =
       labels?: string;
       /** Average the images over f×f blocks first (2: 28×28 → 14×14), for convolutional nets on a CPU. */
       downsample?: number;
+    }
+  | {
+      kind: 'arrays';
+      /** .npy files: inputs [N, …] (one example per row; [N, C, H, W] for images) and targets [N] or [N, k]. */
+      x: string;
+      y: string;
+      train: number;
+      val?: number;
+      test?: number;
     }
   | {
       kind: 'cifar10';
@@ -63,6 +73,8 @@ export function dataShape(c: DataConfig): { shape: [number, number, number]; k: 
     case 'synthetic':
     case 'sphere':
       return { shape: [c.d, 1, 1], k: 1 };
+    case 'arrays':
+      return null;
     case 'mnist':
     case 'cifar10': {
       const [channels, size] = c.kind === 'mnist' ? [1, 28] : [3, 32];
@@ -99,6 +111,8 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
       });
       return splitData(c.downsample && c.downsample > 1 ? downsampleImages(all, c.downsample) : all, c, seed);
     }
+    case 'arrays':
+      return splitData(arraysDataset(readNpy(await readFile(c.x), `data.x ${c.x}`), readNpy(await readFile(c.y), `data.y ${c.y}`), c), c, seed);
     case 'cifar10': {
       const batches = await Promise.all(c.files.map(async (f) => readCifar10(await readFile(f), f)));
       const labels = new Uint8Array(batches.reduce((s, b) => s + b.count, 0));
@@ -128,4 +142,26 @@ function splitData(all: Dataset, c: { train: number; val?: number; test?: number
     ...(s.val.length ? { val: subset(all, s.val, `${all.name} val`) } : {}),
     ...(s.test.length ? { test: subset(all, s.test, `${all.name} test`) } : {}),
   };
+}
+
+/**
+ * A user's arrays as a data set: X [N, d] (vectors) or [N, c, l] / [N, c, h, w] (the example's shape, NCHW)
+ * and y [N] (one target) or [N, k], as float32. Their lengths must agree and every value must be finite.
+ */
+export function arraysDataset(X: { values: Float64Array; shape: number[] }, Y: { values: Float64Array; shape: number[] }, c: { x: string; y: string }): Dataset {
+  if (X.shape.length < 2 || X.shape.length > 4) throw new RangeError(`data.x ${c.x} has shape (${X.shape.join(', ')}); inputs are [N, d], [N, c, l] or [N, c, h, w], one example per row`);
+  if (Y.shape.length < 1 || Y.shape.length > 2) throw new RangeError(`data.y ${c.y} has shape (${Y.shape.join(', ')}); targets are [N] or [N, k]`);
+  const n = X.shape[0];
+  if (Y.shape[0] !== n) throw new RangeError(`data.x ${c.x} has ${n} examples, data.y ${c.y} has ${Y.shape[0]}: they must have one target row per example`);
+  if (n < 1) throw new RangeError(`data.x ${c.x} has no examples`);
+  const d = X.values.length / n;
+  const k = Y.shape[1] ?? 1;
+  if (k < 1 || d < 1) throw new RangeError(`data: examples of ${d} values with ${k} targets; both must be at least 1`);
+  for (const [what, path, v] of [['x', c.x, X.values], ['y', c.y, Y.values]] as const) {
+    const bad = v.findIndex((e) => !Number.isFinite(e));
+    if (bad >= 0) throw new RangeError(`data.${what} ${path}: value ${bad} is ${v[bad]}; every value must be finite`);
+  }
+  const rest = X.shape.slice(1);
+  const shape = rest.length === 1 ? undefined : ([rest[0], rest[1], rest[2] ?? 1] as const);
+  return { name: `arrays ${c.x}`, n, d, k, x: Float32Array.from(X.values), y: Float32Array.from(Y.values), ...(shape ? { shape } : {}) };
 }

@@ -13,7 +13,8 @@ import type { Step } from '../gpu/step.ts';
 import { exampleShape } from '../data/dataset.ts';
 import { Matrix as GpuMatrix } from '../gpu/matrix.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
-import { Graph, buildNetwork } from '../nn/graph.ts';
+import type { Graph } from '../nn/graph.ts';
+import { loadModel, networkOf, type ModelSource } from './model-source.ts';
 import { LossHeads } from '../nn/loss.ts';
 import { modelGraph, type ModelConfig } from '../nn/models.ts';
 import { checkConfigPart, trainConfigSchema } from '../config/schema.ts';
@@ -185,7 +186,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   }
   // The model's values and shapes against the data's, here rather than only when the run builds it.
   const io = dataShape(c.data);
-  if (io) modelGraph(c.model, io.shape, io.k);
+  // An ONNX model's shapes are checked once its file is read (loadModel).
+  if (io && c.model.kind !== 'onnx') modelGraph(c.model, io.shape, io.k);
 }
 
 /** Seeds of a run's parts, derived from its one seed: data, initialization, batch order. */
@@ -202,7 +204,7 @@ async function referenceAgop(gpu: Gpu, path: string, data: RunData, n: number, r
   if (typeof path !== 'string' || path === '') throw new RangeError('tracking.agop.reference must be the path or URL of a checkpoint (.safetensors)');
   const saved = decodeCheckpoint(await readFile(path));
   const { d, k, x } = data.train;
-  const net = buildNetwork(gpu, saved.config.model, exampleShape(data.train), k, 0);
+  const net = networkOf(gpu, await loadModel(saved.config.model, exampleShape(data.train), k, readFile), exampleShape(data.train), k, 0);
   try {
     gpu.write(net.params, checkpointParams(saved, net.layout));
     const X = gpu.matrix('reference AGOP inputs', n, d, x.subarray(0, n * d));
@@ -261,10 +263,12 @@ export class Trainer {
     readonly gpu: Gpu,
     readonly config: TrainConfig,
     readonly data: RunData,
+    /** The model's layers (and an imported model's weights), read with the data. */
+    readonly model: ModelSource,
   ) {
     const seeds = partSeeds(config.seed);
     const train = data.train;
-    this.net = buildNetwork(gpu, config.model, exampleShape(train), train.k, seeds.init);
+    this.net = networkOf(gpu, model, exampleShape(train), train.k, seeds.init);
     this.losses = new LossHeads(gpu, train.k);
     this.optimizer = new Optimizer(gpu, this.parameterSet(), config.optimizer);
     this.batchSize = config.batchSize === 'full' ? train.n : config.batchSize;
@@ -308,22 +312,23 @@ export class Trainer {
     this.batchIndex = gpu.createBuffer({ label: 'batch indices', size: this.batchSize * 4, usage });
   }
 
-  /** A validated config's data, checked against the loss, with a reference network's AGOP where asked. */
-  private static async runData(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<RunData> {
+  /** A validated config's data and model, checked against the loss, with a reference network's AGOP where asked. */
+  private static async runData(gpu: Gpu, config: TrainConfig, readFile: ReadFile): Promise<[RunData, ModelSource]> {
     validateTrainConfig(config);
     const data = await buildData(config.data, partSeeds(config.seed).data, readFile);
+    const model = await loadModel(config.model, exampleShape(data.train), data.train.k, readFile);
     if (config.loss === 'cross-entropy' && data.train.k < 2) {
       throw new RangeError('loss "cross-entropy" needs one-hot targets with k >= 2 classes; use "mse" for ±1 or scalar targets');
     }
     const reference = config.tracking?.agop?.reference;
     if (reference !== undefined) data.egop = await referenceAgop(gpu, reference, data, config.tracking!.set?.examples ?? 0, readFile);
-    return data;
+    return [data, model];
   }
 
   /** A new run: its data read, its network built and, where rates are in units of it, η_crit(init) measured. onPhase hears each phase as it starts. */
   static async create(gpu: Gpu, config: TrainConfig, readFile: ReadFile, onPhase?: (phase: string) => void): Promise<Trainer> {
     onPhase?.('reading the data and building the network');
-    const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
+    const trainer = new Trainer(gpu, config, ...(await Trainer.runData(gpu, config, readFile)));
     if ((config.lrUnit ?? 'absolute') !== 'absolute') {
       onPhase?.('measuring η_crit at initialization (λ_max of the NTK by power iteration; the first use compiles its kernels)');
       try {
@@ -359,7 +364,7 @@ export class Trainer {
     } catch (e) {
       throw new RangeError(`checkpoint: its config is not valid: ${(e as Error).message}`);
     }
-    const trainer = new Trainer(gpu, config, await Trainer.runData(gpu, config, readFile));
+    const trainer = new Trainer(gpu, config, ...(await Trainer.runData(gpu, config, readFile)));
     try {
       const params = checkpointParams(saved, trainer.net.layout);
       gpu.write(trainer.net.params, params);
