@@ -10,7 +10,9 @@ import { runDemo } from '../run/kernel-demo.ts';
 import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } from './node-gpu.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
-import { PRESETS, SCALES, findPreset, parseValue, resolvePreset, type Scale } from '../run/presets.ts';
+import { PRESETS, SCALES, parseValue, resolvePreset, type Preset, type Scale } from '../run/presets.ts';
+import { runSource } from './run-source.ts';
+import { exportStateDict } from './export-state.ts';
 import { mergeSweeps, parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
 import { labSite, scanRunFolders, serveLab } from './lab-server.ts';
@@ -29,13 +31,21 @@ const COMMANDS: Record<string, { about: string; usage: string }> = {
   CATAPULT_ADAPTER variable, else auto = a hardware adapter, else lavapipe, else SwiftShader)`,
   },
   list: { about: 'the presets (every experiment of the paper and the report)', usage: 'catapult list [--json]' },
-  show: { about: 'the resolved config of a preset as JSON', usage: 'catapult show PRESET [--scale quick|paper] [--variant V] [--set key=value ...] [--json]' },
+  show: { about: 'the resolved config of a preset, config file or ONNX model as JSON', usage: 'catapult show PRESET|CONFIG.json|MODEL.onnx [--data X.npy,Y.npy] [--scale quick|paper] [--variant V] [--set key=value ...] [--json]' },
   run: {
-    about: 'run a preset headless into a folder: metrics.jsonl, metrics.csv, summary.json, report.html, PNGs',
+    about: 'run a preset, a config file or an ONNX model headless into a folder: metrics, summary, report, charts',
     usage: `catapult run PRESET [--set key=value ...] [--seed N] [--scale quick|paper] [--variant V] [--out DIR]
                     [--save-at STEPS (comma list)] [--no-report] [--adapter ...] [--json]
+catapult run CONFIG.json [--set ...] [--seed N] [--out DIR] [--save-at ...] ...   (README: "Training configs")
+catapult run MODEL.onnx --data X.npy,Y.npy [--set ...] ...   (README: "Bring your own PyTorch model")
 catapult run --resume DIR/checkpoint-S.safetensors [--out DIR] [--json]
-  --json: the run's summary as one JSON object on stdout, progress on stderr`,
+  --json: the run's summary as one JSON object on stdout, progress on stderr. A file's run is named after
+  it (runs/NAME-seedN); an ONNX model's run also keeps its final weights for catapult export`,
+  },
+  export: {
+    about: 'an ONNX model\'s trained weights as the state dict of the PyTorch module it was exported from',
+    usage: `catapult export RUN_DIR|CHECKPOINT.safetensors [--to pytorch] [--out FILE (RUN_DIR/state_dict.safetensors)]
+  (safetensors with the module's names, shapes and scale; load_state_dict(sd, strict=True) takes it)`,
   },
   sweep: {
     about: 'every combination of a grid, N seeds each, with an aggregate table and a report; resumes when rerun',
@@ -53,7 +63,7 @@ catapult sweep --merge DIR... [--out DIR]
     usage: `catapult lab [DIR (runs)] [--port N (5178; 0: any free port)]
   (a sweep folder's runs are listed one by one; the page asks for new metrics every second; Ctrl-C stops it)`,
   },
-  train: { about: 'train a network from a JSON config (README: "Training configs") and print its metrics', usage: 'catapult train CONFIG.json [--steps N] [--seed N] [--out METRICS.jsonl] [--adapter ...]' },
+  train: { about: 'the same as catapult run CONFIG.json (it was a separate command that wrote only metrics.jsonl)', usage: 'catapult train CONFIG.json [every option of catapult run]' },
   schema: { about: 'the JSON Schema of a training config (every key, its type, range or choices, and help), for editors', usage: 'catapult schema > catapult-config.schema.json' },
   help: { about: 'every command, or one command\'s help', usage: 'catapult help [COMMAND]    (also: catapult COMMAND --help)' },
   version: { about: 'the package version and the code version (git commit) of this copy', usage: 'catapult --version' },
@@ -115,66 +125,6 @@ async function demo(argv: string[]): Promise<void> {
   }
 }
 
-async function train(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, adapter: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) throw new UsageError('train takes one config file: catapult train CONFIG.json');
-  let config: TrainConfig;
-  try {
-    config = JSON.parse(await readFile(positionals[0], 'utf8'));
-  } catch (e) {
-    throw new UsageError(`cannot read config ${positionals[0]}: ${(e as Error).message}`);
-  }
-  if (values.steps !== undefined) config.steps = positiveInt('steps', values.steps, 0, 0);
-  if (values.seed !== undefined) config.seed = positiveInt('seed', values.seed, 0, 0);
-  try {
-    validateTrainConfig(config);
-  } catch (e) {
-    throw new UsageError(`config ${positionals[0]}: ${(e as Error).message}`);
-  }
-  // Opened before the device is asked for, so a place that cannot be written is a usage error, not a crash.
-  let fd: number | undefined;
-  if (values.out !== undefined) {
-    try {
-      fd = openSync(values.out, 'w');
-    } catch (e) {
-      throw new UsageError(`--out ${values.out}: cannot write it (${fileProblem(e, 'write')})`);
-    }
-  }
-  const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
-  const sink = fd !== undefined ? createWriteStream('', { fd }) : null;
-  try {
-    console.log(adapterLine(gpu.adapter));
-    // What only the data can check (the model's shapes against the images, the batch against the set) is a config error too.
-    const trainer = await asUsage(() => Trainer.create(gpu, config, readDataFile));
-    const d = trainer.data.train;
-    console.log(`data: ${d.name}, ${d.n} examples of ${d.d} → ${d.k}; model: ${trainer.net.layout.count} parameters; seed ${config.seed}`);
-    const result = await trainer.run({
-      onMetrics(records, evals) {
-        for (const r of records) sink?.write(metricsLine('step', r));
-        for (const e of evals) sink?.write(metricsLine('eval', e));
-        const last = records[records.length - 1];
-        if (last) console.log(`step ${last.step}  lr ${last.lr}  loss ${last.loss.toPrecision(5)}${last.accuracy !== undefined ? `  acc ${last.accuracy.toFixed(3)}` : ''}`);
-        for (const e of evals) {
-          const parts = Object.entries(e)
-            .filter(([k]) => k !== 'step')
-            .map(([k, v]) => `${k} ${(v as number).toPrecision(4)}`);
-          console.log(`eval at step ${e.step}: ${parts.join('  ')}`);
-        }
-      },
-    });
-    console.log(`status: ${result.status} after ${result.steps} steps${result.message ? ` (${result.message})` : ''}`);
-    trainer.destroy();
-  } finally {
-    sink?.end();
-    gpu.destroy();
-  }
-}
-
 /** --adapter, else CATAPULT_ADAPTER, else auto; an unknown value is a usage error naming the choices. */
 function adapterOption(value: string | undefined): AdapterChoice {
   try {
@@ -206,6 +156,12 @@ function assignments(list: string[] | undefined): [string, unknown][] {
   });
 }
 
+/** --scale for a preset; a config file or ONNX model has one scale, the one it says, so --scale is refused for it. */
+function sourceScale(source: Preset, value: string | undefined): Scale {
+  if (source.file && value !== undefined) throw new UsageError(`--scale ${value}: ${source.file.path} is not a preset and has one scale, its own; change its sizes with --set`);
+  return scaleOption(value);
+}
+
 /** Config errors (RangeError from validation) are the user's: exit code 2 with the message. */
 async function asUsage<T>(f: () => T | Promise<T>): Promise<T> {
   try {
@@ -229,10 +185,11 @@ function list(argv: string[]): void {
 }
 
 async function show(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new UsageError('show takes one preset: catapult show PRESET');
+  const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('show takes one preset: catapult show PRESET (or a config file, or an ONNX model)');
   const config = await asUsage(() => {
-    const c = resolvePreset(positionals[0], { scale: scaleOption(values.scale), variant: values.variant, set: assignments(values.set) });
+    const source = runSource(positionals[0], values.data);
+    const c = resolvePreset(source, { scale: sourceScale(source, values.scale), variant: values.variant, set: assignments(values.set) });
     validateTrainConfig(c);
     return c;
   });
@@ -254,6 +211,7 @@ async function run(argv: string[]): Promise<number> {
       'no-report': { type: 'boolean' },
       adapter: { type: 'string' },
       json: { type: 'boolean' },
+      data: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -285,17 +243,20 @@ async function run(argv: string[]): Promise<number> {
     .split(',')
     .filter((s) => s.trim() !== '')
     .map((s) => positiveInt('save-at', s.trim(), 0, 0));
-  const scale = scaleOption(values.scale);
   const set = assignments(values.set);
   const seed = values.seed === undefined ? undefined : positiveInt('seed', values.seed, 0, 0);
+  // A resumed run's source comes from its checkpoint; otherwise the preset, config file or ONNX model named.
+  const source = resume ? preset : await asUsage(() => runSource(preset!, values.data));
+  const scale = typeof source === 'string' ? scaleOption(values.scale) : sourceScale(source, values.scale);
   // Validate before asking for a device, so a bad config fails fast with code 2.
-  if (!resume) await asUsage(() => validateTrainConfig(resolvePreset(preset, { scale, variant: values.variant, set, seed })));
-  const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${preset}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(preset, { scale }).seed}`));
+  if (!resume) await asUsage(() => validateTrainConfig(resolvePreset(source!, { scale, variant: values.variant, set, seed })));
+  const name = typeof source === 'string' ? source : source?.name;
+  const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${name}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(source!, { scale }).seed}`));
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   try {
     // --json: the summary is the one thing on stdout; every line of progress goes to stderr.
     const log = values.json ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
-    const summary = await asUsage(() => runExperiment(gpu, { preset, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'], log }));
+    const summary = await asUsage(() => runExperiment(gpu, { preset: source!, variant: values.variant, scale, set, seed, out, saveAt, resume, report: !values['no-report'], log }));
     if (values.json) console.log(toJson({ out: resolve(out), ...summary }));
     return summary.status === 'stopped' ? INTERRUPTED : 0;
   } finally {
@@ -319,6 +280,7 @@ async function sweep(argv: string[]): Promise<number> {
       adapter: { type: 'string' },
       shard: { type: 'string' },
       merge: { type: 'boolean' },
+      data: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -335,7 +297,7 @@ async function sweep(argv: string[]): Promise<number> {
     shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
     if (!shard || shard.count < 1 || shard.index < 1 || shard.index > shard.count) throw new UsageError(`--shard must be I/N with 1 <= I <= N (this machine's part of N), got "${values.shard}"`);
   }
-  const preset = await asUsage(() => findPreset(positionals[0]));
+  const preset = await asUsage(() => runSource(positionals[0], values.data));
   let grid: [string, unknown[]][] = (values.grid ?? []).map((text) => {
     try {
       const [key, value] = parseAssignment(text, '--grid');
@@ -353,7 +315,7 @@ async function sweep(argv: string[]): Promise<number> {
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });
   try {
     const r = await asUsage(() =>
-      runSweep(gpu, { preset: preset.name, scale: scaleOption(values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'], shard }),
+      runSweep(gpu, { preset, scale: sourceScale(preset, values.scale), grid, seeds, set: assignments(values.set), out: values.out ?? join('runs', `sweep-${preset.name}`), report: !values['no-report'], shard }),
     );
     console.log(`sweep ${r.interrupted ? 'interrupted' : 'done'}: ${r.ran} run(s) now, ${r.skipped} kept from before`);
     return r.interrupted ? INTERRUPTED : 0;
@@ -381,6 +343,15 @@ async function adapters(argv: string[]): Promise<void> {
   const gpu = await requestNodeGpu({ adapter: 'auto' });
   console.log(`auto takes ${gpu.adapter.kind}: ${gpu.adapter.note}`);
   gpu.destroy();
+}
+
+/** An ONNX model's run's weights (a run folder's last checkpoint, or the one named) as the module's state dict. */
+async function exportState(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { to: { type: 'string' }, out: { type: 'string' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('export takes one run folder or checkpoint: catapult export RUN_DIR [--to pytorch]');
+  if ((values.to ?? 'pytorch') !== 'pytorch') throw new UsageError(`--to must be pytorch (a state dict as safetensors), got "${values.to}"`);
+  const written = await asUsage(() => exportStateDict(positionals[0], values.out));
+  console.log(written);
 }
 
 async function report(argv: string[]): Promise<void> {
@@ -435,7 +406,9 @@ export async function main(argv: string[]): Promise<number> {
         await demo(rest);
         return 0;
       case 'train':
-        await train(rest);
+        return await run(rest);
+      case 'export':
+        await exportState(rest);
         return 0;
       case 'list':
         list(rest);

@@ -7,7 +7,7 @@ import { adapterLine, describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { encodeNpy } from '../io/safetensors.ts';
 import { NtkGram } from '../ntk/gram.ts';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
-import { findPreset, resolvePreset, type Scale } from '../run/presets.ts';
+import { findPreset, ownPreset, presetOf, PRESETS, resolvePreset, type Preset, type Scale } from '../run/presets.ts';
 import { metricsLine, recordsCsv } from '../run/export.ts';
 import { toJson } from '../run/json-numbers.ts';
 import { readSummary, readSweep, RUN_START_FORMAT, type RunStartFile } from '../run/run-folder.ts';
@@ -19,7 +19,8 @@ import { SAFE_NAME, writeReport } from './report.ts';
 import { codeVersion } from './version.ts';
 
 export interface RunOptions {
-  preset: string;
+  /** A preset's name, or a preset (a config file's or an ONNX model's, src/cli/run-source.ts). */
+  preset: string | Preset;
   variant?: string;
   scale: Scale;
   set: [string, unknown][];
@@ -90,7 +91,7 @@ class Progress {
 /** Runs one preset (or resumes a checkpoint) into options.out; returns the summary written. */
 export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Record<string, unknown>> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const preset = findPreset(options.preset);
+  let preset = options.resume ? resumedPreset(options) : presetOf(options.preset);
   const out = resolve(options.out);
   makeFolder(out);
   const unlock = lockRunFolder(out, log);
@@ -109,7 +110,7 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
       config = trainer.config;
       log(`resumed ${options.resume} at step ${trainer.step}`);
     } else {
-      config = resolvePreset(options.preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
+      config = resolvePreset(preset, { scale: options.scale, variant: options.variant, set: options.set, seed: options.seed });
       validateTrainConfig(config);
       trainer = await Trainer.create(gpu, config, readDataFile, (phase) => log(`${phase}…`));
     }
@@ -117,6 +118,18 @@ export async function runExperiment(gpu: Gpu, options: RunOptions): Promise<Reco
   } finally {
     unlock();
   }
+}
+
+/**
+ * The preset of a run to resume: the registered one its checkpoint names, or, for a config file's or an ONNX
+ * model's run, one made from the checkpoint's own config (the file it came from may have changed since).
+ */
+function resumedPreset(options: RunOptions): Preset {
+  const saved = decodeCheckpoint(new Uint8Array(readFileSync(options.resume!)));
+  const name = saved.metadata.preset ?? (typeof options.preset === 'string' ? options.preset : options.preset.name);
+  if (PRESETS.some((p) => p.name === name)) return findPreset(name);
+  if (saved.metadata.source === undefined) return findPreset(name);
+  return ownPreset(name, saved.config, { path: saved.metadata.source, kind: saved.config.model.kind === 'onnx' ? 'onnx' : 'config' });
 }
 
 /**
@@ -198,7 +211,7 @@ function alive(pid: number): boolean {
 
 interface RunContext {
   out: string;
-  preset: ReturnType<typeof findPreset>;
+  preset: Preset;
   config: TrainConfig;
   trainer: Trainer;
   scale: Scale;
@@ -222,6 +235,14 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   log(`training ${config.steps - trainer.step} steps (the first compiles the kernels it needs)…`);
   const progress = new Progress(config.steps, options.progress ?? Boolean(process.stderr.isTTY || process.env.CATAPULT_STDERR_TTY === '1'));
   const saveAt = new Set(options.saveAt);
+  const saved = new Set<number>();
+  const saveCheckpoint = async (updates: number) => {
+    const path = join(out, `checkpoint-${updates}.safetensors`);
+    writeFileSync(path, await trainer.checkpoint({ preset: preset.name, scale, ...(variant ? { variant } : {}), ...(preset.file ? { source: preset.file.path } : {}), code_version: codeVersion() }));
+    await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`), log);
+    saved.add(updates);
+    log(`saved ${path}`);
+  };
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -243,12 +264,11 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
       atStep: async (updates) => {
         if (!saveAt.has(updates)) return;
         saveAt.delete(updates);
-        const path = join(out, `checkpoint-${updates}.safetensors`);
-        writeFileSync(path, await trainer.checkpoint({ preset: preset.name, scale, ...(variant ? { variant } : {}), code_version: codeVersion() }));
-        await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`), log);
-        log(`saved ${path}`);
+        await saveCheckpoint(updates);
       },
     });
+    // An ONNX model's run keeps its last weights, for catapult export.
+    if (config.model.kind === 'onnx' && !saved.has(trainer.step)) await saveCheckpoint(trainer.step);
   } finally {
     process.off('SIGINT', onSigint);
     progress.end();
@@ -321,7 +341,7 @@ async function saveTrackedNtk(gpu: Gpu, trainer: Trainer, base: string, log: (li
 }
 
 export interface SweepOptions {
-  preset: string;
+  preset: string | Preset;
   scale: Scale;
   grid: [string, unknown[]][];
   seeds: number;
@@ -336,8 +356,9 @@ export interface SweepOptions {
 }
 
 /** The plan of a sweep as sweep.json records it; shards and merges must agree on all of it. */
-const planJson = (preset: string, options: Pick<SweepOptions, 'scale' | 'grid' | 'seeds' | 'set'>, plan: { label: string; folder: string; assignments: [string, unknown][] }[]) =>
-  toJson({ preset, scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder, assignments }) => ({ label, folder, assignments })) }, 2);
+const planJson = (preset: Preset, options: Pick<SweepOptions, 'scale' | 'grid' | 'seeds' | 'set'>, plan: { label: string; folder: string; assignments: [string, unknown][] }[]) =>
+  // A config file's sweep records the config itself: the same file name with other contents is another sweep.
+  toJson({ preset: preset.name, ...(preset.file ? { source: preset.file.path, config: preset.config('quick') } : {}), scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder, assignments }) => ({ label, folder, assignments })) }, 2);
 
 /** Writes a file whole or not at all (concurrent shards may write the same file into one shared folder). */
 function writeWhole(path: string, text: string): void {
@@ -352,18 +373,18 @@ const folderName = (assignments: [string, unknown][]) =>
 /** Every combination of the grid, `seeds` seeds each; finished runs (summary.json) are kept and skipped. */
 export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: number; skipped: number; interrupted: boolean }> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const preset = findPreset(options.preset);
+  const preset = presetOf(options.preset);
   let combos: [string, unknown][][] = [[]];
   for (const [key, values] of options.grid) combos = combos.flatMap((c) => values.map((v) => [...c, [key, v] as [string, unknown]]));
   // Validate every combination before running any.
   for (const c of combos) {
     const variant = c.find(([k]) => k === 'variant')?.[1] as string | undefined;
-    validateTrainConfig(resolvePreset(preset.name, { scale: options.scale, variant, set: [...options.set, ...c.filter(([k]) => k !== 'variant')] }));
+    validateTrainConfig(resolvePreset(preset, { scale: options.scale, variant, set: [...options.set, ...c.filter(([k]) => k !== 'variant')] }));
   }
   const out = resolve(options.out);
   makeFolder(out);
   const plan = combos.map((c) => ({ label: c.map(([k, v]) => `${k}=${v}`).join(', ') || 'default', folder: folderName(c), assignments: c }));
-  const planText = `${planJson(preset.name, options, plan)}\n`;
+  const planText = `${planJson(preset, options, plan)}\n`;
   const planPath = join(out, 'sweep.json');
   // A folder holds one sweep: a rerun (or another shard) of the same plan goes on in it, another plan does not.
   if (existsSync(planPath) && readFileSync(planPath, 'utf8') !== planText) {
@@ -403,7 +424,7 @@ export async function runSweep(gpu: Gpu, options: SweepOptions): Promise<{ ran: 
       log(`— ${combo.label}, seed ${seed}`);
       const variant = combo.assignments.find(([k]) => k === 'variant')?.[1] as string | undefined;
       const summary = await runExperiment(gpu, {
-        preset: preset.name,
+        preset,
         variant,
         scale: options.scale,
         set: [...options.set, ...combo.assignments.filter(([k]) => k !== 'variant')],

@@ -36,7 +36,28 @@ export interface Preset {
   sweep?: { grid: Record<string, (string | number)[]>; seeds: number };
   /** What differs from the paper, for `catapult show` and the report. */
   notes: string[];
+  /** Where a researcher's own run came from: a config file, or an ONNX model with default settings. */
+  file?: { path: string; kind: 'config' | 'onnx' };
 }
+
+/**
+ * A researcher's own config as a preset: one scale (the config as it is), no variants, every headline number
+ * the run measures. `name` (the file's name without its extension) names its run folder and its runs in the lab.
+ */
+export function ownPreset(name: string, config: TrainConfig, file: NonNullable<Preset['file']>): Preset {
+  return {
+    name,
+    paper: file.kind === 'onnx' ? 'your ONNX model' : 'your config',
+    summary: `${file.kind === 'onnx' ? 'the ONNX model' : 'the config file'} ${file.path}`,
+    config: () => structuredClone(config),
+    headline: [],
+    notes: [],
+    file,
+  };
+}
+
+/** A preset by name, or the one given. */
+export const presetOf = (p: string | Preset): Preset => (typeof p === 'string' ? findPreset(p) : p);
 
 const CIFAR2_NOTE =
   'The paper uses 128 CIFAR-2 points (classes 7 and 9); this preset uses the bundled MNIST digits 7 and 9 instead. For CIFAR-2 pass ' +
@@ -791,15 +812,16 @@ export function mergeOverrides<T>(config: T, overrides: Record<string, unknown>)
 }
 
 /** The config of a preset at a scale, with a variant, --set overrides and a seed applied. */
-export function resolvePreset(name: string, options: { scale?: Scale; variant?: string; set?: [string, unknown][]; seed?: number } = {}): TrainConfig {
-  const preset = findPreset(name);
+export function resolvePreset(name: string | Preset, options: { scale?: Scale; variant?: string; set?: [string, unknown][]; seed?: number } = {}): TrainConfig {
+  const preset = presetOf(name);
+  if (preset.file && options.variant !== undefined) throw new RangeError(`--variant ${options.variant}: ${preset.file.path} is not a preset and has no variants; change its fields with --set`);
   const scale = options.scale ?? 'quick';
   if (!SCALES.includes(scale)) throw new RangeError(`--scale must be one of ${SCALES.join(', ')}; got "${scale}"`);
   let config = preset.config(scale);
   if (options.variant !== undefined) {
     // Own names only: "__proto__", "toString" and the like are no variant.
     const v = preset.variants && Object.hasOwn(preset.variants, options.variant) ? preset.variants[options.variant] : undefined;
-    if (!v) throw new RangeError(`preset "${name}" has no variant "${options.variant}"${preset.variants ? `; its variants: ${Object.keys(preset.variants).join(', ')}` : ''}`);
+    if (!v) throw new RangeError(`preset "${preset.name}" has no variant "${options.variant}"${preset.variants ? `; its variants: ${Object.keys(preset.variants).join(', ')}` : ''}`);
     config = mergeOverrides(config, v);
   }
   for (const [key, value] of options.set ?? []) config = setKey(config, key, value);

@@ -1,0 +1,89 @@
+// What `catapult run`, `sweep` and `show` run: a preset by name, a config file (.json, a TrainConfig as
+// README's "Training configs" describes it), or an ONNX model (.onnx) trained with default settings on the
+// arrays that --data names. Either file becomes a preset of its own (ownPreset), named after the file, so it
+// gets the same run folder, summary, report and lab entry as a preset's run.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
+import { readNpy } from '../io/safetensors.ts';
+import { findPreset, ownPreset, PRESETS, type Preset } from '../run/presets.ts';
+import type { TrainConfig } from '../run/train.ts';
+import { fileProblem } from './file-problem.ts';
+
+/** The largest config file read (a config is a few hundred bytes; a graph model's layers a few kilobytes). */
+const CONFIG_MAX_BYTES = 1 << 20;
+
+/** A regular file's bytes, at most `max` of them; anything else is a RangeError naming `what`. */
+export function readRegularFile(path: string, what: string, max: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new RangeError(`${what} ${path}: ${fileProblem(e, 'read')}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new RangeError(`${what} ${path}: a folder, not a file`);
+    if (!st.isFile()) throw new RangeError(`${what} ${path}: not a regular file`);
+    if (st.size > max) throw new RangeError(`${what} ${path}: ${st.size} bytes, more than the ${max} read`);
+    const bytes = new Uint8Array(st.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const got = readSync(fd, bytes, at, bytes.length - at, at);
+      if (got === 0) break;
+      at += got;
+    }
+    return bytes.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The settings an ONNX model trains with unless --set says otherwise (README: "Bring your own PyTorch model"). */
+export function onnxRunConfig(file: string, data: string | undefined): TrainConfig {
+  const files = (data ?? '').split(',').map((s) => s.trim());
+  if (files.length !== 2 || files.some((f) => f === '')) {
+    throw new RangeError(`catapult run ${file} needs its data: --data X.npy,Y.npy (inputs [N, …] and targets [N] or [N, k]); or write a config file whose model is {"kind": "onnx", "file": "${file}"}`);
+  }
+  const [x, y] = files;
+  const n = readNpy(readRegularFile(x, '--data', 1 << 30), `--data ${x}`).shape[0];
+  if (!(n >= 1)) throw new RangeError(`--data ${x} has no examples`);
+  const full = n <= 256;
+  return {
+    data: { kind: 'arrays', x, y, train: n },
+    model: { kind: 'onnx', file },
+    loss: 'mse',
+    optimizer: { name: 'sgd' },
+    lrUnit: 'eta-crit',
+    schedule: { kind: 'constant', lr: 0.5 },
+    batchSize: full ? 'full' : 32,
+    steps: 100,
+    evalEvery: 10,
+    tracking: { set: { examples: Math.min(n, 128) }, ...(full ? {} : { batch: {} }) },
+    seed: 0,
+  };
+}
+
+/** A preset name, a .json config file or an .onnx model, as a preset; `data` is --data (for .onnx only). */
+export function runSource(arg: string, data?: string): Preset {
+  const ext = /\.(json|onnx)$/i.exec(arg)?.[1]?.toLowerCase();
+  if (!ext) {
+    if (data !== undefined) throw new RangeError(`--data is for an ONNX model (catapult run model.onnx --data X.npy,Y.npy); preset ${arg} has its own data (change it with --set data.…)`);
+    try {
+      return findPreset(arg);
+    } catch {
+      throw new RangeError(`unknown preset "${arg}", and not a config file (.json) or an ONNX model (.onnx); the presets are: ${PRESETS.map((q) => q.name).join(', ')}`);
+    }
+  }
+  const name = basename(arg).replace(/\.(json|onnx)$/i, '') || ext;
+  if (ext === 'onnx') return ownPreset(name, onnxRunConfig(arg, data), { path: arg, kind: 'onnx' });
+  if (data !== undefined) throw new RangeError(`--data is for an ONNX model; the config file ${arg} names its data in its "data" field`);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(readRegularFile(arg, 'config', CONFIG_MAX_BYTES));
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (e) {
+    throw new RangeError(`config ${arg} is not JSON (${(e as Error).message})`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new RangeError(`config ${arg} must be a JSON object (a training config, README: "Training configs"), got ${Array.isArray(config) ? 'a list' : JSON.stringify(config)}`);
+  return ownPreset(name, config as TrainConfig, { path: arg, kind: 'config' });
+}
