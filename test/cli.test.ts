@@ -9,25 +9,38 @@ const withEnv = (env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 
 describe('command line', () => {
-  it('trains from a config file and writes its metrics as JSON Lines', () => {
+  it('runs a config file as it runs a preset: the same run folder, named after the file; train is the same command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
-    const out = join(dir, 'metrics.jsonl');
-    const r = catapult('train', 'examples/rank2-gd.json', '--steps', '3', '--out', out);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/adapter: /);
-    expect(r.stdout).toMatch(/status: completed after 3 steps/);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual([0, 1, 2]);
-    expect(lines.filter((l) => l.type === 'eval').length).toBeGreaterThanOrEqual(1);
+    for (const command of ['run', 'train']) {
+      const out = join(dir, command);
+      const r = catapult(command, 'examples/rank2-gd.json', '--set', 'steps=3', '--seed', '4', '--no-report', '--out', out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/adapter: /);
+      expect(r.stdout).toMatch(/status: completed after 3 steps/);
+      const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.filter((l) => l.type === 'step').map((l) => l.step)).toEqual([0, 1, 2]);
+      expect(lines.filter((l) => l.type === 'eval').length).toBeGreaterThanOrEqual(1);
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      expect(summary).toMatchObject({ preset: 'rank2-gd', paper: 'your config', seed: 4, status: 'completed', steps: 3 });
+      expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ preset: 'rank2-gd', seed: 4 });
+    }
+    // The default folder is named after the file.
+    const cwd = mkdtempSync(join(tmpdir(), 'catapult-cwd-'));
+    const named = spawnSync(process.execPath, [join(process.cwd(), 'bin/catapult.js'), 'run', join(process.cwd(), 'examples/rank2-gd.json'), '--set', 'steps=1', '--no-report'], { encoding: 'utf8', timeout: 120_000, cwd });
+    expect(named.status, named.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'runs', 'rank2-gd-seed0', 'summary.json'))).toBe(true);
+    const show = catapult('show', 'examples/rank2-gd.json', '--set', 'steps=9', '--json');
+    expect(show.status, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout).steps).toBe(9);
   });
 
   it('exits 2 with the field and what is allowed for a bad config or argument', () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync('examples/rank2-gd.json', 'utf8')), batchSize: -3 }));
-    const r = catapult('train', bad);
+    const r = catapult('run', bad);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/batchSize must be an integer >= 1, got -3/);
+    expect(r.stderr).toMatch(/config .*bad.json: batchSize must be an integer >= 1, got -3/);
     const s = catapult('demo', '--width', 'wide');
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--width must be an integer >= 1, got "wide"/);
@@ -44,7 +57,7 @@ describe('command line', () => {
     };
     const cases: [unknown[], RegExp][] = [
       [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool', kernel: 2 }], /model.layers\[1\]: max-pooling is not supported .*; use avgpool/],
-      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'dropout' }], /model.layers\[1\]: unknown layer type "dropout"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten, residual, layernorm, gelu, attention, posembed/],
+      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'dropout' }], /model.layers\[1\]: unknown layer type "dropout"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten, residual, layernorm, gelu, sigmoid, tanh, attention, posembed/],
       [[{ type: 'batchnorm' }], /model.layers\[0\]: batch normalization in training mode couples the examples of a batch/],
       [[{ type: 'residual', main: [{ type: 'conv2d', out: 4, kernel: 3, padding: 1 }] }, { type: 'flatten' }, { type: 'linear' }], /model.layers\[0\] \(residual\): its main branch gives 4×7×7, its shortcut 1×7×7/],
       [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'linear' }], /model.layers\[1\] \(linear\) takes a vector, but the layer before gives 4×5×5: put a flatten before it/],
@@ -52,7 +65,7 @@ describe('command line', () => {
       [[{ type: 'conv2d', out: 4, kernel: 3, dilation: 2 }], /model.layers\[0\] \(conv2d\): unknown field "dilation"; a conv2d layer takes out, kernel, stride, padding, bias/],
     ];
     for (const [layers, message] of cases) {
-      const r = catapult('train', config(layers));
+      const r = catapult('run', config(layers), '--no-report', '--out', join(dir, 'out'));
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -159,7 +172,7 @@ describe('command line', () => {
     ];
     for (const [data, message] of cases) {
       const config = file('config.json', JSON.stringify({ data, model: { hidden: [4] }, loss: 'mse', optimizer: { name: 'gd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
-      const r = catapult('train', config);
+      const r = catapult('run', config, '--no-report', '--out', join(dir, 'out'));
       expect(r.status, `${JSON.stringify(data)}: ${r.stderr}`).toBe(2);
       expect(r.stderr, JSON.stringify(data)).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -167,7 +180,7 @@ describe('command line', () => {
   });
 
   it('takes the driver from --adapter, else CATAPULT_ADAPTER, and says which it took and why', () => {
-    const one = ['train', 'examples/rank2-gd.json', '--steps', '1'];
+    const one = ['run', 'examples/rank2-gd.json', '--set', 'steps=1', '--no-report', '--out', mkdtempSync(join(tmpdir(), 'catapult-adapter-'))];
     const swift = withEnv({ CATAPULT_ADAPTER: 'swiftshader' }, ...one);
     expect(swift.status, swift.stderr).toBe(0);
     expect(swift.stdout).toMatch(/adapter: .*\(SwiftShader, CPU, node\)/);
@@ -204,7 +217,7 @@ describe('command line', () => {
     for (const args of [['help', 'run'], ['run', '--help'], ['run', 'gd-catapult', '-h']]) {
       const h = catapult(...args);
       expect(h.status, args.join(' ')).toBe(0);
-      expect(h.stdout).toMatch(/^catapult run: run a preset headless .*\nusage: catapult run PRESET/);
+      expect(h.stdout).toMatch(/^catapult run: run a preset, a config file or an ONNX model headless .*\nusage: catapult run PRESET/);
     }
     expect(catapult('help', 'frob').status).toBe(2);
     const list = JSON.parse(catapult('list', '--json').stdout);

@@ -14,6 +14,7 @@ import { Rng } from '../src/data/random.ts';
 import { metricsJsonLines } from '../src/run/export.ts';
 import { toJson } from '../src/run/json-numbers.ts';
 import { resolvePreset } from '../src/run/presets.ts';
+import { MLP, npyBytes, onnxBytes, rawNpy } from './onnx-fixtures.ts';
 
 /** Runs `catapult ...args` in this process: its exit code and what it wrote to stderr. */
 async function catapult(...args: string[]): Promise<{ code: number; stderr: string }> {
@@ -157,12 +158,15 @@ function optionCases(): Case[] {
     ['show with two presets', ['show', 'gd-catapult', 'sgd-spikes'], 'show takes one preset'],
     ['run without a preset', ['run'], 'run takes one preset'],
     ['report without a folder', ['report'], 'report takes one folder'],
-    ['train without a config', ['train'], 'train takes one config'],
+    ['train without a config', ['train'], 'run takes one preset'],
     ['demo --width wide', ['demo', '--width', 'wide'], '--width'],
     ['demo --n 0', ['demo', '--n', '0'], '--n'],
-    ['train --steps -3', ['train', 'examples/rank2-gd.json', '--steps', '-3'], '--steps'],
-    ['train --out in a folder that does not exist', ['train', 'examples/rank2-gd.json', '--out', join(dir, 'no', 'such', 'm.jsonl')], '--out'],
-    ['train --out a folder', ['train', 'examples/rank2-gd.json', '--out', dir], 'a folder, not a file'],
+    ['train --steps (run has no such option)', ['train', 'examples/rank2-gd.json', '--steps', '3'], '--steps'],
+    ['--scale for a config file', ['run', 'examples/rank2-gd.json', '--scale', 'paper'], '--scale paper'],
+    ['--variant for a config file', ['run', 'examples/rank2-gd.json', '--variant', 'x'], '--variant x'],
+    ['--data for a preset', ['run', 'gd-catapult', '--data', 'x.npy,y.npy'], '--data'],
+    ['--data for a config file', ['run', 'examples/rank2-gd.json', '--data', 'x.npy,y.npy'], '--data'],
+    ['an unknown preset that is no file either', ['run', 'gd-catapul'], 'unknown preset "gd-catapul"'],
     // Parameters no device can hold in one binding (> 4 GiB): the config's to change, not a crash.
     ['a model too large for the device', ['run', 'gd-catapult', '--set', 'model.hidden=20000000', '--set', 'steps=1', '--no-report', '--out', join(dir, 'too-large')], 'buffer "parameters" needs'],
   ] as [string, string[], string][]) {
@@ -185,9 +189,76 @@ function configFileCases(): Case[] {
     ['no data', JSON.stringify({ ...valid, data: undefined })],
     ['a model of an unknown kind', JSON.stringify({ ...valid, model: { kind: 'resnet' } })],
   ];
-  const cases: Case[] = configs.map(([what, text], i) => ({ what: `train config: ${what}`, args: ['train', file(`config-${i}.json`, text)], names: `config-${i}.json` }));
-  cases.push({ what: 'train config: no such file', args: ['train', join(dir, 'missing.json')], names: 'missing.json' });
-  cases.push({ what: 'train config: a folder', args: ['train', dir], names: dir });
+  const cases: Case[] = configs.map(([what, text], i) => ({ what: `config file: ${what}`, args: ['run', file(`config-${i}.json`, text), '--out', join(dir, `config-run-${i}`)], names: `config-${i}.json` }));
+  cases.push({ what: 'config file: no such file', args: ['run', join(dir, 'missing.json')], names: 'missing.json' });
+  mkdirSync(join(dir, 'a-folder.json'));
+  cases.push({ what: 'config file: a folder named .json', args: ['run', join(dir, 'a-folder.json')], names: 'a-folder.json: a folder, not a file' });
+  return cases;
+}
+
+/** ONNX models and .npy arrays given to `catapult run MODEL.onnx --data X.npy,Y.npy`. */
+function onnxCases(): Case[] {
+  const x = file('x.npy', npyBytes([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [2, 3]));
+  const y = file('y.npy', npyBytes([1, -1, -1, 1], [2, 2]));
+  const good = onnxBytes(MLP);
+  const models: [string, Uint8Array | string, string][] = [
+    ['an empty file', '', 'empty'],
+    ['random bytes', Uint8Array.from({ length: 512 }, (_, i) => (i * 2654435761) >>> 24), 'random'],
+    ['JSON', '{"graph": {}}', 'json'],
+    ['a truncated model', good.subarray(0, Math.floor(good.length / 2)), 'truncated'],
+    ['an unknown operator', onnxBytes({ ...MLP, nodes: MLP.nodes.map((n) => (n.op === 'Relu' ? { ...n, op: 'Softmax', name: 'act' } : n)) }), 'node "act" (Softmax): Softmax is not supported'],
+    ['max-pooling', onnxBytes({ ...MLP, nodes: MLP.nodes.map((n) => (n.op === 'Relu' ? { ...n, op: 'MaxPool', name: 'pool' } : n)) }), 'node "pool" (MaxPool)'],
+    ['a custom operator domain', onnxBytes({ ...MLP, nodes: MLP.nodes.map((n) => (n.op === 'Relu' ? { ...n, domain: 'com.example', name: 'mine' } : n)) }), 'node "mine" (Relu): is of operator domain "com.example"'],
+    ['weights in an external data file', onnxBytes({ ...MLP, external: 'fc2.weight' }), 'initializer "fc2.weight" keeps its data in an external file'],
+    ['a cycle (a node reads what a later node makes)', onnxBytes({ ...MLP, nodes: [MLP.nodes[1], MLP.nodes[0], MLP.nodes[2]] }), 'which no earlier node produces'],
+    ['an input without a shape', onnxBytes({ ...MLP, input: null }), 'its input "x" has no shape'],
+    ['a dynamic feature dimension', onnxBytes({ ...MLP, input: ['N', 'features'] }), 'only the batch dimension (the first) may be dynamic'],
+    ['two inputs', onnxBytes({ ...MLP, inputs: ['x', 'z'] }), 'the graph has 2 inputs (x, z)'],
+    ['an input of rank 5', onnxBytes({ ...MLP, input: ['N', 1, 1, 1, 3] }), 'has rank 5'],
+    ['a weight whose data does not fill its shape', onnxBytes({ ...MLP, weights: { ...MLP.weights, 'fc1.weight': [[4, 3], [1, 2, 3, 4, 5]] } }), 'initializer "fc1.weight": its shape [4,3] holds 12 values, its data has 5'],
+    ['tied weights', onnxBytes({ ...MLP, nodes: [MLP.nodes[0], MLP.nodes[1], { op: 'Gemm', inputs: ['r', 'fc1.weight'], outputs: ['y'], attributes: { transB: 0 }, name: 'tied' }], weights: { ...MLP.weights, 'fc1.weight': [[4, 4], Array(16).fill(0.1)] }, input: ['N', 4] }), 'is a parameter of two layers'],
+    ['Gemm with transA', onnxBytes({ ...MLP, nodes: [{ ...MLP.nodes[0], name: 'ta', attributes: { transA: 1, transB: 1 } }, ...MLP.nodes.slice(1)] }), 'node "ta" (Gemm): has transA = 1'],
+    ['a weight computed in the graph', onnxBytes({ ...MLP, nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['rx'] }, { op: 'Gemm', inputs: ['x', 'rx'], outputs: ['y'], name: 'g' }] }), 'node "g" (Gemm): its weight B ("rx") must be an initializer'],
+    ['batch norm in training mode', onnxBytes({ ...MLP, nodes: [MLP.nodes[0], { op: 'BatchNormalization', inputs: ['h', 's', 'b', 'm', 'v'], outputs: ['r'], attributes: { training_mode: 1 }, name: 'bn' }, MLP.nodes[2]], weights: { ...MLP.weights, s: [[4], [1, 1, 1, 1]], b: [[4], [0, 0, 0, 0]], m: [[4], [0, 0, 0, 0]], v: [[4], [1, 1, 1, 1]] } }), 'node "bn" (BatchNormalization): is in training mode'],
+    ['a constant added after an activation', onnxBytes({ ...MLP, nodes: [MLP.nodes[0], MLP.nodes[1], { op: 'Add', inputs: ['r', 'c'], outputs: ['rc'], name: 'shift' }, { ...MLP.nodes[2], inputs: ['rc', 'fc2.weight', 'fc2.bias'] }], weights: { ...MLP.weights, c: [[4], [1, 1, 1, 1]] } }), 'node "shift" (Add): adds a constant that is not the bias'],
+    ['a grouped convolution', onnxBytes({ nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attributes: { group: 2 }, name: 'gconv' }, { op: 'Flatten', inputs: ['c'], outputs: ['y'] }], weights: { w: [[2, 1, 1, 1], [1, 1]] }, input: ['N', 2, 1, 1] }), 'node "gconv" (Conv): has group = 2'],
+    ['a dilated convolution', onnxBytes({ nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attributes: { dilations: [2, 2] }, name: 'dconv' }, { op: 'Flatten', inputs: ['c'], outputs: ['y'] }], weights: { w: [[1, 3, 1, 1], [1, 1, 1]] }, input: ['N', 3, 1, 1] }), 'node "dconv" (Conv): has dilations [2,2]'],
+    ['asymmetric padding', onnxBytes({ nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attributes: { pads: [1, 0, 0, 1] }, name: 'pconv' }, { op: 'Flatten', inputs: ['c'], outputs: ['y'] }], weights: { w: [[1, 3, 1, 1], [1, 1, 1]] }, input: ['N', 3, 1, 1] }), 'only the same padding on every side'],
+  ];
+  const cases: Case[] = models.map(([what, bytes, names], i) => {
+    const path = file(`model-${i}.onnx`, bytes);
+    return { what: `ONNX model: ${what}`, args: ['run', path, '--data', `${x},${y}`, '--no-report', '--out', join(dir, `onnx-run-${i}`)], names: i < 4 ? `model-${i}.onnx` : names };
+  });
+  const model = file('mlp.onnx', good);
+  const f32 = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
+  const arrays: [string, Uint8Array | string, Uint8Array | string, string][] = [
+    ['inputs that are not .npy', 'x,y\n1,2', npyBytes([1, -1, -1, 1], [2, 2]), 'is not a .npy file'],
+    ['inputs in Fortran order', rawNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", f32([1, 2, 3, 4, 5, 6])), npyBytes([1, -1, -1, 1], [2, 2]), 'is in Fortran order'],
+    ['big-endian inputs', rawNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", f32([1, 2, 3, 4, 5, 6])), npyBytes([1, -1, -1, 1], [2, 2]), 'has dtype >f4'],
+    ['inputs of Python objects', rawNpy("{'descr': '|O', 'fortran_order': False, 'shape': (2, 3), }", f32([1, 2, 3, 4, 5, 6])), npyBytes([1, -1, -1, 1], [2, 2]), 'has dtype |O'],
+    ['inputs cut short', rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32([1, 2, 3])), npyBytes([1, -1, -1, 1], [2, 2]), 'needs 24 bytes of data, the file has 12'],
+    ['a header that is not NumPy\'s dict', rawNpy("print('hello')", f32([1])), npyBytes([1, -1, -1, 1], [2, 2]), 'its header is not the dict NumPy writes'],
+    ['a .npy format version 9', rawNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f32([1, 2, 3, 4, 5, 6]), 9), npyBytes([1, -1, -1, 1], [2, 2]), 'format version 9'],
+    ['inputs of rank 1', npyBytes([1, 2, 3], [3]), npyBytes([1, -1, -1], [3]), 'inputs are [N, d], [N, c, l] or [N, c, h, w]'],
+    ['targets for another number of examples', npyBytes([1, 2, 3, 4, 5, 6], [2, 3]), npyBytes([1, -1, -1, 1, 1, 1], [3, 2]), 'has 2 examples, data.y'],
+    ['targets of rank 3', npyBytes([1, 2, 3, 4, 5, 6], [2, 3]), npyBytes([1, -1, -1, 1], [2, 2, 1]), 'targets are [N] or [N, k]'],
+    ['a NaN among the inputs', npyBytes([1, NaN, 3, 4, 5, 6], [2, 3]), npyBytes([1, -1, -1, 1], [2, 2]), 'value 1 is NaN'],
+    ['inputs of another width than the model takes', npyBytes([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]), npyBytes([1, -1, -1, 1], [2, 2]), 'takes examples of 3'],
+    ['targets of another width than the model gives', npyBytes([1, 2, 3, 4, 5, 6], [2, 3]), npyBytes([1, -1, -1, 1, 1, 1], [2, 3]), 'gives 2 outputs per example, the data has 3 targets'],
+  ];
+  arrays.forEach(([what, xs, ys, names], i) => {
+    const xi = file(`x-${i}.npy`, xs);
+    const yi = file(`y-${i}.npy`, ys);
+    cases.push({ what: `arrays: ${what}`, args: ['run', model, '--data', `${xi},${yi}`, '--no-report', '--out', join(dir, `arrays-run-${i}`)], names });
+  });
+  cases.push({ what: 'an ONNX model without --data', args: ['run', model], names: '--data X.npy,Y.npy' });
+  cases.push({ what: 'an ONNX model with one --data file', args: ['run', model, '--data', x], names: '--data X.npy,Y.npy' });
+  cases.push({ what: 'an ONNX model whose --data file is missing', args: ['run', model, '--data', `${join(dir, 'nox.npy')},${y}`], names: 'nox.npy: no such file' });
+  cases.push({ what: 'an ONNX model that is missing', args: ['run', join(dir, 'nomodel.onnx'), '--data', `${x},${y}`, '--out', join(dir, 'nomodel-run')], names: 'nomodel.onnx: no such file' });
+  const config = file('onnx-config.json', JSON.stringify({ data: { kind: 'arrays', x, y, train: 2 }, model: { kind: 'onnx', file: join(dir, 'gone.onnx') }, loss: 'mse', optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
+  cases.push({ what: 'a config whose ONNX model is missing', args: ['run', config, '--out', join(dir, 'gone-run')], names: 'gone.onnx: no such file' });
+  const unknownKey = file('onnx-key.json', JSON.stringify({ data: { kind: 'arrays', x, y, train: 2 }, model: { kind: 'onnx', file: model, sigma: 2 }, loss: 'mse', optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
+  cases.push({ what: 'an ONNX model config with a key it does not take', args: ['run', unknownKey, '--out', join(dir, 'key-run')], names: 'sigma' });
   return cases;
 }
 
@@ -285,7 +356,7 @@ function reportCases(): Case[] {
 describe('malformed input to the command line', () => {
   let cases: Case[];
   beforeAll(() => {
-    cases = [...setCases(), ...optionCases(), ...configFileCases(), ...resumeCases(), ...reportCases()];
+    cases = [...setCases(), ...optionCases(), ...configFileCases(), ...onnxCases(), ...resumeCases(), ...reportCases()];
   });
 
   it('every case of the corpus exits 2 with one message naming the input, and no stack trace', async () => {

@@ -11,7 +11,7 @@ import { ADAPTER_CHOICES, adapterChoice, requestNodeGpu, type AdapterChoice } fr
 import { basename, dirname, join, resolve } from 'node:path';
 import { decodeCheckpoint } from '../run/checkpoint.ts';
 import { PRESETS, SCALES, parseValue, resolvePreset, type Preset, type Scale } from '../run/presets.ts';
-import { runSource } from './run-source.ts';
+import { checkSource, runSource } from './run-source.ts';
 import { exportStateDict } from './export-state.ts';
 import { mergeSweeps, parseAssignment, runExperiment, runSweep } from './experiment.ts';
 import { writeReport } from './report.ts';
@@ -187,10 +187,10 @@ function list(argv: string[]): void {
 async function show(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: { scale: { type: 'string' }, variant: { type: 'string' }, set: { type: 'string', multiple: true }, data: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('show takes one preset: catapult show PRESET (or a config file, or an ONNX model)');
-  const config = await asUsage(() => {
+  const config = await asUsage(async () => {
     const source = runSource(positionals[0], values.data);
     const c = resolvePreset(source, { scale: sourceScale(source, values.scale), variant: values.variant, set: assignments(values.set) });
-    validateTrainConfig(c);
+    await checkSource(source, c);
     return c;
   });
   // The config is JSON either way; --json prints it on one line, as every --json output is.
@@ -249,7 +249,7 @@ async function run(argv: string[]): Promise<number> {
   const source = resume ? preset : await asUsage(() => runSource(preset!, values.data));
   const scale = typeof source === 'string' ? scaleOption(values.scale) : sourceScale(source, values.scale);
   // Validate before asking for a device, so a bad config fails fast with code 2.
-  if (!resume) await asUsage(() => validateTrainConfig(resolvePreset(source!, { scale, variant: values.variant, set, seed })));
+  if (!resume) await asUsage(() => checkSource(source as Preset, resolvePreset(source!, { scale, variant: values.variant, set, seed })));
   const name = typeof source === 'string' ? source : source?.name;
   const out = values.out ?? (resume ? join(dirname(resume), `resumed-from-${basename(resume).replace(/\D+/g, '')}`) : join('runs', `${name}${values.variant ? `-${values.variant}` : ''}-seed${seed ?? resolvePreset(source!, { scale }).seed}`));
   const gpu = await requestNodeGpu({ adapter: adapterOption(values.adapter) });

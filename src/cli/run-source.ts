@@ -6,7 +6,11 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readNpy } from '../io/safetensors.ts';
 import { findPreset, ownPreset, PRESETS, type Preset } from '../run/presets.ts';
-import type { TrainConfig } from '../run/train.ts';
+import { exampleShape } from '../data/dataset.ts';
+import { buildData } from '../run/data.ts';
+import { loadModel } from '../run/model-source.ts';
+import { partSeeds, validateTrainConfig, type TrainConfig } from '../run/train.ts';
+import { readDataFile } from './data-files.ts';
 import { fileProblem } from './file-problem.ts';
 
 /** The largest config file read (a config is a few hundred bytes; a graph model's layers a few kilobytes). */
@@ -86,4 +90,22 @@ export function runSource(arg: string, data?: string): Preset {
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new RangeError(`config ${arg} must be a JSON object (a training config, README: "Training configs"), got ${Array.isArray(config) ? 'a list' : JSON.stringify(config)}`);
   return ownPreset(name, config as TrainConfig, { path: arg, kind: 'config' });
+}
+
+/**
+ * Checks a source's resolved config before any device is asked for: the config itself (a config file's
+ * errors name the file), and for an ONNX model its file and its data, read and imported, so a model that
+ * cannot be built (an unknown operator, shapes that disagree with the data) fails before anything is allocated.
+ */
+export async function checkSource(source: Preset, config: TrainConfig): Promise<void> {
+  try {
+    validateTrainConfig(config);
+    if (config.model.kind === 'onnx') {
+      const data = await buildData(config.data, partSeeds(config.seed).data, readDataFile);
+      await loadModel(config.model, exampleShape(data.train), data.train.k, readDataFile);
+    }
+  } catch (e) {
+    if (e instanceof RangeError && source.file?.kind === 'config' && !e.message.includes(source.file.path)) throw new RangeError(`config ${source.file.path}: ${e.message}`);
+    throw e;
+  }
 }
