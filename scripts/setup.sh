@@ -7,7 +7,9 @@
 #     ship a new enough one;
 #   - Chromium, whose SwiftShader is the other CPU driver and which Playwright drives for the browser tests;
 #   - Debian's python3-numpy, python3-pandas and python3-torch, for the tests of the README's Python snippets
-#     (runs in pandas, checkpoints in NumPy and PyTorch);
+#     (runs in pandas, checkpoints in NumPy and PyTorch), and python3-onnx with libonnx-testdata for the ONNX
+#     tests (torch.onnx.export needs the onnx module; libonnx-testdata is ONNX's own operator tests with their
+#     expected outputs, test/onnx-conformance.test.ts);
 #   - the npm packages of package-lock.json.
 # Safe to run again: it installs only what is missing or too old. Needs root or sudo only to install.
 set -euo pipefail
@@ -34,12 +36,19 @@ else
   say "chromium and libvulkan1 are installed"
 fi
 
-if /usr/bin/python3 -c 'import numpy, pandas, torch' 2>/dev/null; then
-  say "python3 has numpy, pandas and torch"
+if /usr/bin/python3 -c 'import numpy, pandas, torch, onnx' 2>/dev/null; then
+  say "python3 has numpy, pandas, torch and onnx"
 else
-  say "installing python3-numpy, python3-pandas and python3-torch with apt-get (for the Python snippet tests)"
+  say "installing python3-numpy, python3-pandas, python3-torch and python3-onnx with apt-get (for the Python and ONNX tests)"
   apt_update
-  apt_install python3-numpy python3-pandas python3-torch
+  apt_install python3-numpy python3-pandas python3-torch python3-onnx
+fi
+if [ -d /usr/share/libonnx-testdata/data/node ]; then
+  say "libonnx-testdata is installed"
+else
+  say "installing libonnx-testdata with apt-get (ONNX's operator tests, for the conformance test)"
+  apt_update
+  apt_install libonnx-testdata
 fi
 
 have=$(installed_mesa)

@@ -172,3 +172,14 @@ export function decodeOnnx(bytes: Uint8Array, file: string): OnnxModel {
     outputs: (g.output ?? []).map(valueInfo),
   };
 }
+
+/** A tensor file (TensorProto, as ONNX's test data keeps inputs and expected outputs); `file` names it in errors. */
+export function decodeOnnxTensor(bytes: Uint8Array, file: string): OnnxTensor {
+  let t: proto.onnx.TensorProto;
+  try {
+    t = onnx.TensorProto.decode(bytes);
+  } catch (e) {
+    throw new RangeError(`${file} is not an ONNX tensor (${(e as Error).message})`);
+  }
+  return tensor(t, file, 'tensor');
+}

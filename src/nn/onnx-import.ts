@@ -9,7 +9,7 @@
 //     per-channel affine layer, then γ and β as a trainable one (so J has torch's columns for γ and β)
 //   LayerNormalization over the last axis of a vector                                               → layernorm
 //   Add of two activations of one shape (a residual join)                                           → add
-//   Flatten, Reshape to [N, −1], Identity, Dropout, Pad of zeros                                     → no layer
+//   Flatten, Reshape to [N, −1], Identity, Dropout, Pad of zeros, Transpose of a weight              → no layer
 // Anything else is refused with the node's name, its op type and the list above. Shapes: the one graph input
 // is [N, …] with N dynamic or fixed and every other dimension fixed; a tensor [N, d1, d2, d3] is the engine's
 // [c, h, w] = [d1, d2, d3] (rank 2 and 3 pad with 1s), the same row-major NCHW order.
@@ -30,7 +30,7 @@ import { Relu } from './layers/relu.ts';
 import { sameShape, shapeSize, shapeText, type Shape } from './network.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 
-export const ONNX_OPS = ['Gemm', 'MatMul', 'Add', 'Conv', 'Relu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf (in GELU)', 'Div and Mul (in GELU)', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization', 'LayerNormalization', 'Flatten', 'Reshape', 'Identity', 'Dropout', 'Pad (zeros)', 'Constant'] as const;
+export const ONNX_OPS = ['Gemm', 'MatMul', 'Add', 'Conv', 'Relu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf (in GELU)', 'Div and Mul (in GELU)', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization', 'LayerNormalization', 'Flatten', 'Reshape', 'Transpose (of a weight)', 'Identity', 'Dropout', 'Pad (zeros)', 'Constant'] as const;
 
 /** How one entry of the state dict written back is made: a parameter of the network, or a constant of the file. */
 export type StateEntry =
@@ -226,6 +226,16 @@ export function importOnnx(model: OnnxModel, options: ImportOptions = {}): Impor
           : null;
         if (!tensor) fail(node, 'has no value, value_float(s) or value_int(s) attribute this importer reads');
         values.set(out, { t: 'const', tensor: tensor! });
+        break;
+      }
+      case 'Transpose': {
+        // A weight stored transposed (torch exports Linear without a bias as Transpose, then MatMul): folded here.
+        const v = values.get(node.inputs[0]);
+        const perm = intsAttr(node, 'perm') ?? [1, 0];
+        if (v?.t !== 'const' || v.tensor.dims.length !== 2 || perm[0] !== 1 || perm[1] !== 0) fail(node, 'transposes an activation or a tensor of rank other than 2; only the transpose of a weight matrix is read');
+        const t = (v as { tensor: OnnxTensor }).tensor;
+        const [r, c] = t.dims;
+        values.set(out, { t: 'const', tensor: { name: t.name, dims: [c, r], dtype: t.dtype, values: Float64Array.from({ length: r * c }, (_, i) => t.values[(i % r) * c + Math.floor(i / r)]) } });
         break;
       }
       case 'Identity':
