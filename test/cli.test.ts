@@ -56,8 +56,8 @@ describe('command line', () => {
       return path;
     };
     const cases: [unknown[], RegExp][] = [
-      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool', kernel: 2 }], /model.layers\[1\]: max-pooling is not supported .*; use avgpool/],
-      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'dropout' }], /model.layers\[1\]: unknown layer type "dropout"; the types are linear, conv2d, relu, avgpool, globalavgpool, flatten, residual, layernorm, gelu, sigmoid, tanh, attention, posembed/],
+      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool', kernel: 2, padding: 2 }], /model.layers\[1\].padding 2 is more than half the window 2/],
+      [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'dropout' }], /model.layers\[1\]: unknown layer type "dropout"; the types are linear, conv2d, relu, avgpool, maxpool, globalavgpool, flatten, residual, layernorm, gelu, sigmoid, tanh, attention, posembed/],
       [[{ type: 'batchnorm' }], /model.layers\[0\]: batch normalization in training mode couples the examples of a batch/],
       [[{ type: 'residual', main: [{ type: 'conv2d', out: 4, kernel: 3, padding: 1 }] }, { type: 'flatten' }, { type: 'linear' }], /model.layers\[0\] \(residual\): its main branch gives 4×7×7, its shortcut 1×7×7/],
       [[{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'linear' }], /model.layers\[1\] \(linear\) takes a vector, but the layer before gives 4×5×5: put a flatten before it/],

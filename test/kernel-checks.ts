@@ -16,11 +16,12 @@ import { sumSlices } from '../shaders/reduce.ts';
 import { batchedGemm } from '../shaders/batched-gemm.ts';
 import { gelu, geluLinearized } from '../shaders/gelu.ts';
 import { POINTWISE_FUNCTIONS, pointwise, pointwiseLinearized } from '../shaders/pointwise.ts';
+import { maxPool, maxPoolBackward, maxPoolOutput, maxPoolTangent, type MaxPoolShape } from '../shaders/maxpool.ts';
 import { pointwiseRef, pointwiseSlopeRef } from '../src/ref/pointwise.ts';
 import { layerNorm, layerNormLinearized } from '../shaders/layernorm.ts';
 import { softmaxRows, softmaxRowsLinearized } from '../shaders/softmax-rows.ts';
 import { geluDerivativeRef, geluRef, layerNormJacobianRef, layerNormRef } from '../src/ref/transformer.ts';
-import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, convOutputRef, globalAvgPoolAdjointRef, globalAvgPoolRef } from '../src/ref/conv.ts';
+import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, convOutputRef, globalAvgPoolAdjointRef, globalAvgPoolRef, maxPoolJacobianRef, maxPoolRef } from '../src/ref/conv.ts';
 import { absMatmulRef, actBackwardRef, biasActRef, dotRef, gatherBlockRef, gatherRef, matmulRef, normRef, sumAbsRef, sumRef, sumsqRef } from '../src/ref/kernels.ts';
 
 export interface CheckResult {
@@ -805,8 +806,50 @@ const pointwiseChecks: KernelCheck[] = POINTWISE_FUNCTIONS.map((f) => ({
   },
 }));
 
+// Max pooling: non-overlapping windows, overlapping ones with padding (an input chosen by several windows), a
+// window over the whole map, sizes that are no multiple of the workgroup, and a constant input (every window
+// ties: the first maximum in row-major order is chosen, as PyTorch chooses). Values and the argmax must be
+// exact; the backward pass sums at most ⌈k/s⌉² values, the tangent copies one.
+const maxPoolChecks: KernelCheck[] = [
+  { b: 2, c: 3, h: 6, w: 5, k: 2, stride: 2, pad: 0 },
+  { b: 3, c: 2, h: 7, w: 9, k: 3, stride: 2, pad: 1 },
+  { b: 2, c: 5, h: 5, w: 5, k: 3, stride: 1, pad: 1 },
+  { b: 1, c: 3, h: 4, w: 4, k: 4, stride: 4, pad: 0 },
+  { b: 2, c: 2, h: 5, w: 4, k: 2, stride: 1, pad: 1, constant: true },
+].map((g: MaxPoolShape & { constant?: boolean }) => ({
+  name: `max pool ${g.k}×${g.k} stride ${g.stride} padding ${g.pad} on ${g.b}×${g.c}×${g.h}×${g.w}${g.constant ? ', a constant input' : ''}, its backward and tangent`,
+  async run(gpu: Gpu) {
+    const rng = new Rng(960 + g.h * g.w);
+    const planes = g.b * g.c;
+    const x = g.constant ? new Float32Array(planes * g.h * g.w).fill(0.5) : rng.uniformArray(planes * g.h * g.w, -1, 1);
+    const [ho, wo] = maxPoolOutput(g);
+    const dy = rng.uniformArray(planes * ho * wo, -1, 1);
+    const xdot = rng.uniformArray(x.length, -1, 1);
+    const X = gpu.matrix('x', 1, x.length, x);
+    const Y = gpu.matrix('y', 1, dy.length);
+    const A = gpu.matrix('argmax', 1, dy.length);
+    const DY = gpu.matrix('dy', 1, dy.length, dy);
+    const DX = gpu.matrix('dx', 1, x.length);
+    const XD = gpu.matrix('xdot', 1, x.length, xdot);
+    const YD = gpu.matrix('ydot', 1, dy.length);
+    await gpu.prepare([maxPool, maxPoolBackward, maxPoolTangent]);
+    const step = gpu.step('max pool check');
+    step.dispatch(maxPool, [X, Y, A], g);
+    step.dispatch(maxPoolBackward, [DY, A, DX], g);
+    step.dispatch(maxPoolTangent, [XD, A, YD], g);
+    gpu.submit(step);
+    const want = maxPoolRef(x, planes, g.h, g.w, g.k, g.stride, g.pad);
+    const values = compare(await gpu.read(Y), want.y, () => 0);
+    const args = compare(await gpu.read(A), want.arg, () => 0);
+    const back = compare(await gpu.read(DX), maxPoolJacobianRef(x, dy, planes, g.h, g.w, g.k, g.stride, g.pad, true), (i) => gamma(Math.ceil(g.k / g.stride) ** 2) * 2);
+    const tangent = compare(await gpu.read(YD), maxPoolJacobianRef(x, xdot, planes, g.h, g.w, g.k, g.stride, g.pad, false), () => 0);
+    return { ok: values.ok && args.ok && back.ok && tangent.ok, detail: `values: ${values.detail}; argmax: ${args.detail}; backward: ${back.detail}; tangent: ${tangent.detail}` };
+  },
+}));
+
 export const kernelChecks: KernelCheck[] = [
   ...pointwiseChecks,
+  ...maxPoolChecks,
   ...matmulChecks,
   ...elementwiseChecks,
   largeElementwise,

@@ -18,19 +18,20 @@ from torch import nn
 
 
 class SmallCnn(nn.Module):
-    """Conv, batch norm, ReLU, average pooling, conv, tanh, flatten, linear."""
+    """Conv, batch norm, ReLU, max pooling, conv, tanh, average pooling, flatten, linear."""
 
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
         self.bn1 = nn.BatchNorm2d(4)
-        self.pool = nn.AvgPool2d(2)
-        self.conv2 = nn.Conv2d(4, 3, 3, stride=2, padding=1)
+        self.pool1 = nn.MaxPool2d(3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(4, 3, 3, padding=1)
+        self.pool2 = nn.AvgPool2d(2)
         self.fc = nn.Linear(3 * 2 * 2, 2)
 
     def forward(self, x):
-        x = self.pool(torch.relu(self.bn1(self.conv1(x))))
-        x = torch.tanh(self.conv2(x))
+        x = self.pool1(torch.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(torch.tanh(self.conv2(x)))
         return self.fc(torch.flatten(x, 1))
 
 

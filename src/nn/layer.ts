@@ -81,7 +81,7 @@ export interface ParamLayer {
 export type LayerBuffers = Readonly<Record<string, Matrix>>;
 
 export interface FreeLayer {
-  readonly kind: 'avgpool' | 'globalavgpool' | 'flatten' | 'relu' | 'gelu' | 'pointwise' | 'layernorm' | 'attention';
+  readonly kind: 'avgpool' | 'globalavgpool' | 'maxpool' | 'flatten' | 'relu' | 'gelu' | 'pointwise' | 'layernorm' | 'attention';
   readonly name: string;
   readonly inShape: Shape;
   readonly outShape: Shape;

@@ -38,6 +38,7 @@ import { ChannelAffine } from './layers/affine.ts';
 import { Attention } from './layers/attention.ts';
 import { Gelu } from './layers/gelu.ts';
 import { Pointwise } from './layers/pointwise.ts';
+import { MaxPool } from './layers/maxpool.ts';
 import { LayerNorm } from './layers/layernorm.ts';
 import { PositionEmbedding } from './layers/posembed.ts';
 import { sameShape, shapeSize, shapeText, type Shape } from './network.ts';
@@ -88,6 +89,7 @@ export type GraphLayerConfig =
   | { type: 'conv2d'; out: number; kernel: number; stride?: number; padding?: number; bias?: number }
   | { type: 'relu' }
   | { type: 'avgpool'; kernel: number }
+  | { type: 'maxpool'; kernel: number; stride?: number; padding?: number }
   | { type: 'globalavgpool' }
   | { type: 'flatten' }
   | { type: 'residual'; main: GraphLayerConfig[]; shortcut?: GraphLayerConfig[] }
@@ -140,12 +142,11 @@ export interface OnnxModelConfig {
 
 export type ModelConfig = FcnModel | CnnModel | MyrtleModel | WrnModel | VitModel | GraphModel | OnnxModelConfig;
 export const MODEL_KINDS = ['fcn', 'cnn', 'myrtle', 'wrn', 'vit', 'onnx', 'graph'] as const;
-export const GRAPH_LAYER_TYPES = ['linear', 'conv2d', 'relu', 'avgpool', 'globalavgpool', 'flatten', 'residual', 'layernorm', 'gelu', 'sigmoid', 'tanh', 'attention', 'posembed'] as const;
+export const GRAPH_LAYER_TYPES = ['linear', 'conv2d', 'relu', 'avgpool', 'maxpool', 'globalavgpool', 'flatten', 'residual', 'layernorm', 'gelu', 'sigmoid', 'tanh', 'attention', 'posembed'] as const;
 /** Module types a per-example NTK cannot have, and why (a clear error instead of "unknown type"). */
 const REFUSED_LAYER_TYPES: Record<string, string> = {
   batchnorm: 'batch normalization in training mode couples the examples of a batch, so the per-example NTK (and η_crit = n/λ_max) is not defined for it; build the net without it, as the wrn model is, or with layer normalization',
   batchnorm2d: 'batch normalization in training mode couples the examples of a batch, so the per-example NTK (and η_crit = n/λ_max) is not defined for it; build the net without it, as the wrn model is, or with layer normalization',
-  maxpool: 'max-pooling is not supported (its forward-mode product needs a saved argmax and no preset needs it); use avgpool',
 };
 
 export const FCN_DEFAULTS = { parameterization: 'ntk' as Parameterization, sigma: 1, hiddenBias: 1, outputBias: 0, frozen: [] as number[] };
@@ -158,6 +159,7 @@ type SeqModule = { name?: string } & (
   | { type: 'conv2d'; out: number; kernel: number; stride: number; padding: number; bias: number }
   | { type: 'relu' }
   | { type: 'avgpool'; kernel: number }
+  | { type: 'maxpool'; kernel: number; stride: number; padding: number }
   | { type: 'globalavgpool' }
   | { type: 'flatten' }
   | { type: 'residual'; main: SeqModule[]; shortcut: SeqModule[] }
@@ -321,6 +323,7 @@ function graphModules(list: unknown, at: string, k: number | null): SeqModule[] 
       conv2d: ['out', 'kernel', 'stride', 'padding', 'bias'],
       relu: [],
       avgpool: ['kernel'],
+      maxpool: ['kernel', 'stride', 'padding'],
       globalavgpool: [],
       flatten: [],
       residual: ['main', 'shortcut'],
@@ -353,6 +356,15 @@ function graphModules(list: unknown, at: string, k: number | null): SeqModule[] 
       case 'avgpool':
         positive(`${here}.kernel`, c.kernel);
         return { type: 'avgpool', kernel: c.kernel };
+      case 'maxpool': {
+        positive(`${here}.kernel`, c.kernel);
+        const stride = c.stride ?? c.kernel;
+        positive(`${here}.stride`, stride);
+        const padding = c.padding ?? 0;
+        integerAtLeast(`${here}.padding`, padding, 0);
+        if (2 * padding > c.kernel) throw new RangeError(`${here}.padding ${padding} is more than half the window ${c.kernel} (as torch's MaxPool2d refuses)`);
+        return { type: 'maxpool', kernel: c.kernel, stride, padding };
+      }
       case 'residual':
         return { type: 'residual', main: graphModules(c.main, `${here}.main`, null), shortcut: c.shortcut === undefined ? [] : graphModules(c.shortcut, `${here}.shortcut`, null) };
       case 'gelu':
@@ -440,6 +452,8 @@ export function modelGraph(model: ModelConfig, input: Shape, k: number): ModelGr
       } else if (m.type === 'avgpool') {
         if (m.kernel > shape[1] || m.kernel > shape[2]) throw new RangeError(`${at} (avgpool): window ${m.kernel} is larger than its input ${shapeText(shape)}`);
         layer = new AvgPool(name, shape, m.kernel);
+      } else if (m.type === 'maxpool') {
+        layer = new MaxPool(name, shape, m.kernel, m.stride, m.padding);
       } else if (m.type === 'globalavgpool') {
         layer = new GlobalAvgPool(name, shape);
       } else if (m.type === 'flatten') {

@@ -4,7 +4,7 @@
 //   Conv (square kernel, equal strides, symmetric pads, dilation 1, group 1)                       → conv2d
 //   Relu (fused into a linear or conv2d it follows), Sigmoid, Tanh                                  → activations
 //   Gelu (opset 20) and torch's Erf form x·0.5·(1 + erf(x/√2)), matched as one exact GELU            → pointwise
-//   AveragePool (window = stride, no padding), GlobalAveragePool                                    → pooling
+//   AveragePool (window = stride, no padding), GlobalAveragePool, MaxPool (square, padding ≤ k/2)    → pooling
 //   BatchNormalization in inference form: the fixed normalization (x − mean)/sqrt(var + ε) as a frozen
 //     per-channel affine layer, then γ and β as a trainable one (so J has torch's columns for γ and β)
 //   LayerNormalization over the last axis of a vector                                               → layernorm
@@ -24,13 +24,14 @@ import { Conv2d } from './layers/conv2d.ts';
 import { Flatten } from './layers/flatten.ts';
 import { Gelu } from './layers/gelu.ts';
 import { LayerNorm } from './layers/layernorm.ts';
+import { MaxPool } from './layers/maxpool.ts';
 import { Linear } from './layers/linear.ts';
 import { Pointwise } from './layers/pointwise.ts';
 import { Relu } from './layers/relu.ts';
 import { sameShape, shapeSize, shapeText, type Shape } from './network.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 
-export const ONNX_OPS = ['Gemm', 'MatMul', 'Add', 'Conv', 'Relu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf (in GELU)', 'Div and Mul (in GELU)', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization', 'LayerNormalization', 'Flatten', 'Reshape', 'Transpose (of a weight)', 'Identity', 'Dropout', 'Pad (zeros)', 'Constant'] as const;
+export const ONNX_OPS = ['Gemm', 'MatMul', 'Add', 'Conv', 'Relu', 'Sigmoid', 'Tanh', 'Gelu', 'Erf (in GELU)', 'Div and Mul (in GELU)', 'AveragePool', 'GlobalAveragePool', 'MaxPool', 'BatchNormalization', 'LayerNormalization', 'Flatten', 'Reshape', 'Transpose (of a weight)', 'Identity', 'Dropout', 'Pad (zeros)', 'Constant'] as const;
 
 /** How one entry of the state dict written back is made: a parameter of the network, or a constant of the file. */
 export type StateEntry =
@@ -373,6 +374,29 @@ export function importOnnx(model: OnnxModel, options: ImportOptions = {}): Impor
         values.set(out, next!);
         break;
       }
+      case 'MaxPool': {
+        const x = activation(node);
+        if (x.rank !== 4) fail(node, `reads a tensor of rank ${x.rank}; pooling takes [N, C, H, W]`);
+        if (node.outputs.filter(Boolean).length > 1) fail(node, 'also gives the argmax Indices as an output; only the pooled values are read');
+        const k = intsAttr(node, 'kernel_shape') ?? [];
+        const strides = intsAttr(node, 'strides') ?? [1, 1];
+        const pads = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+        const dil = intsAttr(node, 'dilations') ?? [1, 1];
+        const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+        if (k.length !== 2 || k[0] !== k[1]) fail(node, `has kernel_shape [${k}]; a square 2-D window is read`);
+        if (strides[0] !== strides[1]) fail(node, `has strides [${strides}]; only equal strides are supported`);
+        if (dil.some((d) => d !== 1)) fail(node, `has dilations [${dil}]; only dilation 1 is supported`);
+        if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(node, `has auto_pad ${autoPad}; give explicit pads (torch exports them)`);
+        if (pads.some((p) => p !== pads[0])) fail(node, `has pads [${pads}]; only the same padding on every side is supported`);
+        if (2 * pads[0] > k[0]) fail(node, `has padding ${pads[0]} for a ${k[0]}×${k[0]} window; at most half the window is supported (as torch's MaxPool2d)`);
+        if (intAttr(node, 'storage_order', 0) !== 0) fail(node, 'has storage_order 1 (column-major indices)');
+        const ho = (x.shape[1] + 2 * pads[0] - k[0]) / strides[0];
+        const wo = (x.shape[2] + 2 * pads[0] - k[0]) / strides[0];
+        if (intAttr(node, 'ceil_mode', 0) !== 0 && (!Number.isInteger(ho) || !Number.isInteger(wo))) fail(node, 'has ceil_mode 1 where the windows do not tile the input; only floor is supported');
+        if (k[0] > x.shape[1] + 2 * pads[0] || k[0] > x.shape[2] + 2 * pads[0]) fail(node, `its ${k[0]}×${k[0]} window is larger than its input ${shapeText(x.shape)}`);
+        values.set(out, push(new MaxPool(out, x.shape, k[0], strides[0], pads[0]), [x.node], 4));
+        break;
+      }
       case 'AveragePool':
       case 'GlobalAveragePool': {
         const x = activation(node);
@@ -451,7 +475,7 @@ export function importOnnx(model: OnnxModel, options: ImportOptions = {}): Impor
         break;
       }
       default:
-        fail(node, `${op} is not supported; ${SUPPORTED}. Max-pooling and attention blocks are not read yet`);
+        fail(node, `${op} is not supported; ${SUPPORTED}. Attention blocks (MatMul of two activations, Softmax) are not read yet`);
     }
   }
   const result = values.get(outputName);

@@ -100,3 +100,41 @@ export function globalAvgPoolAdjointRef(dy: ArrayLike<number>, planes: number, s
   for (let p = 0; p < planes; p++) for (let q = 0; q < size; q++) dx[p * size + q] = dy[p] / size;
   return dx;
 }
+
+/** Max pooling's outputs and, per output, the index inside its plane of the first maximum (row-major). */
+export function maxPoolRef(x: ArrayLike<number>, planes: number, h: number, w: number, k: number, stride: number, pad: number): { y: Float64Array; arg: Int32Array } {
+  const ho = Math.floor((h + 2 * pad - k) / stride) + 1;
+  const wo = Math.floor((w + 2 * pad - k) / stride) + 1;
+  const y = new Float64Array(planes * ho * wo);
+  const arg = new Int32Array(y.length);
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let u = 0; u < k; u++) {
+          for (let v = 0; v < k; v++) {
+            const r = i * stride - pad + u;
+            const q = j * stride - pad + v;
+            if (r < 0 || r >= h || q < 0 || q >= w) continue;
+            const value = x[(p * h + r) * w + q];
+            if (at < 0 || value > best) [best, at] = [value, r * w + q];
+          }
+        }
+        y[(p * ho + i) * wo + j] = best;
+        arg[(p * ho + i) * wo + j] = at;
+      }
+    }
+  }
+  return { y, arg };
+}
+
+/** ẏ = ẋ at each window's argmax (transpose false), or dx = Σ dy over the windows that chose each input. */
+export function maxPoolJacobianRef(x: ArrayLike<number>, v: ArrayLike<number>, planes: number, h: number, w: number, k: number, stride: number, pad: number, transpose: boolean): Float64Array {
+  const { arg } = maxPoolRef(x, planes, h, w, k, stride, pad);
+  const per = arg.length / planes;
+  if (!transpose) return Float64Array.from(arg, (a, o) => v[Math.floor(o / per) * h * w + a]);
+  const dx = new Float64Array(planes * h * w);
+  arg.forEach((a, o) => (dx[Math.floor(o / per) * h * w + a] += v[o]));
+  return dx;
+}

@@ -13,7 +13,8 @@ import type { Attention } from '../nn/layers/attention.ts';
 import type { LayerNorm } from '../nn/layers/layernorm.ts';
 import type { Pointwise } from '../nn/layers/pointwise.ts';
 import { pointwiseRef, pointwiseSlopeRef } from './pointwise.ts';
-import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, globalAvgPoolAdjointRef, globalAvgPoolRef, type ConvRefGeometry } from './conv.ts';
+import { avgPoolAdjointRef, avgPoolRef, conv2dAdjointRef, conv2dRef, globalAvgPoolAdjointRef, globalAvgPoolRef, maxPoolJacobianRef, maxPoolRef, type ConvRefGeometry } from './conv.ts';
+import type { MaxPool } from '../nn/layers/maxpool.ts';
 import { attentionJacobianRef, attentionRef, geluDerivativeRef, geluRef, layerNormJacobianRef, layerNormRef, type AttentionRefShape } from './transformer.ts';
 
 export interface RefNet {
@@ -138,6 +139,7 @@ function freeForward(layer: Layer, x: ArrayLike<number>, b: number): Float64Arra
   if (layer.kind === 'attention') return attentionRef(x, attentionShape(layer, b)).y;
   if (layer.kind === 'flatten') return Float64Array.from(x as ArrayLike<number>);
   const [c, h, w] = layer.inShape;
+  if (layer.kind === 'maxpool') return maxPoolRef(x, b * c, h, w, (layer as MaxPool).window, (layer as MaxPool).stride, (layer as MaxPool).padding).y;
   if (layer.kind === 'globalavgpool') return globalAvgPoolRef(x, b * c, h * w);
   return avgPoolRef(x, b * c, h, w, (layer as AvgPool).window);
 }
@@ -149,7 +151,11 @@ function freeJacobian(layer: Layer, x: ArrayLike<number>, y: ArrayLike<number>, 
   if (layer.kind === 'pointwise') return Float64Array.from(v as ArrayLike<number>, (g, i) => g * pointwiseSlopeRef((layer as Pointwise).fn, x[i]));
   if (layer.kind === 'layernorm') return layerNormJacobianRef(x, v, b, layer.inShape[0], positions(layer), (layer as LayerNorm).eps);
   if (layer.kind === 'attention') return attentionJacobianRef(x, attentionShape(layer, b), v, transpose);
-  if (!transpose) return freeForward(layer, v, b); // pooling and flatten are linear
+  if (layer.kind === 'maxpool') {
+    const m = layer as MaxPool;
+    return maxPoolJacobianRef(x, v, b * m.inShape[0], m.inShape[1], m.inShape[2], m.window, m.stride, m.padding, transpose);
+  }
+  if (!transpose) return freeForward(layer, v, b); // average pooling and flatten are linear
   if (layer.kind === 'flatten') return Float64Array.from(v as ArrayLike<number>);
   const [c, h, w] = layer.inShape;
   if (layer.kind === 'globalavgpool') return globalAvgPoolAdjointRef(v, b * c, h * w);
