@@ -37,7 +37,7 @@ describe('the config schema', () => {
     expect(message({ steps: 1.5 })).toBe('steps must be an integer >= 0, got 1.5');
     expect(message({ seed: 2 ** 32 })).toBe('seed must be an integer in 0..4294967295, got 4294967296');
     expect(message({ loss: 'l1' })).toBe('loss must be one of mse, cross-entropy; got "l1"');
-    expect(message({ model: { kind: 'resnet' } })).toBe('model.kind must be one of fcn, cnn, myrtle, wrn, vit, graph; got "resnet"');
+    expect(message({ model: { kind: 'resnet' } })).toBe('model.kind must be one of fcn, cnn, myrtle, wrn, vit, onnx, graph; got "resnet"');
     expect(message({ optimizer: { name: 'adam', betas: [0.9, 1] } })).toBe('optimizer.betas[1] must be a finite number >= 0 and < 1, got 1');
     expect(message({ schedule: { kind: 'decay', schedule: { kind: 'constant', lr: 1, max: 2 }, at: [], factor: 0.5 } })).toBe('schedule.schedule (constant): unknown key "max"; schedule.schedule (constant) takes kind, lr');
     expect(message({ tracking: { set: {} } })).toBe('tracking.set.examples must be given (an integer >= 1)');
@@ -66,7 +66,7 @@ describe('the config schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(Object.keys(schema.properties)).toEqual(Object.keys(trainConfigSchema.shape));
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.properties.data.oneOf.map((o: { properties: { kind: { const: string } } }) => o.properties.kind.const)).toEqual(['synthetic', 'sphere', 'mnist', 'cifar10']);
+    expect(schema.properties.data.oneOf.map((o: { properties: { kind: { const: string } } }) => o.properties.kind.const)).toEqual(['synthetic', 'sphere', 'mnist', 'arrays', 'cifar10']);
     expect(schema.properties.stopAtLoss).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
     // Every object of the schema says additionalProperties: false (graph layers excepted: checked with their shapes).
     const open: string[] = [];

@@ -153,7 +153,7 @@ describe('training loop', () => {
     expect(bad({ data: { kind: 'mnist', train: 10, downsampel: 2 } })).toThrow(/data \(mnist\): unknown key "downsampel"/);
     expect(bad({ model: { hiden: [64] } })).toThrow(/model \(fcn\): unknown key "hiden" \(did you mean "hidden"\?\); .* takes kind, parameterization, sigma, frozen, hidden, hiddenBias, outputBias/);
     expect(bad({ model: { kind: 'cnn', channels: 4, channel: 8 } })).toThrow(/model \(cnn\): unknown key "channel"/);
-    expect(bad({ model: { kind: 'resnet', channels: 4 } })).toThrow(/model.kind must be one of fcn, cnn, myrtle, wrn, vit, graph; got "resnet"/);
+    expect(bad({ model: { kind: 'resnet', channels: 4 } })).toThrow(/model.kind must be one of fcn, cnn, myrtle, wrn, vit, onnx, graph; got "resnet"/);
     expect(bad({ optimizer: { name: 'sgd', betas: [0.9, 0.99] } })).toThrow(/optimizer \(sgd\): unknown key "betas"; .* takes name, weightDecay, momentum, dampening, nesterov/);
     expect(bad({ schedule: { kind: 'constant', rate: 1 } })).toThrow(/schedule \(constant\): unknown key "rate"; .* takes kind, lr/);
     expect(bad({ schedule: { kind: 'decay', schedule: { kind: 'constant', lr: 1, max: 2 }, at: [], factor: 0.5 } })).toThrow(/schedule.schedule \(constant\): unknown key "max"/);
