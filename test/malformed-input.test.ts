@@ -4,6 +4,7 @@
 // with exit 2, one message that names the input at fault, and no stack trace. The data-file cases are in
 // cli.test.ts, the checkpoint-header cases in checkpoint-input.test.ts, lab files and links in lab.test.ts.
 // A second test changes summary.json at random bytes (seeded): a clear error or a report, never a crash.
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,8 @@ function configFileCases(): Case[] {
   const cases: Case[] = configs.map(([what, text], i) => ({ what: `config file: ${what}`, args: ['run', file(`config-${i}.json`, text), '--out', join(dir, `config-run-${i}`)], names: `config-${i}.json` }));
   cases.push({ what: 'config file: no such file', args: ['run', join(dir, 'missing.json')], names: 'missing.json' });
   mkdirSync(join(dir, 'a-folder.json'));
+  spawnSync('mkfifo', [join(dir, 'a-fifo.json')]);
+  cases.push({ what: 'config file: a FIFO (it must not hang)', args: ['run', join(dir, 'a-fifo.json')], names: 'a-fifo.json: not a regular file' });
   cases.push({ what: 'config file: a folder named .json', args: ['run', join(dir, 'a-folder.json')], names: 'a-folder.json: a folder, not a file' });
   return cases;
 }

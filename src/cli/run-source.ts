@@ -2,7 +2,7 @@
 // README's "Training configs" describes it), or an ONNX model (.onnx) trained with default settings on the
 // arrays that --data names. Either file becomes a preset of its own (ownPreset), named after the file, so it
 // gets the same run folder, summary, report and lab entry as a preset's run.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readNpy } from '../io/safetensors.ts';
 import { findPreset, ownPreset, PRESETS, type Preset } from '../run/presets.ts';
@@ -20,7 +20,8 @@ const CONFIG_MAX_BYTES = 1 << 20;
 export function readRegularFile(path: string, what: string, max: number): Uint8Array {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking, so a FIFO is refused by the check below instead of hanging the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new RangeError(`${what} ${path}: ${fileProblem(e, 'read')}`);
   }
