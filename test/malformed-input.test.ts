@@ -258,6 +258,8 @@ function onnxCases(): Case[] {
   cases.push({ what: 'an ONNX model without --data', args: ['run', model], names: '--data X.npy,Y.npy' });
   cases.push({ what: 'an ONNX model with one --data file', args: ['run', model, '--data', x], names: '--data X.npy,Y.npy' });
   cases.push({ what: 'an ONNX model whose --data file is missing', args: ['run', model, '--data', `${join(dir, 'nox.npy')},${y}`], names: 'nox.npy: no such file' });
+  spawnSync('mkfifo', [join(dir, 'fifo.onnx')]);
+  cases.push({ what: 'an ONNX model that is a FIFO (it must not hang)', args: ['run', join(dir, 'fifo.onnx'), '--data', `${x},${y}`, '--out', join(dir, 'fifo-run')], names: 'fifo.onnx: not a regular file' });
   cases.push({ what: 'an ONNX model that is missing', args: ['run', join(dir, 'nomodel.onnx'), '--data', `${x},${y}`, '--out', join(dir, 'nomodel-run')], names: 'nomodel.onnx: no such file' });
   const config = file('onnx-config.json', JSON.stringify({ data: { kind: 'arrays', x, y, train: 2 }, model: { kind: 'onnx', file: join(dir, 'gone.onnx') }, loss: 'mse', optimizer: { name: 'sgd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
   cases.push({ what: 'a config whose ONNX model is missing', args: ['run', config, '--out', join(dir, 'gone-run')], names: 'gone.onnx: no such file' });

@@ -1,5 +1,5 @@
 // Node host: bytes of a data file from a local path or an http(s) URL the user gives.
-import { readFile } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassificationOptions } from '../data/classification.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -11,6 +11,36 @@ import { packageRoot } from './package-root.ts';
 // The bundled digits are named by their place in the package (BUNDLED_MNIST), found wherever it is
 // installed and whatever the working folder.
 const bundled = new Set(Object.values(BUNDLED_MNIST));
+
+/** A regular file's bytes, at most `max` of them; anything else is a RangeError naming `what` and the file (as `shown`). */
+export function readRegularFile(path: string, what: string, max: number, shown = path): Uint8Array {
+  let fd: number;
+  try {
+    // Non-blocking, so a FIFO is refused by the check below instead of hanging the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new RangeError(`${what} ${shown}: ${fileProblem(e, 'read')}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new RangeError(`${what} ${shown}: a folder, not a file`);
+    if (!st.isFile()) throw new RangeError(`${what} ${shown}: not a regular file`);
+    if (st.size > max) throw new RangeError(`${what} ${shown}: ${st.size} bytes, more than the ${max} read`);
+    const bytes = new Uint8Array(st.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const got = readSync(fd, bytes, at, bytes.length - at, at);
+      if (got === 0) break;
+      at += got;
+    }
+    return bytes.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The largest local data file read (an ONNX model, arrays, image batches). */
+const DATA_MAX_BYTES = 2 ** 31;
 
 /** The bytes of a data file; a file that cannot be read is the user's input to fix (RangeError, naming it). */
 export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
@@ -26,11 +56,8 @@ export async function readDataFile(pathOrUrl: string): Promise<Uint8Array> {
     if (!response.ok) throw new RangeError(`cannot fetch data file ${pathOrUrl}: HTTP ${response.status} ${response.statusText}`);
     return new Uint8Array(await response.arrayBuffer());
   }
-  try {
-    return new Uint8Array(await readFile(bundled.has(pathOrUrl) ? join(packageRoot, pathOrUrl) : pathOrUrl));
-  } catch (e) {
-    throw new RangeError(`cannot read data file ${pathOrUrl}: ${fileProblem(e, 'read')}`);
-  }
+  // A regular file of bounded size: a FIFO, a device or a folder is refused, never read.
+  return readRegularFile(bundled.has(pathOrUrl) ? join(packageRoot, pathOrUrl) : pathOrUrl, 'cannot read data file', DATA_MAX_BYTES, pathOrUrl);
 }
 
 /** The 10,000 digits shipped in data/. */

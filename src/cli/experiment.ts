@@ -238,7 +238,8 @@ async function runInto(gpu: Gpu, options: RunOptions, { out, preset, config, tra
   const saved = new Set<number>();
   const saveCheckpoint = async (updates: number) => {
     const path = join(out, `checkpoint-${updates}.safetensors`);
-    writeFileSync(path, await trainer.checkpoint({ preset: preset.name, scale, ...(variant ? { variant } : {}), ...(preset.file ? { source: preset.file.path } : {}), code_version: codeVersion() }));
+    // Whole or not at all, and never through a link planted at the name: a temporary file, then a rename.
+    writeWhole(path, await trainer.checkpoint({ preset: preset.name, scale, ...(variant ? { variant } : {}), ...(preset.file ? { source: preset.file.path } : {}), code_version: codeVersion() }));
     await saveTrackedNtk(gpu, trainer, join(out, `ntk-${updates}`), log);
     saved.add(updates);
     log(`saved ${path}`);
@@ -361,9 +362,11 @@ const planJson = (preset: Preset, options: Pick<SweepOptions, 'scale' | 'grid' |
   toJson({ preset: preset.name, ...(preset.file ? { source: preset.file.path, config: preset.config('quick') } : {}), scale: options.scale, grid: Object.fromEntries(options.grid), seeds: options.seeds, set: options.set, combos: plan.map(({ label, folder, assignments }) => ({ label, folder, assignments })) }, 2);
 
 /** Writes a file whole or not at all (concurrent shards may write the same file into one shared folder). */
-function writeWhole(path: string, text: string): void {
+function writeWhole(path: string, text: string | Uint8Array): void {
   const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, text);
+  // A leftover (or a link planted) at the temporary name is removed, not written through.
+  rmSync(partial, { force: true });
+  writeFileSync(partial, text, { flag: 'wx' });
   renameSync(partial, path);
 }
 

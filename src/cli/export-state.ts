@@ -6,8 +6,7 @@ import { dirname, join } from 'node:path';
 import { checkpointParams, decodeCheckpoint } from '../run/checkpoint.ts';
 import { importModelFile } from '../run/model-source.ts';
 import { encodeStateDict } from '../run/state-dict.ts';
-import { readDataFile } from './data-files.ts';
-import { readRegularFile } from './run-source.ts';
+import { readDataFile, readRegularFile } from './data-files.ts';
 
 /** A checkpoint is at most this large (parameters and optimizer state of models this lab trains). */
 const CHECKPOINT_MAX_BYTES = 2 ** 31;

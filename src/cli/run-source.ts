@@ -2,7 +2,6 @@
 // README's "Training configs" describes it), or an ONNX model (.onnx) trained with default settings on the
 // arrays that --data names. Either file becomes a preset of its own (ownPreset), named after the file, so it
 // gets the same run folder, summary, report and lab entry as a preset's run.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readNpy } from '../io/safetensors.ts';
 import { findPreset, ownPreset, PRESETS, type Preset } from '../run/presets.ts';
@@ -10,38 +9,10 @@ import { exampleShape } from '../data/dataset.ts';
 import { buildData } from '../run/data.ts';
 import { loadModel } from '../run/model-source.ts';
 import { partSeeds, validateTrainConfig, type TrainConfig } from '../run/train.ts';
-import { readDataFile } from './data-files.ts';
-import { fileProblem } from './file-problem.ts';
+import { readDataFile, readRegularFile } from './data-files.ts';
 
 /** The largest config file read (a config is a few hundred bytes; a graph model's layers a few kilobytes). */
 const CONFIG_MAX_BYTES = 1 << 20;
-
-/** A regular file's bytes, at most `max` of them; anything else is a RangeError naming `what`. */
-export function readRegularFile(path: string, what: string, max: number): Uint8Array {
-  let fd: number;
-  try {
-    // Non-blocking, so a FIFO is refused by the check below instead of hanging the open.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw new RangeError(`${what} ${path}: ${fileProblem(e, 'read')}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new RangeError(`${what} ${path}: a folder, not a file`);
-    if (!st.isFile()) throw new RangeError(`${what} ${path}: not a regular file`);
-    if (st.size > max) throw new RangeError(`${what} ${path}: ${st.size} bytes, more than the ${max} read`);
-    const bytes = new Uint8Array(st.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const got = readSync(fd, bytes, at, bytes.length - at, at);
-      if (got === 0) break;
-      at += got;
-    }
-    return bytes.subarray(0, at);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The settings an ONNX model trains with unless --set says otherwise (README: "Bring your own PyTorch model"). */
 export function onnxRunConfig(file: string, data: string | undefined): TrainConfig {

@@ -17,7 +17,7 @@
 // gives the same function at the start with c = 1/sqrt(fan_in): W is stored as alpha·W/c. Either way the
 // state dict written back (exportStateDict) has the exported names, shapes and scale.
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor } from '../io/onnx.ts';
-import { Add, isParamLayer, type Activation, type Layer } from './layer.ts';
+import { Add, isParamLayer, type Layer } from './layer.ts';
 import { ChannelAffine } from './layers/affine.ts';
 import { AvgPool, GlobalAvgPool } from './layers/avgpool.ts';
 import { Conv2d } from './layers/conv2d.ts';
@@ -516,4 +516,3 @@ export function stateDictOf(imported: ImportedModel, params: Float32Array): Reco
   return out;
 }
 
-export type { Activation };
