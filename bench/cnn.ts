@@ -144,7 +144,7 @@ async function modelTable(gpu: Gpu, options: { id: string; title: string; what: 
     const costs = ntkCosts({ sites, n: c.n, k: 1, iterations: ITERATIONS, inputGram: true });
     // A matrix-free product is a backward and a forward-mode pass: attention's part in it, which the cost rule leaves out.
     const matrixFreeFlops = costs['matrix-free'] + ITERATIONS * 4 * forward.attention;
-    const jacobianFlops = costs.structured - ITERATIONS * 2 * c.n * c.n;
+    const jacobianFlops = costs.formed - ITERATIONS * 2 * c.n * c.n;
     const formedRows = formedRowsLimit(sites, 1, net.microBatch, gpu.limits.maxStorageBufferBindingSize);
     const auto = chooseNtkMethod({ sites, n: c.n, k: 1, iterations: ITERATIONS, inputGram: true, maxBindingBytes: gpu.limits.maxStorageBufferBindingSize, formedRows });
     net.destroy();
@@ -176,7 +176,7 @@ async function modelTable(gpu: Gpu, options: { id: string; title: string; what: 
     const mf = new MatrixFreeNtk(gpu, net2, X);
     const matrixFree = await measure(gpu, (s) => power.record(s, mf, ITERATIONS, slot, 0, 1), 1);
     const faster = !(formedMs < matrixFree.ms) ? 'matrix-free' : 'formed';
-    const picked = auto === 'structured' ? 'formed' : 'matrix-free';
+    const picked = auto;
     const row = [
       c.label,
       `${(net2.layout.count / 1e6).toFixed(2)} M`,

@@ -2,11 +2,11 @@
 // 128-element Z = X + Y (recording, encoding and submitting, the device's time), and the top 5 eigenpairs of
 // a formed 128×128, 512×512 and 1024×1024 K by Lanczos on the GPU (about ten dispatches and a readback per step)
 // against one readback of K and a float64 Lanczos on the host (src/ntk/lanczos-host.ts). These figures decide
-// the bind-group cache (src/gpu/bind-groups.ts) and HOST_SPECTRUM_MAX (src/ntk/tracker.ts).
+// the bind-group cache (src/gpu/bind-groups.ts) and HOST_SPECTRUM_MAX (src/track/probes/spectrum.ts).
 // Usage: npm run bench:dispatch
 import { Rng } from '../src/data/random.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { linearCombination, matmul } from '../src/gpu/ops.ts';
+import { linearCombination, matmul } from '../src/kernels/ops.ts';
 import { median } from '../src/gpu/timing.ts';
 import { hostLanczos } from '../src/ntk/lanczos-host.ts';
 import { Lanczos } from '../src/ntk/spectrum.ts';

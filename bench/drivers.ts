@@ -7,7 +7,7 @@ import { pollDawn } from '../src/cli/dawn-wait.ts';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { Rng } from '../src/data/random.ts';
 import { describeAdapter, type Gpu } from '../src/gpu/gpu.ts';
-import { matmul } from '../src/gpu/ops.ts';
+import { matmul } from '../src/kernels/ops.ts';
 import { median, timeStep } from '../src/gpu/timing.ts';
 import { resolvePreset } from '../src/run/presets.ts';
 import { Trainer } from '../src/run/train.ts';

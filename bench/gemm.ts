@@ -1,14 +1,14 @@
 // Matrix-product benchmarks. gemmTable: every variant at square sizes and at the skinny NTK-block shape
 // (n = 128 rows of p features, C = A·Bᵀ), with median time, GFLOP/s and the speed-up over the float64
-// reference. choiceTable: the shapes src/gpu/gemm-choice.ts decides on, every candidate interleaved over
+// reference. choiceTable: the shapes src/kernels/gemm-choice.ts decides on, every candidate interleaved over
 // several rounds, and what `auto` runs there against the best: the evidence for that table on this adapter.
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, tileCols, tileRows, type TileConfig } from '../shaders/gemm-tiled.ts';
 import { gemvFits } from '../shaders/gemv.ts';
 import { VEC4_TILE_4x8, vec4Fits, type Vec4Tile } from '../shaders/gemm-vec4.ts';
 import { Rng } from '../src/data/random.ts';
-import { chooseGemm, gemvPlan, type GemmPlan, type GemmVariant } from '../src/gpu/gemm-choice.ts';
+import { chooseGemm, gemvPlan, type GemmPlan, type GemmVariant } from '../src/kernels/gemm-choice.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { matmul } from '../src/gpu/ops.ts';
+import { matmul } from '../src/kernels/ops.ts';
 import { median, timeStep } from '../src/gpu/timing.ts';
 import { matmulRef } from '../src/ref/kernels.ts';
 import { provenance, type BenchTable } from './results-file.ts';
@@ -129,7 +129,7 @@ function planLabel(p: GemmPlan): string {
   return p.variant;
 }
 
-/** The shape classes of src/gpu/gemm-choice.ts, as the engine meets them. */
+/** The shape classes of src/kernels/gemm-choice.ts, as the engine meets them. */
 const CHOICE_CASES: Case[] = [
   { label: '512³ A·B', M: 512, N: 512, K: 512, transA: false, transB: false },
   { label: '512³ A·Bᵀ', M: 512, N: 512, K: 512, transA: false, transB: true },
@@ -175,7 +175,7 @@ export async function choiceTable(gpu: Gpu, options: { rounds: number; log?: (li
     id: 'gemm-choice',
     title: 'Which kernel auto picks',
     description:
-      `${provenance()} The shapes src/gpu/gemm-choice.ts decides on. Every candidate and \`auto\` are timed in turn, ${options.rounds} rounds, ` +
+      `${provenance()} The shapes src/kernels/gemm-choice.ts decides on. Every candidate and \`auto\` are timed in turn, ${options.rounds} rounds, ` +
       'median of each (GFLOP/s); "auto / best" is auto\'s time over the fastest candidate\'s (1.00: auto picked it; within about 1.15 is the noise of a CPU driver).',
     columns: ['shape', 'fastest (GFLOP/s)', 'auto runs (GFLOP/s)', 'auto / best', 'every candidate (GFLOP/s)'],
     rows,

@@ -3,17 +3,18 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { catapultHere } from './cli-here.ts';
 
 const catapult = (...args: string[]) => spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000 });
 const withEnv = (env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, ['bin/catapult.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 
 describe('command line', () => {
-  it('runs a config file as it runs a preset: the same run folder, named after the file; train is the same command', () => {
+  it('runs a config file as it runs a preset: the same run folder, named after the file; train is the same command', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
     for (const command of ['run', 'train']) {
       const out = join(dir, command);
-      const r = catapult(command, 'examples/rank2-gd.json', '--set', 'steps=3', '--seed', '4', '--no-report', '--out', out);
+      const r = await catapultHere(command, 'examples/rank2-gd.json', '--set', 'steps=3', '--seed', '4', '--no-report', '--out', out);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/adapter: /);
       expect(r.stdout).toMatch(/status: completed after 3 steps/);
@@ -29,25 +30,25 @@ describe('command line', () => {
     const named = spawnSync(process.execPath, [join(process.cwd(), 'bin/catapult.js'), 'run', join(process.cwd(), 'examples/rank2-gd.json'), '--set', 'steps=1', '--no-report'], { encoding: 'utf8', timeout: 120_000, cwd });
     expect(named.status, named.stderr).toBe(0);
     expect(existsSync(join(cwd, 'runs', 'rank2-gd-seed0', 'summary.json'))).toBe(true);
-    const show = catapult('show', 'examples/rank2-gd.json', '--set', 'steps=9', '--json');
+    const show = await catapultHere('show', 'examples/rank2-gd.json', '--set', 'steps=9', '--json');
     expect(show.status, show.stderr).toBe(0);
     expect(JSON.parse(show.stdout).steps).toBe(9);
   });
 
-  it('exits 2 with the field and what is allowed for a bad config or argument', () => {
+  it('exits 2 with the field and what is allowed for a bad config or argument', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync('examples/rank2-gd.json', 'utf8')), batchSize: -3 }));
-    const r = catapult('run', bad);
+    const r = await catapultHere('run', bad);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/config .*bad.json: batchSize must be an integer >= 1, got -3/);
-    const s = catapult('demo', '--width', 'wide');
+    const s = await catapultHere('demo', '--width', 'wide');
     expect(s.status).toBe(2);
     expect(s.stderr).toMatch(/--width must be an integer >= 1, got "wide"/);
-    expect(catapult('frobnicate').status).toBe(2);
+    expect((await catapultHere('frobnicate')).status).toBe(2);
   });
 
-  it('a bad graph model exits 2 naming the module and what is allowed, with no stack trace', () => {
+  it('a bad graph model exits 2 naming the module and what is allowed, with no stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-'));
     const config = (layers: unknown[]) => {
       const path = join(dir, `graph-${Math.random().toString(36).slice(2)}.json`);
@@ -65,16 +66,16 @@ describe('command line', () => {
       [[{ type: 'conv2d', out: 4, kernel: 3, dilation: 2 }], /model.layers\[0\] \(conv2d\): unknown field "dilation"; a conv2d layer takes out, kernel, stride, padding, bias/],
     ];
     for (const [layers, message] of cases) {
-      const r = catapult('run', config(layers), '--no-report', '--out', join(dir, 'out'));
+      const r = await catapultHere('run', config(layers), '--no-report', '--out', join(dir, 'out'));
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
 
-  it('--resume refuses what would change the saved run, and files that are not checkpoints, with exit 2 naming them', () => {
+  it('--resume refuses what would change the saved run, and files that are not checkpoints, with exit 2 naming them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-resume-'));
-    const made = catapult('run', 'gd-catapult', '--set', 'steps=3', '--set', 'model.hidden=16', '--save-at', '2', '--no-report', '--out', dir);
+    const made = await catapultHere('run', 'gd-catapult', '--set', 'steps=3', '--set', 'model.hidden=16', '--save-at', '2', '--no-report', '--out', dir);
     expect(made.status, made.stderr).toBe(0);
     const ck = join(dir, 'checkpoint-2.safetensors');
     const truncated = join(dir, 'truncated.safetensors');
@@ -89,13 +90,13 @@ describe('command line', () => {
       [['--resume', truncated], /data_offsets \[\d+, \d+\] are not a range inside|not a safetensors file/],
     ];
     for (const [args, message] of cases) {
-      const r = catapult('run', ...args, '--out', join(dir, 'out'));
+      const r = await catapultHere('run', ...args, '--out', join(dir, 'out'));
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     // The checkpoint's own run still resumes.
-    const ok = catapult('run', '--resume', ck, '--no-report', '--out', join(dir, 'resumed'));
+    const ok = await catapultHere('run', '--resume', ck, '--no-report', '--out', join(dir, 'resumed'));
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/completed after 3 steps/);
   });
@@ -124,7 +125,7 @@ describe('command line', () => {
     expect(readFileSync(join(dir, 'run.lock'), 'utf8').trim()).toBe(String(process.pid));
   });
 
-  it('an --out that cannot be a folder exits 2 naming why, at once (it used to hang under /proc)', () => {
+  it('an --out that cannot be a folder exits 2 naming why, at once (it used to hang under /proc)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catapult-out-'));
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
@@ -135,7 +136,7 @@ describe('command line', () => {
     ];
     for (const [out, message] of cases) {
       for (const command of [['run', 'gd-catapult'], ['sweep', 'gd-catapult', '--grid', 'seed=1']]) {
-        const r = catapult(...command, '--set', 'steps=1', '--out', out);
+        const r = await catapultHere(...command, '--set', 'steps=1', '--out', out);
         expect(r.status, `${command[0]} --out ${out}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toMatch(message);
       }
@@ -172,7 +173,7 @@ describe('command line', () => {
     ];
     for (const [data, message] of cases) {
       const config = file('config.json', JSON.stringify({ data, model: { hidden: [4] }, loss: 'mse', optimizer: { name: 'gd' }, schedule: { kind: 'constant', lr: 0.1 }, batchSize: 'full', steps: 1, seed: 0 }));
-      const r = catapult('run', config, '--no-report', '--out', join(dir, 'out'));
+      const r = await catapultHere('run', config, '--no-report', '--out', join(dir, 'out'));
       expect(r.status, `${JSON.stringify(data)}: ${r.stderr}`).toBe(2);
       expect(r.stderr, JSON.stringify(data)).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -7,7 +7,6 @@ import { checkConfigPart, configJsonSchema, describeField, trainConfigSchema } f
 import { TASKS } from '../src/data/synthetic.ts';
 import { MODEL_KINDS } from '../src/nn/models.ts';
 import { NTK_METHOD_CHOICES } from '../src/ntk/method.ts';
-import { SET_METHOD_CHOICES } from '../src/ntk/tracker.ts';
 import { OPTIMIZERS } from '../src/optim/optimizer.ts';
 import { SCHEDULE_KINDS } from '../src/optim/schedules.ts';
 import { PRESETS, resolvePreset } from '../src/run/presets.ts';
@@ -52,7 +51,7 @@ describe('the config schema', () => {
     expect(options('optimizer.name')).toEqual([...OPTIMIZERS]);
     expect(options('schedule.kind')).toEqual([...SCHEDULE_KINDS]);
     expect(options('lrUnit')).toEqual([...LR_UNITS]);
-    expect(options('tracking.set.method')).toEqual([...SET_METHOD_CHOICES]);
+    expect(options('tracking.set.method')).toEqual([...NTK_METHOD_CHOICES]);
     expect(options('tracking.batch.method')).toEqual([...NTK_METHOD_CHOICES]);
     expect(describeField(resolvePreset('gd-catapult'), 'steps')).toEqual({ help: 'updates to make', number: { integer: true, min: 0 } });
     expect(describeField(resolvePreset('gd-catapult'), 'nosuch')).toBeNull();

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dawnWait, pollDawn } from '../src/cli/dawn-wait.ts';
-import { matmul } from '../src/gpu/ops.ts';
+import { matmul } from '../src/kernels/ops.ts';
 import { releaseTestGpu, testGpu } from './gpu.ts';
 
 afterAll(releaseTestGpu);

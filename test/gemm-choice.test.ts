@@ -1,9 +1,9 @@
-// The table `auto` reads (src/gpu/gemm-choice.ts): what each adapter class runs for the shapes the engine
+// The table `auto` reads (src/kernels/gemm-choice.ts): what each adapter class runs for the shapes the engine
 // meets. Changing a rule changes this test on purpose, with bench/RESULTS.md's comparison to back it.
 import { describe, expect, it } from 'vitest';
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN } from '../shaders/gemm-tiled.ts';
 import { VEC4_TILE_4x8, VEC4_TILE_8x8 } from '../shaders/gemm-vec4.ts';
-import { chooseGemm } from '../src/gpu/gemm-choice.ts';
+import { chooseGemm } from '../src/kernels/gemm-choice.ts';
 import type { AdapterClass } from '../src/gpu/gpu.ts';
 
 

@@ -6,7 +6,7 @@ import { gemmTiled } from '../shaders/gemm-tiled.ts';
 import { requestNodeGpu } from '../src/cli/node-gpu.ts';
 import { DeviceLostError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
-import { matmul } from '../src/gpu/ops.ts';
+import { matmul } from '../src/kernels/ops.ts';
 import { BindGroupCache } from '../src/gpu/bind-groups.ts';
 import type { CompiledKernel } from '../src/gpu/pipelines.ts';
 import { timeStep } from '../src/gpu/timing.ts';

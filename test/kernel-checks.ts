@@ -9,7 +9,7 @@ import { BufferLimitError, KernelCompileError } from '../src/gpu/errors.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { flatGrid, type KernelDef } from '../src/gpu/kernel.ts';
 import type { Matrix } from '../src/gpu/matrix.ts';
-import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/gpu/ops.ts';
+import { MIN_IDENTITY, activationBackward, biasActivation, gather, gatherSquare, linearCombination, matmul, reduce, type GemmVariant, type Reduction } from '../src/kernels/ops.ts';
 import { CONV_TILES, conv2dBiasGrad, conv2dForward, conv2dInputGrad, conv2dPerExample, conv2dPerExampleBias, conv2dWeightGrad, conv2dWeightGradTiled, convTile, weightGradChunk, type ConvGeometry } from '../shaders/conv2d.ts';
 import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type PoolShape } from '../shaders/pool.ts';
 import { sumSlices } from '../shaders/reduce.ts';

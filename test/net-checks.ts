@@ -4,7 +4,7 @@
 // Hessian-vector products against the float64 Hessian.
 import { expect } from 'vitest';
 import { Rng } from '../src/data/random.ts';
-import { linearCombination } from '../src/gpu/ops.ts';
+import { linearCombination } from '../src/kernels/ops.ts';
 import { LossHeads } from '../src/nn/loss.ts';
 import { modelLayers, type ModelConfig } from '../src/nn/models.ts';
 import { shapeSize, type Shape } from '../src/nn/network.ts';

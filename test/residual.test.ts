@@ -1,6 +1,6 @@
 // Residual networks against the float64 reference: the join y = main(x) + shortcut(x) with an identity and a
 // 1×1-convolution shortcut, a block reading the network's input (two consumers of X, summed into ∂/∂X), a block
-// inside a block, and the Wide ResNet; forward, gradients, J u, central differences, the adjoint identity,
+// inside a block, a node with three consumers, and the Wide ResNet; forward, gradients, J u, central differences, the adjoint identity,
 // Hessian-vector products, and the NTK by Jacobian contraction and matrix-free against the float64 J·Jᵀ.
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelGraph, modelLayers, type ModelConfig } from '../src/nn/models.ts';
@@ -44,6 +44,22 @@ const CASES: NetCase[] = [
     input: [2, 4, 4],
     k: 1,
     b: 2,
+  },
+  {
+    // Node 0 feeds the inner block's convolution, the inner join and the outer join: its dy is a sum of three.
+    name: 'a block nested first inside a block: one node with three consumers',
+    model: {
+      kind: 'graph',
+      layers: [
+        conv(2, 3, 1, 1, 0.2),
+        { type: 'residual', main: [{ type: 'residual', main: [conv(2, 3)] }, { type: 'relu' }, conv(2, 3)] },
+        { type: 'flatten' },
+        { type: 'linear', bias: 0.5 },
+      ],
+    },
+    input: [1, 5, 3],
+    k: 2,
+    b: 3,
   },
   {
     name: 'the wrn model (depth 10, widen 1: 16/32/64 channels), standard parameterization, stem frozen',

@@ -58,7 +58,7 @@ describe('spectral tracking during training', () => {
   it('tracks each batch\'s λ_max formed or matrix-free alike, minibatches and GD, with the input Gram kept', async () => {
     const gpu = await testGpu();
     for (const batchSize of [12, 'full'] as const) {
-      const run = async (method: 'structured' | 'matrix-free') => {
+      const run = async (method: 'formed' | 'matrix-free') => {
         const config: TrainConfig = {
           data: { kind: 'synthetic', task: 'rank-2', d: 10, train: 48, noise: 0.1 },
           model: { hidden: [32] },
@@ -75,7 +75,7 @@ describe('spectral tracking during training', () => {
         trainer.destroy();
         return r.records.map((x) => x.lambdaBatch!);
       };
-      const formed = await run('structured');
+      const formed = await run('formed');
       const free = await run('matrix-free');
       expect(formed.every((v) => v > 0)).toBe(true);
       formed.forEach((v, t) => expect(Math.abs(free[t] - v) / v, `b=${batchSize} step ${t}`).toBeLessThan(1e-4));
@@ -251,7 +251,7 @@ describe('spectral tracking during training', () => {
     await expect(Trainer.create(gpu, { ...base, tracking: { agop: {} } }, readDataFile)).rejects.toThrow(/tracking.agop needs tracking.set/);
     await expect(Trainer.create(gpu, { ...base, tracking: { spectrum: { top: 2 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum needs tracking.set/);
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10 }, spectrum: { top: 11 } } }, readDataFile)).rejects.toThrow(/tracking.spectrum.top must be an integer in 1..10, got 11/);
-    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, method: 'dense' as 'gram' } } }, readDataFile)).rejects.toThrow(/tracking.set.method must be one of auto, gram, matrix-free; got "dense"/);
+    await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, method: 'dense' as 'formed' } } }, readDataFile)).rejects.toThrow(/tracking.set.method must be one of auto, formed, matrix-free; got "dense"/);
     await expect(Trainer.create(gpu, { ...base, tracking: { set: { examples: 10, chunk: 100 } } }, readDataFile)).rejects.toThrow(/tracking.set.chunk must be a positive multiple of 64 examples, got 100/);
   });
 });

@@ -3,7 +3,10 @@
 // A Figure is a definition applied to runs: plain data (x, series with colours and values, catapult markers)
 // that each renderer draws the same way (src/charts/svg.ts, src/app/charts.ts).
 import { scaleLinear } from 'd3-scale';
-import type { EvalRecord, StepRecord, TrainConfig } from '../run/train.ts';
+import type { TrainConfig } from '../run/train-config.ts';
+import type { ChartDef as BaseChartDef, SeriesDef as BaseSeriesDef } from '../track/chart.ts';
+import type { EvalRecord } from '../track/record.ts';
+import { PROBE_CHARTS, type StepRecord } from '../track/registry.ts';
 import { toleranceOf } from '../run/convergence.ts';
 
 /** A run as the charts see it: its records, a short name and the one colour it has on every chart. */
@@ -24,35 +27,10 @@ export interface ChartRun {
 /** undefined: not measured at this step (a line runs on across it); null: a gap (a diverged loss, a log axis's non-positive value). */
 export type Value = number | null | undefined;
 
-interface SeriesDef {
-  label: string;
-  step?: (r: StepRecord, run: ChartRun) => number | undefined;
-  evaluation?: (e: EvalRecord) => number | undefined;
-  dash?: number[];
-  /** Drawn as points, never joined. */
-  points?: boolean;
-  /** The residual field of a tracked eigenvalue: values above the run's tolerance are drawn apart, as hollow points. */
-  residual?: (r: StepRecord) => number | undefined;
-  /** A noisy quantity that the smoothing control smooths (its raw values stay, faint). */
-  smooth?: boolean;
-  /** Drawn for every run when runs are compared (else only the first run's series are drawn). */
-  compare?: boolean;
-  /** A colour from a ramp over the chart's `ramp` series (the spectrum's λ_1 … λ_k), not from the palette. */
-  ramp?: boolean;
-  /** A critical line (n/η, 1): the same orange on every chart, a colour no other series of one run takes. */
-  critical?: boolean;
-}
+type SeriesDef = BaseSeriesDef<StepRecord, ChartRun>;
 
-export interface ChartDef {
-  id: string;
-  title: string;
-  /** The y axis's label with its unit. */
-  yLabel: string;
-  log: boolean;
-  /** 'steps': x is each record's training step; 'evals': the step of each evaluation. */
-  source: 'steps' | 'evals';
-  series: (run: ChartRun) => SeriesDef[];
-}
+/** A chart definition over a run's records. */
+export type ChartDef = BaseChartDef<StepRecord, ChartRun>;
 
 export interface FigureSeries {
   label: string;
@@ -189,34 +167,8 @@ export const CHARTS: ChartDef[] = [
     source: 'steps',
     series: () => [{ label: 'η', step: (r) => r.lr, compare: true }],
   },
-  {
-    id: 'alignment',
-    title: 'AGOP alignment cos(G, G*) between the network’s and the target’s average gradient outer products',
-    yLabel: 'cosine (1 = aligned)',
-    log: false,
-    source: 'steps',
-    series: () => [{ label: 'alignment', step: (r) => r.alignment, compare: true }],
-  },
-  {
-    id: 'adagrad',
-    title: 'AdaGrad: the effective rate η/s_t against the report’s bound s_t·n/λ_max, and s_t (the exact critical rate is η_crit^P above)',
-    yLabel: 'learning rate',
-    log: true,
-    source: 'steps',
-    series: () => [
-      { label: 'η/s_t', step: (r) => r.adagradRate, compare: true },
-      { label: 's_t·n/λ_max', step: (r) => r.adagradBound },
-      { label: 's_t', step: (r) => r.adagradS, dash: [6, 4] },
-    ],
-  },
-  {
-    id: 'condition',
-    title: 'Condition number of the tracked set’s NTK',
-    yLabel: 'λ_max/λ_min',
-    log: true,
-    source: 'steps',
-    series: () => [{ label: 'λ_max/λ_min', step: (r) => r.condition, compare: true }],
-  },
+  // Each probe's charts of its own (src/track/probes/).
+  ...PROBE_CHARTS,
   {
     id: 'test',
     title: 'Evaluation loss (whole training set, validation, test)',

@@ -1,10 +1,9 @@
 // How the command line waits for Dawn. Dawn for Node (the `webgpu` package) settles its promises (mapAsync,
 // onSubmittedWorkDone, pipeline creation) from a tick that it queues again through the global setImmediate
 // for as long as one of them is pending: the main thread spins at a full core while the GPU works. On a CPU
-// driver that core is one the driver's own threads need (lavapipe runs one per core). Measured on the 2-core
-// VM, interleaved in one process: gd-catapult quick took 1.4–1.6× as long spinning as polled on lavapipe,
-// 1.1–1.5× on SwiftShader; a tiny net whose steps are hundreds of tiny dispatches lost 5–15 % on lavapipe, as its
-// threads hand over faster while a core spins (bench/RESULTS.md, "The CPU drivers compared").
+// driver that core is one the driver's own threads need (lavapipe runs one per core), so spinning slows whole
+// runs down; only nets of hundreds of tiny dispatches per step gain a little from it (bench/RESULTS.md,
+// "The CPU drivers compared", has the figures).
 //
 // While a wait is pending, each setImmediate call first sleeps the thread (Atomics.wait) for a tenth of the
 // time waited so far, at most a millisecond, then queues its callback as usual: a wait ends at most ~10 %

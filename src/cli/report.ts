@@ -11,7 +11,7 @@ import type { EvalRecord, StepRecord } from '../run/train.ts';
 import { figuresOf, PALETTE, runEnd, sweepFigure, type ChartRun, type Figure, type SweepCurve } from '../charts/figure.ts';
 import { figureSvg } from '../charts/svg.ts';
 import { readAggregate, readSummary, readSweep, type SummaryFile } from '../run/run-folder.ts';
-import { TRACKED_EIGENVALUES } from '../run/convergence.ts';
+import { TRACKED_EIGENVALUES } from '../track/registry.ts';
 
 // Everything a run folder holds is data: each value reaches the page escaped (any type, as text; the SVG
 // renderer escapes its labels too), and the page's Content-Security-Policy runs no script at all, so even

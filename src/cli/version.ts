@@ -13,16 +13,21 @@ export function packageVersion(): string {
   }
 }
 
-export function codeVersion(): string {
+/**
+ * The commit of the checkout at `root` (the package's by default), "+ uncommitted changes" where the tree differs.
+ * Read-only: plain `git status` refreshes the index and rewrites .git/index, so a run would change the
+ * repository it reports on; --no-optional-locks skips that write.
+ */
+export function codeVersion(root = repoRoot): string {
   // A bundle built for a machine without the repository (npm run bench:device) carries the version it was built at.
   if (process.env.CATAPULT_CODE_VERSION) return process.env.CATAPULT_CODE_VERSION;
   // An installed package is no git checkout: it carries the commit it was packed at.
-  const packed = resolve(repoRoot, 'lib/code-version.txt');
-  if (existsSync(packed) && !existsSync(resolve(repoRoot, '.git'))) return readFileSync(packed, 'utf8').trim();
+  const packed = resolve(root, 'lib/code-version.txt');
+  if (existsSync(packed) && !existsSync(resolve(root, '.git'))) return readFileSync(packed, 'utf8').trim();
   try {
-    const run = (cmd: string) => execSync(cmd, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const run = (cmd: string) => execSync(cmd, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     const head = run('git rev-parse --short HEAD');
-    return run('git status --porcelain') !== '' ? `${head} + uncommitted changes` : head;
+    return run('git --no-optional-locks status --porcelain') !== '' ? `${head} + uncommitted changes` : head;
   } catch {
     return 'unknown';
   }

@@ -1,15 +1,14 @@
 // Bind groups, created once per kernel and set of bound buffer ranges and reused by later dispatches. A
 // training step records the same dispatches on the same buffers every time, so its uniforms land on the
-// same offsets of the uniform arena too; creating their bind groups anew was about half of the host's cost
-// per dispatch on the CPU drivers (bench/RESULTS.md, "Dispatch cost"). A dynamic uniform offset would make
-// the offset no part of the key, but it made lavapipe's execution of a step 3-5x slower. A new arena
-// (after it grew) starts a new cache.
+// same offsets of the uniform arena too, and creating bind groups is a large share of the host's cost per
+// dispatch on the CPU drivers (bench/RESULTS.md, "Dispatch cost"). Uniform offsets are part of the key rather
+// than dynamic offsets, which slow lavapipe's execution of a step (same section). A new arena (after it grew)
+// starts a new cache.
 //
-// Past its capacity the cache drops its least recently used entry, one at a time. It used to clear itself
-// at 4096 entries: a step with hundreds of power iterations has that many bind groups (each dispatch has its
-// own uniform offset), so it cleared and re-created thousands every few steps, and lavapipe crashed in
-// vkCreateDescriptorPool now and then under that churn (test/preconditioned.test.ts, with Dawn polled
-// instead of spun: src/cli/dawn-wait.ts).
+// Past its capacity the cache drops its least recently used entry, one at a time, never all at once: a step
+// with hundreds of power iterations has thousands of bind groups (each dispatch has its own uniform offset),
+// and re-creating them all in bursts exhausts the driver's descriptor pools (lavapipe's vkCreateDescriptorPool
+// fails under that churn).
 import type { CompiledKernel } from './pipelines.ts';
 
 /** Entries kept: bounded memory when many short-lived buffers come and go, room for a long step's dispatches. */

@@ -1,7 +1,7 @@
 // Compiled kernels, created once per compile-time key, asynchronously, with explicit bind-group layouts.
 import { KernelCompileError, type CompileMessage } from './errors.ts';
 import type { BindingKind, KernelDef } from './kernel.ts';
-import type { GpuWait } from './gpu.ts';
+import type { GpuWait } from './adapter.ts';
 
 export interface CompiledKernel {
   readonly name: string;

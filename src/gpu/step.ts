@@ -1,6 +1,6 @@
 // A logical step: an ordered list of dispatches and copies, encoded into one command encoder at submit.
 // Consecutive dispatches share one compute pass; a copy closes the pass it interrupts.
-import type { AdapterClass } from './gpu.ts';
+import type { AdapterClass } from './adapter.ts';
 import type { KernelDef } from './kernel.ts';
 import { Matrix } from './matrix.ts';
 import type { CompiledKernel } from './pipelines.ts';

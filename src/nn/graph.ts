@@ -16,11 +16,11 @@
 import { BufferLimitError } from '../gpu/errors.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { activationBackward, dispatch, linearCombination } from '../gpu/ops.ts';
+import { activationBackward, dispatch, linearCombination } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import { isParamLayer, type FreeLayer, type Layer, type LayerBuffers, type LayerScratch, type LayerTensors, type ParamLayer } from './layer.ts';
-import { sameShape, shapeSize, shapeText, type BackwardOptions, type Network, type Shape, type SiteInfo, type Tape } from './network.ts';
+import { sameShape, shapeSize, shapeText, type BackwardOptions, type ForwardOptions, type Network, type Shape, type SiteInfo, type Tape } from './network.ts';
 import { modelGraph, sequentialInputs, type ModelConfig } from './models.ts';
 import { initParams, paramLayout, type ParamLayout, type ParamTensor } from './params.ts';
 
@@ -71,7 +71,7 @@ export function checkWiring(layers: readonly Layer[], inputs: readonly (readonly
 /** Buffers of one batch size: every layer's output and pre-activation, and the backward pass's sensitivities. */
 interface Workspace {
   b: number;
-  /** Bumped by every forward pass at this batch size; a tape of another generation is stale. */
+  /** Bumped by every forward pass into this workspace; a tape of another generation is stale. */
   generation: number;
   y: (Matrix | null)[];
   pre: (Matrix | null)[];
@@ -130,8 +130,9 @@ export class Graph implements Network {
   private readonly uses: number[];
   /** The parametrized layers' tensors by layer index (undefined for parameter-free layers). */
   private readonly tensors: ({ weight: ParamTensor; bias: ParamTensor | null } | undefined)[];
-  private readonly workspaces = new Map<number, Workspace>();
-  private readonly tangentWorkspaces = new Map<number, TangentWorkspace>();
+  /** By workspace key (the batch size, and the workspace's name where the caller gave one). */
+  private readonly workspaces = new Map<string, Workspace>();
+  private readonly tangentWorkspaces = new Map<string, TangentWorkspace>();
   private generations = 0;
 
   constructor(
@@ -196,20 +197,22 @@ export class Graph implements Network {
   }
 
   isCurrent(tape: Tape): boolean {
-    return this.workspaces.get(tape.b)?.generation === tape.generation;
+    return this.workspaces.get(tape.workspace)?.generation === tape.generation;
   }
 
   private fresh(tape: Tape): Workspace {
-    const ws = this.workspaces.get(tape.b);
+    const ws = this.workspaces.get(tape.workspace);
     if (!ws || !this.isCurrent(tape)) {
-      throw new Error(`stale tape: a later forward pass at batch size ${tape.b} has overwritten the activations of this one; run forward again`);
+      const named = tape.workspace.split(':')[1];
+      throw new Error(`stale tape: a later forward pass at batch size ${tape.b}${named ? ` in workspace "${named}"` : ''} has overwritten the activations of this one; run forward again`);
     }
     return ws;
   }
 
-  async forward(step: Step, X: Matrix): Promise<Tape> {
+  async forward(step: Step, X: Matrix, options: ForwardOptions = {}): Promise<Tape> {
     this.checkInput(X);
-    const ws = this.workspace(X.rows);
+    const key = options.workspace ? `${X.rows}:${options.workspace}` : `${X.rows}`;
+    const ws = this.workspace(key, X.rows);
     ws.generation = ++this.generations;
     const node = (j: number) => (j < 0 ? X : ws.outputs[j]);
     for (const [i, layer] of this.layers.entries()) {
@@ -232,7 +235,7 @@ export class Graph implements Network {
       }
       ws.outputs[i] = out;
     }
-    return { b: X.rows, X, output: ws.outputs[this.layers.length - 1], generation: ws.generation };
+    return { b: X.rows, X, output: ws.outputs[this.layers.length - 1], generation: ws.generation, workspace: key };
   }
 
   /**
@@ -329,7 +332,7 @@ export class Graph implements Network {
     const b = tape.b;
     if (out.rows !== b || out.cols !== this.outputs) throw new RangeError(`jvp: out must be ${b}×${this.outputs}, got ${out.rows}×${out.cols}`);
     if (tangent.size < this.layout.size * 4) throw new RangeError(`jvp: "${tangent.label}" holds ${tangent.size / 4} values, the parameters ${this.layout.size}`);
-    const tw = this.tangentWorkspace(b);
+    const tw = this.tangentWorkspace(tape.workspace, b);
     // Each node's tangent, or null while it is zero (the input, and everything that depends on no trainable layer).
     const tangents: (Matrix | null)[] = [];
     const of = (j: number) => (j < 0 ? null : tangents[j]);
@@ -361,7 +364,7 @@ export class Graph implements Network {
       const u = this.tensors[i]!.weight.frozen ? null : this.view(i, tangent);
       const relu = layer.activation === 'relu';
       const hdot = last && !relu ? out : tw.hdot[i]!;
-      const nonzero = await layer.tangent(step, ws.inputs[i], prev, u, hdot, this.view(i, this.params), this.scratch(b, i, ws));
+      const nonzero = await layer.tangent(step, ws.inputs[i], prev, u, hdot, this.view(i, this.params), this.scratch(tape.workspace, b, i, ws));
       if (!nonzero) {
         tangents[i] = null;
         continue;
@@ -382,7 +385,7 @@ export class Graph implements Network {
   async hessianVectorBackward(step: Step, tape: Tape, seed: Matrix, tangent: GPUBuffer, seedDot: Matrix, into: GPUBuffer): Promise<void> {
     if (this.hessianUnsupported) throw new RangeError(`Hessian-vector products: ${this.hessianUnsupported}`);
     const ws = this.fresh(tape);
-    const tw = this.tangentWorkspace(tape.b);
+    const tw = this.tangentWorkspace(tape.workspace, tape.b);
     if (ws.backwardSeed !== seed || ws.backwardGeneration !== tape.generation) throw new Error('Hessian-vector product: record backward(tape, seed) with the loss seed first, on this tape');
     if (tw.tangentOf !== tangent || tw.tangentGeneration !== tape.generation) throw new Error('Hessian-vector product: record jvp(tape, u) with the same tangent first, on this tape');
     await this.reverse(step, tape.b, tw.reverse, seedDot, null, async (i, rDy, target) => {
@@ -404,7 +407,7 @@ export class Graph implements Network {
       const delta = relu ? ws.delta[i]! : ws.dy[i]!;
       const frozen = this.tensors[i]!.weight.frozen;
       const wantDx = this.inputs[i][0] >= 0;
-      return [await layer.rBackward(step, ws.inputs[i], tw.inTangent[i], delta, rDelta, frozen ? null : this.view(i, tangent), frozen ? null : this.view(i, into), wantDx, this.view(i, this.params), this.scratch(tape.b, i, ws))];
+      return [await layer.rBackward(step, ws.inputs[i], tw.inTangent[i], delta, rDelta, frozen ? null : this.view(i, tangent), frozen ? null : this.view(i, into), wantDx, this.view(i, this.params), this.scratch(tape.workspace, tape.b, i, ws))];
     });
   }
 
@@ -416,8 +419,8 @@ export class Graph implements Network {
     return this.gpu.read(this.grads);
   }
 
-  private workspace(b: number): Workspace {
-    let ws = this.workspaces.get(b);
+  private workspace(key: string, b: number): Workspace {
+    let ws = this.workspaces.get(key);
     if (ws) return ws;
     if (b > this.microBatch) {
       throw new BufferLimitError(`activations of a batch of ${b}`, 'maxStorageBufferBindingSize', b * 4 * Math.floor(this.gpu.limits.maxStorageBufferBindingSize / (4 * this.microBatch)), this.gpu.limits.maxStorageBufferBindingSize, `use batches of at most ${this.microBatch} examples (micro-batches)`);
@@ -443,12 +446,12 @@ export class Graph implements Network {
       backwardSeed: null,
       backwardGeneration: -1,
     };
-    this.workspaces.set(b, ws);
+    this.workspaces.set(key, ws);
     return ws;
   }
 
-  private tangentWorkspace(b: number): TangentWorkspace {
-    let tw = this.tangentWorkspaces.get(b);
+  private tangentWorkspace(key: string, b: number): TangentWorkspace {
+    let tw = this.tangentWorkspaces.get(key);
     if (tw) return tw;
     const shrink = 'use a smaller batch or narrower layers';
     const m = (label: string, cols: number) => this.gpu.matrix(`${label} (batch ${b})`, b, cols, undefined, shrink);
@@ -463,13 +466,13 @@ export class Graph implements Network {
       tangentOf: null,
       tangentGeneration: -1,
     };
-    this.tangentWorkspaces.set(b, tw);
+    this.tangentWorkspaces.set(key, tw);
     return tw;
   }
 
   /** Temporaries of parametrized layer i at batch size b, made on first use (tangent and R-operator passes). */
-  private scratch(b: number, i: number, ws: Workspace): LayerScratch {
-    const tw = this.tangentWorkspace(b);
+  private scratch(key: string, b: number, i: number, ws: Workspace): LayerScratch {
+    const tw = this.tangentWorkspace(key, b);
     const have = tw.scratch[i];
     if (have) return have;
     const layer = this.layers[i] as ParamLayer;

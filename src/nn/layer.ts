@@ -13,9 +13,9 @@
 // (GELU, layer norm, attention: their backward and tangent read the input, and they have no R-operator).
 // The residual join (Add) is the runtime's own: it adds two nodes.
 import type { Matrix } from '../gpu/matrix.ts';
-import { linearCombination } from '../gpu/ops.ts';
+import { linearCombination } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
-import type { Shape } from './network.ts';
+import type { Shape } from './shape.ts';
 import type { ParamSpec } from './params.ts';
 
 export type Activation = 'relu' | 'identity';

@@ -9,7 +9,7 @@ import { classifyCorrect } from '../../shaders/classify.ts';
 import { softmaxCrossEntropy } from '../../shaders/softmax-xent.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
-import { dispatch, linearCombination, reduce } from '../gpu/ops.ts';
+import { dispatch, linearCombination, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 
 interface Workspace {

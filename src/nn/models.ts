@@ -26,7 +26,8 @@
 //   graph  a researcher's own net, module by module, residual blocks and transformer modules included.
 // NTK parameterization (default): y = c·W ⋆ x + β·b, c = 1/sqrt(fan_in) with fan_in = Cin·k² (in for dense),
 // W ~ N(0, σ²), b = 0 at init. Standard: PyTorch's defaults, W, b ~ U(±1/sqrt(fan_in)), c = 1.
-import { checkConfigPart, modelSchema } from '../config/schema.ts';
+import { checkConfigPart } from '../config/check.ts';
+import { modelSchema } from '../config/parts.ts';
 import { integerAtLeast } from '../util/validate.ts';
 import { Add, type Activation, type Layer } from './layer.ts';
 import { AvgPool, GlobalAvgPool } from './layers/avgpool.ts';

@@ -9,20 +9,19 @@ import type { Matrix } from '../gpu/matrix.ts';
 import type { Step } from '../gpu/step.ts';
 import type { ParamLayer } from './layer.ts';
 import type { ParamLayout, ParamTensor } from './params.ts';
+import type { Shape } from './shape.ts';
 
-/** [channels, height, width] of one example. */
-export type Shape = readonly [c: number, h: number, w: number];
-
-export const shapeSize = (s: Shape) => s[0] * s[1] * s[2];
-export const sameShape = (a: Shape, b: Shape) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
-export const shapeText = (s: Shape) => (s[1] === 1 && s[2] === 1 ? `${s[0]}` : `${s[0]}×${s[1]}×${s[2]}`);
+export { sameShape, shapeSize, shapeText, type Shape } from './shape.ts';
 
 /**
- * One forward pass of b examples, whose activations live in the network's buffers for batch size b until the
- * next forward pass at that size. Using it after that throws "stale tape" instead of reading other activations.
+ * One forward pass of b examples, whose activations live in one of the network's workspaces (by batch size and
+ * name) until the next forward pass into that workspace. Using it after that throws "stale tape" instead of
+ * reading other activations.
  */
 export interface Tape {
   readonly b: number;
+  /** The workspace its activations live in. */
+  readonly workspace: string;
   readonly X: Matrix;
   /** The b×k outputs. */
   readonly output: Matrix;
@@ -56,6 +55,14 @@ export interface SiteInfo {
   readonly layer: ParamLayer;
 }
 
+export interface ForwardOptions {
+  /**
+   * A named workspace for the activations, apart from the one of unnamed passes at this batch size: a pass that
+   * must not overwrite another's tape (the Hessian's, a matrix-free product's, the tracked set's) names its own.
+   */
+  workspace?: string;
+}
+
 export interface BackwardOptions {
   /** A parameter-shaped buffer for the gradients (the network's own by default). */
   into?: GPUBuffer;
@@ -83,8 +90,8 @@ export interface Network {
   /** Why Hessian-vector products are not available (the first layer without an R-operator), or null. */
   readonly hessianUnsupported: string | null;
 
-  forward(step: Step, X: Matrix): Promise<Tape>;
-  /** Whether the tape's activations are still there: no later forward pass at its batch size overwrote them. */
+  forward(step: Step, X: Matrix, options?: ForwardOptions): Promise<Tape>;
+  /** Whether the tape's activations are still there: no later forward pass into its workspace overwrote them. */
   isCurrent(tape: Tape): boolean;
   /** ∂(Σ S ⊙ f)/∂θ (and ∂/∂X) for the tape's batch and an output seed S (b×k). */
   backward(step: Step, tape: Tape, seed: Matrix, options?: BackwardOptions): Promise<void>;

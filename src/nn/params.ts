@@ -11,7 +11,7 @@ export interface ParamSpec {
   readonly name: string;
   /** PyTorch's shape, stored in this order. */
   readonly shape: readonly number[];
-  /** The forward pass's multiplier: σ/sqrt(fan_in) for NTK weights, 1 for standard ones, β for biases. */
+  /** The forward pass's multiplier: 1/sqrt(fan_in) for NTK weights (σ is in their initialization), 1 for standard ones, β for biases. */
   readonly scale: number;
   readonly init: Init;
   /** Frozen tensors get no gradient and are no part of the NTK. */

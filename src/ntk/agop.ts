@@ -4,7 +4,7 @@
 import { addInPlace } from '../../shaders/lincomb.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
-import { matmul } from '../gpu/ops.ts';
+import { matmul } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Network, Tape } from '../nn/network.ts';
 

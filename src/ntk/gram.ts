@@ -12,7 +12,7 @@ import { ntkAccumulate } from '../../shaders/ntk.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { dispatch, matmul } from '../gpu/ops.ts';
+import { dispatch, matmul } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Network, Tape } from '../nn/network.ts';
 

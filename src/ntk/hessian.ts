@@ -10,7 +10,7 @@
 // the Gauss–Newton part of H is (2/b) JᵀJ, whose top eigenvalue is 2λ_max(K)/b.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
-import { linearCombination } from '../gpu/ops.ts';
+import { linearCombination } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { LossHeads } from '../nn/loss.ts';
 import type { Network, Tape } from '../nn/network.ts';
@@ -55,7 +55,8 @@ export class BatchHessian implements SymmetricOperator {
   /** The forward pass and the loss's backward pass at the current parameters: activations and δ_l. */
   async prepare(step: Step): Promise<void> {
     const { X, Y } = this.batch();
-    const tape = await this.net.forward(step, X);
+    // Its own workspace: the step's tape (which the tracker's other probes read) stays valid.
+    const tape = await this.net.forward(step, X, { workspace: 'hessian' });
     const { seed } = await this.losses.mse(step, tape.output, Y, this.lossScratch, 0);
     // The loss gradient itself is not wanted, only the sensitivities the R-operator reads.
     await this.net.backward(step, tape, seed, { paramGrads: false });

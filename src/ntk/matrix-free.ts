@@ -12,7 +12,7 @@ import { addInPlace, multiplyInPlace } from '../../shaders/lincomb.ts';
 import { transpose } from '../../shaders/transpose.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { linearCombination, reduce } from '../gpu/ops.ts';
+import { linearCombination, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Network, Tape } from '../nn/network.ts';
 import type { SymmetricOperator } from './operator.ts';
@@ -68,12 +68,12 @@ export class MatrixFreeNtk implements SymmetricOperator {
 
   /** With one chunk, the forward pass every product of the step reuses (backward and jvp keep activations). */
   async prepare(step: Step): Promise<void> {
-    this.tape = this.chunk === this.n ? await this.net.forward(step, this.X) : null;
+    this.tape = this.chunk === this.n ? await this.net.forward(step, this.X, { workspace: 'matrix-free' }) : null;
   }
 
   /** The chunk's forward pass: the prepared one for a single chunk, else a new one. */
   private async pass(step: Step, Xc: Matrix): Promise<Tape> {
-    if (this.chunks.length > 1) return this.net.forward(step, Xc);
+    if (this.chunks.length > 1) return this.net.forward(step, Xc, { workspace: 'matrix-free' });
     if (!this.tape) throw new Error('matrix-free NTK: call prepare(step) before apply in each step');
     return this.tape;
   }
@@ -107,7 +107,7 @@ export class MatrixFreeNtk implements SymmetricOperator {
   async residual(step: Step, Y: Matrix, residual: Matrix, out: GPUBuffer, slot: number): Promise<void> {
     if (Y.rows !== this.n || Y.cols !== this.k) throw new RangeError(`residual: targets must be ${this.n}×${this.k}, got ${Y.rows}×${Y.cols}`);
     for (const { from, rows } of this.chunks) {
-      const { output } = await this.net.forward(step, this.rows(this.X, from, rows));
+      const { output } = await this.net.forward(step, this.rows(this.X, from, rows), { workspace: 'matrix-free' });
       await linearCombination(step, 1, output, -1, this.rows(Y, from, rows), this.rows(this.outputs, from, rows));
     }
     await reduce(step, 'sumsq', this.outputs, null, out, slot);

@@ -11,8 +11,9 @@
 // examples in one pass; matrix-free needs neither (it runs in chunks of examples).
 import type { SiteInfo } from '../nn/network.ts';
 
-export type NtkMethod = 'structured' | 'matrix-free';
-export const NTK_METHOD_CHOICES = ['auto', 'structured', 'matrix-free'] as const;
+/** 'formed': K formed (structured where every layer has the formula, else by per-example gradients); 'matrix-free': products J(Jᵀv). */
+export type NtkMethod = 'formed' | 'matrix-free';
+export const NTK_METHOD_CHOICES = ['auto', 'formed', 'matrix-free'] as const;
 export type NtkMethodChoice = (typeof NTK_METHOD_CHOICES)[number];
 
 export interface NtkCostInputs {
@@ -26,7 +27,7 @@ export interface NtkCostInputs {
   inputGram: boolean;
 }
 
-/** Flops of each method for one λ_max evaluation ('structured': K formed, by whichever method the layers allow). */
+/** Flops of each method for one λ_max evaluation ('formed': by whichever method the layers allow). */
 export function ntkCosts(c: NtkCostInputs): Record<NtkMethod, number> {
   const nk = c.n * c.k;
   let form = 0;
@@ -44,7 +45,7 @@ export function ntkCosts(c: NtkCostInputs): Record<NtkMethod, number> {
     }
   }
   return {
-    structured: form + c.iterations * 2 * nk * nk,
+    formed: form + c.iterations * 2 * nk * nk,
     'matrix-free': c.iterations * 2 * pass,
   };
 }
@@ -59,5 +60,5 @@ export function formedRowsLimit(sites: readonly SiteInfo[], k: number, passRows:
 export function chooseNtkMethod(c: NtkCostInputs & { maxBindingBytes: number; formedRows?: number }): NtkMethod {
   if (4 * (c.n * c.k) ** 2 > c.maxBindingBytes || c.n > (c.formedRows ?? Infinity)) return 'matrix-free';
   const cost = ntkCosts(c);
-  return cost['matrix-free'] < cost.structured ? 'matrix-free' : 'structured';
+  return cost['matrix-free'] < cost.formed ? 'matrix-free' : 'formed';
 }

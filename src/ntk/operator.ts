@@ -1,7 +1,7 @@
 // A symmetric linear operator y = K x on dim-vectors, recorded into a step: an explicit matrix, the
 // matrix-free NTK product J(Jᵀx), or a Hessian-vector product. Power iteration and Lanczos take any of them.
 import { Matrix } from '../gpu/matrix.ts';
-import { matmul } from '../gpu/ops.ts';
+import { matmul } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 
 export interface SymmetricOperator {

@@ -1,9 +1,8 @@
 // The tracked set's spectrum as the step record holds it, and the way a small formed kernel gets it without
 // pausing training: each due step copies its K and its residual into its metrics row's slot of a staging
 // buffer, inside the training step's own encoder; both come back with the metrics, and float64 Lanczos
-// (src/ntk/lanczos-host.ts) runs on each then, as the exact batch solve does (src/ntk/exact-batch.ts). Until
-// this, the spectrum was a phase of its own before each step: it formed K a second time and waited for the
-// GPU to drain before the step could be recorded (bench/RESULTS.md, after "The CPU drivers compared").
+// (src/ntk/lanczos-host.ts) runs on each then, as the exact batch solve does (src/ntk/exact-batch.ts). So the
+// training step neither forms K a second time nor waits for the GPU to drain before it is recorded.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
 import type { Step } from '../gpu/step.ts';
@@ -47,7 +46,7 @@ export function spectrumRecord(
 
 /**
  * The most bytes of kernels and residuals staged between two readbacks (a larger run takes the GPU's Lanczos):
- * room for the largest host kernel (nk = 1024 on SwiftShader, src/ntk/tracker.ts) at the default 25 steps
+ * room for the largest host kernel (nk = 1024 on SwiftShader, src/track/probes/spectrum.ts) at the default 25 steps
  * between readbacks, 105 MiB, under the 256 MiB maxBufferSize every WebGPU device offers.
  */
 const STAGING_MAX_BYTES = 128 * 2 ** 20;

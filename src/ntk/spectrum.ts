@@ -9,7 +9,7 @@ import { divideByScalar } from '../../shaders/scale.ts';
 import { Rng } from '../data/random.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { linearCombination, matmul, reduce } from '../gpu/ops.ts';
+import { linearCombination, matmul, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { tridiagonalEigen } from './eigen.ts';
 import { asOperator, type SymmetricOperator } from './operator.ts';

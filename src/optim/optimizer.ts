@@ -4,8 +4,12 @@
 import { ADAPTIVE_KINDS, optimizerPreconditioner, optimizerUpdate, stateNames, type OptimizerShape, type OptimizerVariant } from '../../shaders/optim.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import { Matrix } from '../gpu/matrix.ts';
-import { checkConfigPart, optimizerSchema } from '../config/schema.ts';
+import { checkConfigPart } from '../config/check.ts';
+import { optimizerSchema } from '../config/parts.ts';
 import type { Step } from '../gpu/step.ts';
+
+/** The optimizers whose update has a diagonal preconditioner (and so a critical rate of their own). */
+export const ADAPTIVE_OPTIMIZERS = ADAPTIVE_KINDS;
 
 export type OptimizerName = 'gd' | 'sgd' | 'rmsprop' | 'adagrad' | 'adadelta' | 'adam';
 export const OPTIMIZERS: readonly OptimizerName[] = ['gd', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adam'];
@@ -134,7 +138,7 @@ export class Optimizer {
     }
   }
 
-  /** Whether the update has a preconditioner other than the identity (the adaptive optimizers). */
+  /** Whether the update has a preconditioner other than the identity (ADAPTIVE_OPTIMIZERS). */
   get preconditioned(): boolean {
     return ADAPTIVE_KINDS.includes(this.variant.kind);
   }

@@ -12,7 +12,8 @@
 //                 is lower: computed on the GPU each step (shaders/live-rate.ts); the host learns the rate
 //                 with the metrics
 
-import { checkConfigPart, scheduleSchema } from '../config/schema.ts';
+import { checkConfigPart } from '../config/check.ts';
+import { scheduleSchema } from '../config/parts.ts';
 
 export type Schedule =
   | { kind: 'constant'; lr: number }

@@ -20,7 +20,7 @@ import type { ParamLayout } from '../nn/params.ts';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.ts';
 import { crc32 } from '../io/crc32.ts';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../io/safetensors.ts';
-import type { TrainConfig } from './train.ts';
+import type { TrainConfig } from './train-config.ts';
 
 export const CHECKPOINT_FORMAT = 'catapult-lab checkpoint 1';
 

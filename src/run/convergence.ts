@@ -2,25 +2,9 @@
 // residual ‖Kv − λv‖/λ (K has an eigenvalue within residual·λ of λ); one whose residual is above the run's
 // tolerance (tracking.tolerance, 1e-3 by default) is "not converged": summaries count such steps, and the
 // charts draw those values apart from the converged ones instead of as numbers like the others.
-import type { StepRecord, TrainConfig } from './train.ts';
+import { DEFAULT_TOLERANCE, TRACKED_EIGENVALUES, type StepRecord, type TrackedEigenvalue } from '../track/registry.ts';
+import type { TrainConfig } from './train-config.ts';
 
-export const DEFAULT_TOLERANCE = 1e-3;
-
-/** A tracked eigenvalue: the record field that holds it, the one that holds its residual, and its name. */
-export interface TrackedEigenvalue {
-  value: keyof StepRecord;
-  residual: keyof StepRecord;
-  label: string;
-}
-
-export const TRACKED_EIGENVALUES: TrackedEigenvalue[] = [
-  { value: 'lambdaBatch', residual: 'lambdaBatchResidual', label: 'λ_max of the batch NTK (η_crit(batch))' },
-  { value: 'lambda', residual: 'lambdaResidual', label: 'λ_max of the tracked set’s NTK' },
-  { value: 'lambdaHessian', residual: 'lambdaHessianResidual', label: 'λ_max of the batch loss’s Hessian' },
-  { value: 'lambdaPreconditioned', residual: 'lambdaPreconditionedResidual', label: 'λ_max of the batch’s J·P·Jᵀ (η_crit^P(batch))' },
-  { value: 'lambdaMin', residual: 'lambdaMinResidual', label: 'λ_min of the tracked set’s NTK (Lanczos)' },
-  { value: 'eigenvalues', residual: 'eigenvalueResiduals', label: 'top eigenvalues of the tracked set’s NTK (Lanczos; the largest residual of them)' },
-];
 
 export const toleranceOf = (config: Pick<TrainConfig, 'tracking'>): number => config.tracking?.tolerance ?? DEFAULT_TOLERANCE;
 

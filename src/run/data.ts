@@ -1,6 +1,7 @@
 // A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or MNIST (bundled or a
 // user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
-import { checkConfigPart, dataSchema } from '../config/schema.ts';
+import { checkConfigPart } from '../config/check.ts';
+import { dataSchema } from '../config/parts.ts';
 import { classificationDataset, type TargetCoding } from '../data/classification.ts';
 import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';

@@ -1,4 +1,4 @@
-// The kernel demo (`catapult demo`, and the lab page until the dashboards exist): a short run of the kernels on the adapter at hand, printing what ran where, how fast, and
+// The kernel demo (`catapult demo`): a short run of the kernels on the adapter at hand, printing what ran where, how fast, and
 // how far each result is from the float64 reference. The shapes are the paper's: a batch of 128 inputs of
 // dimension 784 through a ReLU layer of width 1024, and the n×n Gram block of the hidden features, which is
 // the last layer's contribution to the NTK (DESIGN.md: K = Σ_l (Δ_l Δ_lᵀ) ⊙ (c² A_{l-1} A_{l-1}ᵀ + β²)).
@@ -6,7 +6,7 @@ import { Rng } from '../data/random.ts';
 import { formatBytes } from '../gpu/errors.ts';
 import { adapterLine, type Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
-import { biasActivation, matmul, reduce } from '../gpu/ops.ts';
+import { biasActivation, matmul, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { timeStep } from '../gpu/timing.ts';
 import { biasActRef, matmulRef, normRef } from '../ref/kernels.ts';

@@ -1,4 +1,4 @@
-// Every experiment of shared/EXPERIMENTS.md that fully connected networks can express, as a named preset:
+// Every experiment of shared/EXPERIMENTS.md as a named preset (fully connected, CNN, Wide ResNet and ViT):
 // a plain TrainConfig per scale. 'quick' (the default) finishes in a few minutes on a 2-core machine
 // without a GPU; 'paper' has the paper's sizes. CIFAR-2 is not bundled: those presets run on the bundled
 // MNIST digits 7 and 9 (±1 targets) and say which file to pass for the paper's data.

@@ -7,7 +7,7 @@
 // Its Jacobian rows per channel are Σ_q δ x and Σ_q δ (shaders/affine.ts).
 import { channelPerExample, channelReduce, channelScale, type ChannelShape } from '../../../shaders/affine.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { biasActivation, dispatch, linearCombination } from '../../gpu/ops.ts';
+import { biasActivation, dispatch, linearCombination } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import { tangentTerms, type LayerScratch, type LayerTensors, type ParamLayer } from '../layer.ts';
 import type { Shape } from '../network.ts';

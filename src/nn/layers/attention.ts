@@ -11,7 +11,7 @@
 import { batchedGemm, type BatchedGemmShape, type StridedOperand } from '../../../shaders/batched-gemm.ts';
 import { softmaxRows, softmaxRowsLinearized } from '../../../shaders/softmax-rows.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer, LayerBuffers } from '../layer.ts';
 import type { Shape } from '../network.ts';

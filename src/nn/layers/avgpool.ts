@@ -1,7 +1,7 @@
 // Average pooling over k×k windows with stride k (torch.nn.AvgPool2d(k)), and global average pooling over the
 // whole map (AdaptiveAvgPool2d(1), then flatten): linear maps, so the tangent is the forward pass on ẋ.
 import { avgPool, avgPoolBackward, globalAvgPool, globalAvgPoolBackward, type PoolShape } from '../../../shaders/pool.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer } from '../layer.ts';

@@ -9,7 +9,7 @@ import { conv2dBiasGrad, conv2dForwardFor, conv2dInputGradFor, conv2dPerExample,
 import { sumSlices } from '../../../shaders/reduce.ts';
 import { ceilDiv } from '../../gpu/kernel.ts';
 import { Matrix } from '../../gpu/matrix.ts';
-import { biasActivation, dispatch, linearCombination } from '../../gpu/ops.ts';
+import { biasActivation, dispatch, linearCombination } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import { weightAndBias, tangentTerms, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';
 import type { Shape } from '../network.ts';

@@ -2,7 +2,7 @@
 // forward-mode product multiply by gelu′ of the layer's input.
 import { gelu, geluLinearized } from '../../../shaders/gelu.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer } from '../layer.ts';
 import type { Shape } from '../network.ts';

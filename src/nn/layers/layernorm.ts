@@ -4,7 +4,7 @@
 // symmetric Jacobian applied to dy or ẋ (shaders/layernorm.ts), read from the layer's input.
 import { layerNorm, layerNormLinearized, type LayerNormShape } from '../../../shaders/layernorm.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer } from '../layer.ts';
 import type { Shape } from '../network.ts';

@@ -4,7 +4,7 @@
 //   R{∇W} = c·(R{δ}ᵀx + δᵀẋ),  R{∇b} = β·1ᵀR{δ},  R{dx} = c·(R{δ}·W + δ·U)
 // Its NTK block has the structured form (ΔΔᵀ) ⊙ (c²·x xᵀ + β²) (src/ntk/gram.ts).
 import { perExampleGradients } from '../../../shaders/ntk.ts';
-import { biasActivation, dispatch, linearCombination, matmul } from '../../gpu/ops.ts';
+import { biasActivation, dispatch, linearCombination, matmul } from '../../kernels/ops.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
 import type { Step } from '../../gpu/step.ts';
 import { weightAndBias, tangentTerms, type Activation, type LayerScratch, type LayerTensors, type ParamLayer, type ParamOptions } from '../layer.ts';

@@ -3,7 +3,7 @@
 // argmax is held, as ReLU is once its mask is, so its R-operator is its backward pass.
 import { maxPool, maxPoolBackward, maxPoolOutput, maxPoolTangent, type MaxPoolShape } from '../../../shaders/maxpool.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer, LayerBuffers } from '../layer.ts';
 import { shapeText, type Shape } from '../network.ts';

@@ -3,7 +3,7 @@
 // R-operator here and a Hessian through it is refused by name.
 import { pointwise, pointwiseLinearized, type PointwiseFunction } from '../../../shaders/pointwise.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { dispatch } from '../../gpu/ops.ts';
+import { dispatch } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer } from '../layer.ts';
 import type { Shape } from '../network.ts';

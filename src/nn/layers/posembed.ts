@@ -6,7 +6,7 @@
 // Its Jacobian rows are c·δ itself (shaders/affine.ts, embedPerExample).
 import { embedPerExample } from '../../../shaders/affine.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
-import { biasActivation, dispatch, matmul } from '../../gpu/ops.ts';
+import { biasActivation, dispatch, matmul } from '../../kernels/ops.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { LayerScratch, LayerTensors, ParamLayer } from '../layer.ts';
 import type { Shape } from '../network.ts';

@@ -1,6 +1,6 @@
 // A ReLU that does not follow a linear or convolution layer (those fuse theirs): y = max(x, 0); its derivative
 // is the mask 1[y > 0], read from the output, for the backward pass and the tangent alike.
-import { activationBackward, biasActivation } from '../../gpu/ops.ts';
+import { activationBackward, biasActivation } from '../../kernels/ops.ts';
 import type { Matrix } from '../../gpu/matrix.ts';
 import type { Step } from '../../gpu/step.ts';
 import type { FreeLayer } from '../layer.ts';

@@ -11,9 +11,9 @@ import { gemv, gemvFits } from '../../shaders/gemv.ts';
 import { gemmTiled, splitChunk, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { GEMM_VARIANTS, THIN, chooseGemm, defaultTile, gemvPlan, type GemmVariant } from './gemm-choice.ts';
 import { MIN_IDENTITY, REDUCE_CHUNK, reduceChunks, sumSlices, type ReduceOp } from '../../shaders/reduce.ts';
-import { ceilDiv, type KernelDef } from './kernel.ts';
-import type { Matrix } from './matrix.ts';
-import type { Bindable, Step } from './step.ts';
+import { ceilDiv, type KernelDef } from '../gpu/kernel.ts';
+import type { Matrix } from '../gpu/matrix.ts';
+import type { Bindable, Step } from '../gpu/step.ts';
 
 export { MIN_IDENTITY };
 
@@ -27,7 +27,7 @@ export interface MatmulOptions {
    * of 4; 'reduce': invocations split K, for small outputs; 'splitk': K in chunks by the vec4 kernel where
    * it fits (tiled elsewhere), then a fixed-order sum pass; 'gemv': the matrix-vector kernel, for outputs one
    * column or one row wide; 'subgroup': A shared by subgroup shuffles, where the adapter has subgroups.
-   * 'auto' (default) picks by shape and adapter class (src/gpu/gemm-choice.ts).
+   * 'auto' (default) picks by shape and adapter class (src/kernels/gemm-choice.ts).
    */
   variant?: GemmVariant | 'auto';
   /** Number of K chunks for 'splitk'; by default enough for about 256 workgroups. */

@@ -8,8 +8,8 @@
 import { TILE_16x16_4x4, TILE_8x8_8x8_DIRECT, TILE_COLUMN, TILE_ROW, type GemmShape, type TileConfig } from '../../shaders/gemm-tiled.ts';
 import { gemvFits, type GemvForm } from '../../shaders/gemv.ts';
 import { VEC4_TILE_4x8, VEC4_TILE_8x8, vec4Fits, type Vec4Tile } from '../../shaders/gemm-vec4.ts';
-import type { AdapterClass } from './gpu.ts';
-import { ceilDiv } from './kernel.ts';
+import type { AdapterClass } from '../gpu/adapter.ts';
+import { ceilDiv } from '../gpu/kernel.ts';
 
 export type GemmVariant = 'tiled' | 'vec4' | 'reduce' | 'splitk' | 'gemv' | 'subgroup';
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['tiled', 'vec4', 'reduce', 'splitk', 'gemv', 'subgroup'];
@@ -53,7 +53,7 @@ function gpuPlan(s: GemmShape): GemmPlan {
 /** What both CPU drivers want for vectors and thin outputs, or null for a full-size product. */
 function cpuThin(s: GemmShape, transA: boolean, transB: boolean): GemmPlan | null {
   const gemv = gemvPlan(s, transA, transB);
-  // One-wide outputs: the matrix-vector kernel (2000×2000 by a vector: 1.1 against 0.05 GFLOP/s tiled on lavapipe).
+  // One-wide outputs: the matrix-vector kernel, which a tiled product's idle lanes make many times faster.
   if (gemv && gemvFits(gemv.form, { L: gemv.L, K: s.K }) && ceilDiv(gemv.L, 16) <= 65535) return plan('gemv', TILE_8x8_8x8_DIRECT);
   if (s.M <= THIN || s.N <= THIN) {
     const tile = { ...(s.N <= THIN ? TILE_COLUMN : TILE_ROW), direct: true };
@@ -66,11 +66,10 @@ function cpuThin(s: GemmShape, transA: boolean, transB: boolean): GemmPlan | nul
 }
 
 /**
- * lavapipe, measured (GFLOP/s, interleaved, 2 cores): outputs 256 columns wide or more with A untransposed go
- * to the subgroup kernel, whose shuffles share each load of A among 8 lanes (512³ A·B 3.7 against 3.1 direct;
- * A·Bᵀ 3.9 against 3.1 vec4; a batch of 32 through a layer of 1024: 3.8 against 2.4); narrower outputs leave
- * most of its 256-column tile idle (128×128 Gram: 1.6 against 2.6). Otherwise float4 8×8 blocks for A·Bᵀ and
- * Aᵀ·B, direct 8×8 tiles for A·B, float4 4×8 blocks for 32 rows or fewer.
+ * lavapipe: outputs 256 columns wide or more with A untransposed go to the subgroup kernel, whose shuffles
+ * share each load of A among 8 lanes; narrower outputs would leave most of its 256-column tile idle. Otherwise
+ * float4 8×8 blocks for A·Bᵀ and Aᵀ·B, direct 8×8 tiles for A·B, float4 4×8 blocks for 32 rows or fewer.
+ * The measurements behind each rule: bench/gemm.ts, bench/RESULTS.md ("Matrix products", "Which kernel auto picks").
  */
 function lavapipePlan(s: GemmShape, transA: boolean, transB: boolean, subgroups: boolean): GemmPlan {
   const thin = cpuThin(s, transA, transB);
@@ -83,9 +82,8 @@ function lavapipePlan(s: GemmShape, transA: boolean, transB: boolean, subgroups:
 }
 
 /**
- * SwiftShader, measured: its subgroups of 4 make shuffles a loss everywhere (0.2-0.5 GFLOP/s); the direct 8×8
- * tiles are as fast as the float4 kernel or faster on every shape (forward 128×1024×100: 1.4 against 1.1)
- * but 32 rows or fewer, where float4 4×8 blocks win (32×1024×3072: 0.87 against 0.55).
+ * SwiftShader: its subgroups of 4 make shuffles a loss everywhere; the direct 8×8 tiles match the float4
+ * kernel or beat it on every shape but 32 rows or fewer, where float4 4×8 blocks win (bench/RESULTS.md, "Matrix products").
  */
 function swiftshaderPlan(s: GemmShape, transA: boolean, transB: boolean): GemmPlan {
   const thin = cpuThin(s, transA, transB);
