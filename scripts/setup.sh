@@ -9,7 +9,8 @@
 #   - Debian's python3-numpy, python3-pandas and python3-torch, for the tests of the README's Python snippets
 #     (runs in pandas, checkpoints in NumPy and PyTorch), and python3-onnx with libonnx-testdata for the ONNX
 #     tests (torch.onnx.export needs the onnx module; libonnx-testdata is ONNX's own operator tests with their
-#     expected outputs, test/onnx-conformance.test.ts);
+#     expected outputs, test/onnx-conformance.test.ts), and python3-skimage, whose public-domain and CC0 photos
+#     scripts/make-photos.py crops into the bundled CIFAR-like set (test/photos.test.ts makes it again);
 #   - the npm packages of package-lock.json.
 # Safe to run again: it installs only what is missing or too old. Needs root or sudo only to install.
 set -euo pipefail
@@ -36,12 +37,12 @@ else
   say "chromium and libvulkan1 are installed"
 fi
 
-if /usr/bin/python3 -c 'import numpy, pandas, torch, onnx' 2>/dev/null; then
-  say "python3 has numpy, pandas, torch and onnx"
+if /usr/bin/python3 -c 'import numpy, pandas, torch, onnx, skimage' 2>/dev/null; then
+  say "python3 has numpy, pandas, torch, onnx and skimage"
 else
-  say "installing python3-numpy, python3-pandas, python3-torch and python3-onnx with apt-get (for the Python and ONNX tests)"
+  say "installing python3-numpy, python3-pandas, python3-torch, python3-onnx and python3-skimage with apt-get (for the Python, ONNX and bundled-photo tests)"
   apt_update
-  apt_install python3-numpy python3-pandas python3-torch python3-onnx
+  apt_install python3-numpy python3-pandas python3-torch python3-onnx python3-skimage
 fi
 if [ -d /usr/share/libonnx-testdata/data/node ]; then
   say "libonnx-testdata is installed"

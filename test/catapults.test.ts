@@ -64,11 +64,11 @@ describe('the series the detector reads', () => {
       { step: 1, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0.01 },
       { step: 2, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 1 },
     ];
-    const series = catapultSeries(config, steps, [], 8);
+    const series = catapultSeries(config, steps, [], 8).records;
     expect(series.map((r) => r.etaCrit)).toEqual([undefined, 0.02, 2]);
     expect(detectCatapults(series).criticalSteps).toEqual([1]);
     // Other optimizers: η_crit(batch) as it is.
-    expect(catapultSeries(config, [{ step: 0, lr: 0.1, loss: 1, etaCrit: 2 }], [], 8)[0].etaCrit).toBe(2);
+    expect(catapultSeries(config, [{ step: 0, lr: 0.1, loss: 1, etaCrit: 2 }], [], 8).records[0].etaCrit).toBe(2);
   });
 });
 
@@ -161,18 +161,81 @@ describe('the last rise', () => {
     const config = { batchSize: 'full', evalEvery: 1, tracking: { batch: {} } } as unknown as TrainConfig;
     const steps: StepRecord[] = [0.5, 0.4, 0.3, 0.2].map((loss, step) => ({ step, lr: 1, loss, etaCrit: step === 3 ? 0.5 : 2 }));
     const evals = [0.5, 0.4, 0.3, 0.2, 0.9].map((trainLoss, step) => ({ step, trainLoss }));
-    const series = catapultSeries(config, steps, evals, 8);
+    const series = catapultSeries(config, steps, evals, 8).records;
     expect(series.map((r) => [r.step, r.loss])).toEqual([[0, 0.5], [1, 0.4], [2, 0.3], [3, 0.2], [4, 0.9]]);
     const r = detectCatapults(series);
     expect(r.increases).toEqual([3]);
     expect(r.matchRate).toBe(1);
     expect(r.criticalSteps).toEqual([3]);
     // Without a final evaluation there is nothing to add.
-    expect(catapultSeries(config, steps, [], 8)).toHaveLength(4);
+    expect(catapultSeries(config, steps, [], 8).records).toHaveLength(4);
     // A minibatch run whose evaluations are not every step: its step losses are batch losses, and a full-set
     // loss after the last one is not comparable with them.
     const sgd = { batchSize: 4, evalEvery: 10, tracking: { batch: {} } } as unknown as TrainConfig;
-    expect(catapultSeries(sgd, steps, [{ step: 4, trainLoss: 0.9 }], 8)).toHaveLength(4);
+    expect(catapultSeries(sgd, steps, [{ step: 4, trainLoss: 0.9 }], 8).records).toHaveLength(4);
+  });
+});
+
+describe('the two match rates', () => {
+  // Six SGD steps at batch 4 of 8 points, η = 1; steps 1, 3 and 4 critical (η_crit 0.5), the others not (2).
+  const etaCrit = [2, 0.5, 2, 0.5, 0.5, 2];
+  const batch = [1.0, 0.9, 0.8, 0.85, 0.7, 0.6];
+  // The batch after its own step: rises at 1 and 3 (critical) and 5 (not).
+  const batchAfter = [0.95, 1.2, 0.7, 0.9, 0.65, 0.61];
+  // The whole set before each step, and after the last: rises at 0 (not critical), 1 and 4 (critical), 5 (not).
+  const total = [1.0, 1.1, 1.3, 1.2, 1.0, 1.05, 1.07];
+  const steps: StepRecord[] = batch.map((loss, step) => ({ step, lr: 1, loss, etaCrit: etaCrit[step], totalLoss: total[step], batchLossAfter: batchAfter[step] }));
+  const evals = [{ step: 6, trainLoss: total[6] }];
+  const sgd = { batchSize: 4, evalEvery: 0, tracking: { batch: {}, match: {} } } as unknown as TrainConfig;
+
+  it('count the whole set\'s rises (tracking.match) and the own batch\'s, each at the critical steps', () => {
+    const series = catapultSeries(sgd, steps, evals, 8);
+    expect(series.batchLossOnly).toBeUndefined();
+    expect(series.records.map((r) => r.loss)).toEqual(total);
+    const r = detectCatapults(series.records, { batchLossOnly: series.batchLossOnly });
+    expect(r.criticalSteps).toEqual([1, 3, 4]);
+    expect(r.increases).toEqual([0, 1, 4, 5]);
+    expect(r.matchRate).toBe(2 / 4);
+    expect(r.ownBatchIncreases).toEqual([1, 3, 5]);
+    expect(r.ownBatchMatchRate).toBe(2 / 3);
+    expect(r.unavailable).toEqual({});
+  });
+
+  it('are both in the summary with their definitions and counts', () => {
+    const s = summarize(sgd, { status: 'completed', steps: 6, records: steps, evals }, 8, ['matchRate', 'ownBatchMatchRate']);
+    expect(s.headline).toEqual({ matchRate: 0.5, ownBatchMatchRate: 2 / 3 });
+    expect(s.matchRates!.matchRate).toMatchObject({ increases: 4, matched: 2, rate: 0.5 });
+    expect(s.matchRates!.ownBatchMatchRate).toMatchObject({ increases: 3, matched: 2, rate: 2 / 3 });
+    expect(s.matchRates!.matchRate.definition).toMatch(/training-set loss rose/);
+    expect(s.matchRates!.ownBatchMatchRate.definition).toMatch(/own batch/);
+  });
+
+  it('never count the batch loss as the total loss: without the whole set\'s every step, the rate says why', () => {
+    const bare = steps.map(({ totalLoss: _t, batchLossAfter: _b, ...r }) => r);
+    const cfg = { batchSize: 4, evalEvery: 5, tracking: { batch: {} } } as unknown as TrainConfig;
+    const series = catapultSeries(cfg, bare, [], 8);
+    expect(series.batchLossOnly).toMatch(/not measured at every step \(the run evaluated it every 5 steps\)/);
+    const r = detectCatapults(series.records, { batchLossOnly: series.batchLossOnly });
+    expect(r.increases).toEqual([]);
+    expect(r.matchRate).toBeNaN();
+    expect(r.unavailable.matchRate).toMatch(/tracking\.match/);
+    expect(r.unavailable.ownBatchMatchRate).toMatch(/tracking\.match/);
+    const s = summarize(cfg, { status: 'completed', steps: 6, records: bare, evals: [] }, 8, ['matchRate']);
+    expect(s.headline).toEqual({});
+    expect(s.matchRates!.matchRate.unavailable).toMatch(/evaluated it every 5 steps/);
+    expect(s.matchAnalysis).toBeUndefined();
+    // Spikes are still found in the batch loss.
+    expect(series.records.map((x) => x.loss)).toEqual(batch);
+  });
+
+  it('coincide for full-batch GD, whose batch is the whole set: the next step\'s loss is the batch\'s after', () => {
+    const gd = { batchSize: 'full', evalEvery: 0, tracking: { batch: {} } } as unknown as TrainConfig;
+    const full: StepRecord[] = total.slice(0, 6).map((loss, step) => ({ step, lr: 1, loss, etaCrit: etaCrit[step] }));
+    const series = catapultSeries(gd, full, evals, 8);
+    const r = detectCatapults(series.records, { batchLossOnly: series.batchLossOnly });
+    expect(r.increases).toEqual([0, 1, 4, 5]);
+    expect(r.ownBatchIncreases).toEqual(r.increases);
+    expect(r.ownBatchMatchRate).toBe(r.matchRate);
   });
 });
 

@@ -65,7 +65,7 @@ describe('the config schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(Object.keys(schema.properties)).toEqual(Object.keys(trainConfigSchema.shape));
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.properties.data.oneOf.map((o: { properties: { kind: { const: string } } }) => o.properties.kind.const)).toEqual(['synthetic', 'sphere', 'mnist', 'arrays', 'cifar10']);
+    expect(schema.properties.data.oneOf.map((o: { properties: { kind: { const: string } } }) => o.properties.kind.const)).toEqual(['synthetic', 'sphere', 'mnist', 'arrays', 'cifar10', 'photos']);
     expect(schema.properties.stopAtLoss).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
     // Every object of the schema says additionalProperties: false (graph layers excepted: checked with their shapes).
     const open: string[] = [];

@@ -81,6 +81,9 @@ describe('a run\'s data', () => {
     expect(new Set(data.train.y)).toEqual(new Set([1, -1]));
     await expect(buildData({ kind: 'cifar10', files: [], train: 1 }, 1, readDataFile)).rejects.toThrow(/data.files must list the CIFAR-10 binary batch files/);
     await expect(buildData({ kind: 'cifar10', files: [join(dir, 'missing.bin')], train: 1 }, 1, readDataFile)).rejects.toThrow(/cannot read data file .*missing.bin/);
+    // One file as it is, as `--set data.files=data_batch_1.bin` gives it.
+    const one = await buildData({ kind: 'cifar10', files: files[0], train: 10, classes: [7, 9], targets: 'pm1' }, 1, readDataFile);
+    expect([one.train.n, one.train.d]).toEqual([10, 3072]);
   });
 });
 

@@ -97,7 +97,7 @@ describe('the detector with an adaptive optimizer', () => {
       { step: 0, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0.01, etaCritPreconditioned: 0.05 },
       { step: 1, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0.01, etaCritPreconditioned: 0.5 },
       { step: 2, lr: 0.1, loss: 1, etaCrit: 2, adagradS: 0.01 },
-    ], [], 8);
+    ], [], 8).records;
     expect(series.map((r) => r.etaCrit)).toEqual([0.05, 0.5, 0.02]);
   });
 });

@@ -7,7 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 import './lab.css';
 import { describeAdapter, type Gpu } from '../gpu/gpu.ts';
 import { runEnd, type ChartRun } from '../charts/figure.ts';
-import { catapultSeries, headlineText } from '../run/summary.ts';
+import { catapultSeries, headlineText, type MatchRateLine, type MatchRates } from '../run/summary.ts';
 import { detectCatapults, type Spike } from '../run/catapults.ts';
 import { findPreset, PRESETS, SCALES, type Scale } from '../run/presets.ts';
 import type { RunStatus } from '../run/train.ts';
@@ -43,6 +43,7 @@ const ui = {
   announce: $('announce'),
   runMessage: $('run-message'),
   headline: $('headline'),
+  matchRates: $('match-rates'),
   smoothing: $<HTMLInputElement>('smoothing'),
   smoothingValue: $('smoothing-value'),
   charts: $('charts'),
@@ -438,7 +439,8 @@ function scheduleRender(): void {
 function spikesOf(run: LabRunData): Spike[] {
   if (run.summary) return run.summary.spikes;
   if (run.trainSize === undefined || run.records.length === 0) return [];
-  return detectCatapults(catapultSeries(run.config, run.records, run.evals, run.trainSize)).spikes;
+  const series = catapultSeries(run.config, run.records, run.evals, run.trainSize);
+  return detectCatapults(series.records, { batchLossOnly: series.batchLossOnly }).spikes;
 }
 
 const dataOf = (r: KeptRun) => r.live ?? r.data;
@@ -488,12 +490,32 @@ function renderProgress(data: LabRunData | null): void {
   if (say !== announced) ui.announce.textContent = announced = say;
   ui.runMessage.textContent = data.message ?? '';
   ui.runMessage.className = data.status === 'diverged' || data.status === 'lost' || data.status === 'failed' ? 'error' : '';
+  renderMatchRates(data.summary?.matchRates);
   const h = data.summary?.headline;
   ui.headline.textContent = h
     ? Object.entries(h)
         .map(([k, v]) => `${k} ${headlineText(v)}`)
         .join(' · ')
     : '';
+}
+
+/** Both match rates side by side, each with its counts or why it could not be computed, and its definition. */
+function renderMatchRates(rates: MatchRates | undefined): void {
+  ui.matchRates.replaceChildren();
+  if (!rates) return;
+  const names = { matchRate: 'total-loss match rate', ownBatchMatchRate: 'own-batch match rate' } as const;
+  for (const [key, line] of Object.entries(rates) as [keyof MatchRates, MatchRateLine][]) {
+    const item = document.createElement('span');
+    item.className = 'match-rate';
+    item.title = line.definition;
+    item.textContent = line.unavailable
+      ? `${names[key]}: not computed (${line.unavailable})`
+      : `${names[key]} ${Number.isNaN(line.rate) ? '—' : `${(100 * line.rate).toPrecision(3)} %`} (${line.matched} of ${line.increases} rises at critical steps)`;
+    const definition = document.createElement('small');
+    definition.textContent = line.definition;
+    item.append(document.createElement('br'), definition);
+    ui.matchRates.append(item);
+  }
 }
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number.isFinite(v) ? v.toPrecision(4) : String(v));

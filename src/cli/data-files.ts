@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { ClassificationOptions } from '../data/classification.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
+import { BUNDLED_PHOTOS } from '../data/photos.ts';
 
 import { fileProblem } from './file-problem.ts';
 import { packageRoot } from './package-root.ts';
 
-// The bundled digits are named by their place in the package (BUNDLED_MNIST), found wherever it is
-// installed and whatever the working folder.
-const bundled = new Set(Object.values(BUNDLED_MNIST));
+// The bundled digits and photos are named by their place in the package (BUNDLED_MNIST, BUNDLED_PHOTOS),
+// found wherever it is installed and whatever the working folder.
+const bundled = new Set([...Object.values(BUNDLED_MNIST), BUNDLED_PHOTOS]);
 
 /** A regular file's bytes, at most `max` of them; anything else is a RangeError naming `what` and the file (as `shown`). */
 export function readRegularFile(path: string, what: string, max: number, shown = path): Uint8Array {

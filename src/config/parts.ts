@@ -22,9 +22,10 @@ export const dataSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('sphere'), n: integer(1, 'examples on the unit sphere'), d: integer(1, 'input dimension'), scaledIndex: integer(0, 'the example whose input and label are scaled').optional(), scale: finite('the scale of that example', { above: 0 }).optional() }),
     z.strictObject({ kind: z.literal('mnist'), ...imageData, images: idxFile('IDX image file (path or URL, gzip or raw); the bundled digits by default').optional(), labels: idxFile('IDX label file (path or URL, gzip or raw)').optional() }),
     z.strictObject({ kind: z.literal('arrays'), x: text('the inputs: a .npy file of shape [N, …] (float32, float64 or integers), one example per row', 'the path of a .npy file'), y: text('the targets: a .npy file of shape [N] or [N, k]', 'the path of a .npy file'), ...splits }),
-    z.strictObject({ kind: z.literal('cifar10'), files: z.array(text('a CIFAR-10 binary batch (path or URL)'), { error: () => 'must list the CIFAR-10 binary batch files' }).min(1, { error: () => 'must list the CIFAR-10 binary batch files, e.g. ["cifar-10-batches-bin/data_batch_1.bin"]' }), ...imageData }),
+    z.strictObject({ kind: z.literal('cifar10'), files: z.union([text('a CIFAR-10 binary batch (path or URL)'), z.array(text('a CIFAR-10 binary batch (path or URL)'), { error: () => 'must list the CIFAR-10 binary batch files' }).min(1, { error: () => 'must list the CIFAR-10 binary batch files, e.g. ["cifar-10-batches-bin/data_batch_1.bin"]' })], { error: () => 'must be a CIFAR-10 binary batch file or a list of them' }), ...imageData }),
+    z.strictObject({ kind: z.literal('photos'), ...imageData }).describe('the bundled CIFAR-like set: 32×32×3 crops of public-domain and CC0 photos, classes 7 and 9 (data/photos-cifar2.json)'),
   ],
-  { error: () => 'must be one of synthetic, sphere, mnist, arrays, cifar10' },
+  { error: () => 'must be one of synthetic, sphere, mnist, arrays, cifar10, photos' },
 ).describe('the data set');
 
 const common = {
@@ -37,7 +38,7 @@ export const modelSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('fcn').optional(), ...common, hidden: z.array(width('a hidden layer\'s width'), { error: () => 'must be a list of widths' }).describe('widths of the hidden layers'), hiddenBias: bias('β of the hidden layers\' biases').optional(), outputBias: bias('β of the output layer\'s bias').optional() }),
-    z.strictObject({ kind: z.literal('cnn'), ...common, depth: integer(2, 'layers: depth − 1 convolutions and the linear output').optional(), channels: width('channels of every convolution'), kernel: width('kernel size').optional(), stride: width('stride').optional(), padding: integer(0, 'zero padding').optional(), bias: bias('β of every layer\'s bias').optional() }),
+    z.strictObject({ kind: z.literal('cnn'), ...common, depth: integer(2, 'layers: depth − 1 convolutions and the linear output').optional(), channels: width('channels of every convolution'), kernel: width('kernel size').optional(), stride: width('stride').optional(), padding: integer(0, 'zero padding').optional(), bias: bias('β of every layer\'s bias').optional(), outputBias: bias('β of the linear output\'s bias, where it differs from bias').optional() }),
     z.strictObject({ kind: z.literal('myrtle'), ...common, depth: integer(5, 'Myrtle-5, -7 or -10'), channels: width('channels of the first group'), bias: bias('β of every layer\'s bias').optional() }),
     z.strictObject({ kind: z.literal('wrn'), ...common, depth: integer(10, 'layers, 6N + 4'), widen: width('the widening factor k'), bias: bias('β of every layer\'s bias').optional() }),
     z.strictObject({ kind: z.literal('vit'), ...common, dim: width('the token width'), patch: width('side of the square patches').optional(), depth: width('transformer blocks').optional(), heads: width('attention heads (dim must be a multiple)').optional(), mlpRatio: finite('the MLP\'s hidden width over dim', { above: 0 }).optional(), bias: bias('β of every linear map\'s bias').optional() }),

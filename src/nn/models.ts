@@ -76,6 +76,8 @@ export interface CnnModel extends CommonModel {
   padding?: number;
   /** β of every layer's bias; 0 (default) means none. */
   bias?: number;
+  /** β of the linear output's bias where it differs from `bias` (the paper's CNN: hidden biases, 0 here). */
+  outputBias?: number;
 }
 
 export interface MyrtleModel extends CommonModel {
@@ -225,8 +227,9 @@ function sequence(model: ModelConfig, k: number): { modules: SeqModule[]; names:
     integerAtLeast('model.padding', padding, 0);
     const bias = checkBias('model.bias', m.bias);
     const modules: SeqModule[] = [];
+    const outputBias = m.outputBias === undefined ? bias : checkBias('model.outputBias', m.outputBias);
     for (let l = 0; l < depth - 1; l++) modules.push({ type: 'conv2d', out: m.channels, kernel, stride, padding, bias }, { type: 'relu' });
-    modules.push({ type: 'flatten' }, { type: 'linear', out: k, bias });
+    modules.push({ type: 'flatten' }, { type: 'linear', out: k, bias: outputBias });
     return { modules, names: position };
   }
   if (kind === 'myrtle') {

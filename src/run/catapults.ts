@@ -1,7 +1,11 @@
 // The paper's catapult bookkeeping over a run's per-step records (host side, after readback):
 //   critical steps: η_t − η_crit(batch_t) > ε (the paper's count, ε = 1e-8);
-//   loss increases: ΔL_t = L_{t+1} − L_t > 0; the match rate is the share of increases at steps that were
-//     critical (Table 2);
+//   loss increases: ΔL_t = L_{t+1} − L_t > 0 of the whole training set's loss; the match rate is the share of
+//     increases at steps that were critical (Table 2, as the paper's text defines it);
+//   own-batch increases: L_{B_t}(w^{t+1}) > L_{B_t}(w^t), the step's batch across its own step; the own-batch
+//     match rate is their share at critical steps. To first order a step moves the batch's residual by
+//     I − 2ηK_B/b, whose eigenvalues lie in (−1, 1] below η_crit(batch), so that loss can rise only at a critical
+//     step, while the other points' loss can rise at any step: the two rates differ by what SGD does elsewhere;
 //   spikes: a rise of the loss by more than `minRise` (relative) from where it started, with its start,
 //     peak, height, duration (until the loss is back to its starting level) and the drop of λ_max across it.
 //     A rise must also be taller than `noiseFloor` × the run's loss scale (its first finite loss): near
@@ -15,6 +19,9 @@ export interface CatapultInput {
   etaCrit?: number;
   /** λ_max of the tracked set's NTK, where tracked. */
   lambda?: number;
+  /** The step's batch loss before and after its update, L_B(w^t) and L_B(w^{t+1}), where both were measured. */
+  batchLoss?: number;
+  batchLossAfter?: number;
 }
 
 export interface Spike {
@@ -38,10 +45,16 @@ export interface Spike {
 export interface CatapultReport {
   /** Steps with η − η_crit(batch) > ε. */
   criticalSteps: number[];
-  /** Steps t with L_{t+1} > L_t. */
+  /** Steps t with L_{t+1} > L_t (none where the loss is not the whole set's). */
   increases: number[];
-  /** Share of increases at critical steps (NaN when none increased or η_crit is not tracked). */
+  /** Share of increases at critical steps (NaN when none increased, η_crit is not tracked or the loss is not the whole set's). */
   matchRate: number;
+  /** Steps t with L_{B_t}(w^{t+1}) > L_{B_t}(w^t). */
+  ownBatchIncreases: number[];
+  /** Share of own-batch increases at critical steps (NaN when none, or η_crit or the batch's loss after its step is not tracked). */
+  ownBatchMatchRate: number;
+  /** Why a match rate is NaN, where one is and η_crit is tracked. */
+  unavailable: { matchRate?: string; ownBatchMatchRate?: string };
   spikes: Spike[];
 }
 
@@ -51,7 +64,17 @@ export interface CatapultOptions {
   minRise?: number;
   /** Smallest spike height, relative to the first finite loss of the run (default 1e-6). */
   noiseFloor?: number;
+  /**
+   * Set where `loss` is each step's batch loss because the whole training set's was not measured at every
+   * step: why. The (total-loss) match rate is then not computed, and `unavailable` says this.
+   */
+  batchLossOnly?: string;
 }
+
+export const MATCH_RATE_DEFINITIONS = {
+  matchRate: 'total loss: the share of steps whose training-set loss rose, L(w^{t+1}) > L(w^t), at which η > η_crit(batch) (the paper\'s text)',
+  ownBatchMatchRate: 'own batch: the share of steps whose own batch\'s loss rose across the step, L_B(w^{t+1}) > L_B(w^t), at which η > η_crit(batch)',
+} as const;
 
 export function detectCatapults(records: CatapultInput[], options: CatapultOptions = {}): CatapultReport {
   const epsilon = options.epsilon ?? 1e-8;
@@ -60,11 +83,17 @@ export function detectCatapults(records: CatapultInput[], options: CatapultOptio
   const floor = (options.noiseFloor ?? 1e-6) * Math.abs(scale);
   const criticalSteps = records.filter((r) => r.etaCrit !== undefined && r.lr - r.etaCrit > epsilon).map((r) => r.step);
   const critical = new Set(criticalSteps);
-  const increases: number[] = [];
-  for (let t = 0; t + 1 < records.length; t++) if (records[t + 1].loss > records[t].loss) increases.push(records[t].step);
   const tracked = records.some((r) => r.etaCrit !== undefined);
-  const matched = increases.filter((t) => critical.has(t)).length;
-  const matchRate = tracked && increases.length > 0 ? matched / increases.length : NaN;
+  const share = (steps: number[]) => (tracked && steps.length > 0 ? steps.filter((t) => critical.has(t)).length / steps.length : NaN);
+  const unavailable: CatapultReport['unavailable'] = {};
+  const increases: number[] = [];
+  if (options.batchLossOnly === undefined) {
+    for (let t = 0; t + 1 < records.length; t++) if (records[t + 1].loss > records[t].loss) increases.push(records[t].step);
+  } else if (tracked) unavailable.matchRate = options.batchLossOnly;
+  const matchRate = share(increases);
+  const ownBatchIncreases = records.filter((r) => r.batchLoss !== undefined && r.batchLossAfter !== undefined && r.batchLossAfter > r.batchLoss).map((r) => r.step);
+  const ownBatchMatchRate = share(ownBatchIncreases);
+  if (tracked && !records.some((r) => r.batchLossAfter !== undefined)) unavailable.ownBatchMatchRate = 'the batch\'s loss after its step was not measured: track it with tracking.match';
 
   const spikes: Spike[] = [];
   let t = 0;
@@ -112,7 +141,7 @@ export function detectCatapults(records: CatapultInput[], options: CatapultOptio
     }
     t = end ?? records.length;
   }
-  return { criticalSteps, increases, matchRate, spikes };
+  return { criticalSteps, increases, matchRate, ownBatchIncreases, ownBatchMatchRate, unavailable, spikes };
 }
 
 /** Table 2's match rate when increases smaller than a relative threshold are ignored. */

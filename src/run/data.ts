@@ -1,52 +1,20 @@
-// A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or MNIST (bundled or a
-// user's IDX files) with seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
+// A run's data from its config: synthetic tasks drawn by seed, the unit-sphere task, or images (the bundled
+// MNIST digits or a user's IDX files, CIFAR-10 batches, the bundled CIFAR-like photos) or a user's arrays, with
+// seeded train/validation/test splits. Host-neutral: the host passes `readFile`.
+import type { z } from 'zod';
 import { checkConfigPart } from '../config/check.ts';
 import { dataSchema } from '../config/parts.ts';
-import { classificationDataset, type TargetCoding } from '../data/classification.ts';
+import { classificationDataset } from '../data/classification.ts';
 import { downsampleImages, subset, type Dataset } from '../data/dataset.ts';
 import { readCifar10 } from '../data/idx.ts';
 import { readNpy } from '../io/safetensors.ts';
 import { BUNDLED_MNIST, mnistDataset } from '../data/mnist.ts';
+import { BUNDLED_PHOTOS, PHOTO_CLASSES } from '../data/photos.ts';
 import { split } from '../data/splits.ts';
-import { sphereDataset, syntheticDataset, trueEgop, type TaskName } from '../data/synthetic.ts';
+import { sphereDataset, syntheticDataset, trueEgop } from '../data/synthetic.ts';
 
-export type DataConfig =
-  | { kind: 'synthetic'; task: TaskName; d: number; train: number; val?: number; test?: number; noise?: number }
-  | { kind: 'sphere'; n: number; d: number; scaledIndex?: number; scale?: number }
-  | {
-      kind: 'mnist';
-      train: number;
-      val?: number;
-      test?: number;
-      classes?: number[];
-      targets?: TargetCoding;
-      /** IDX image and label files (path or URL, gzip or raw); the bundled 10,000 digits by default. */
-      images?: string;
-      labels?: string;
-      /** Average the images over f×f blocks first (2: 28×28 → 14×14), for convolutional nets on a CPU. */
-      downsample?: number;
-    }
-  | {
-      kind: 'arrays';
-      /** .npy files: inputs [N, …] (one example per row; [N, C, H, W] for images) and targets [N] or [N, k]. */
-      x: string;
-      y: string;
-      train: number;
-      val?: number;
-      test?: number;
-    }
-  | {
-      kind: 'cifar10';
-      /** CIFAR-10 binary batches (data_batch_1.bin ..., test_batch.bin): paths or URLs; not bundled. */
-      files: string[];
-      train: number;
-      val?: number;
-      test?: number;
-      /** Two classes for the paper's CIFAR-2 (e.g. [7, 9] with targets "pm1"). */
-      classes?: number[];
-      targets?: TargetCoding;
-      downsample?: number;
-    };
+/** A data config: its kinds, keys, ranges and help are the schema's (src/config/parts.ts, dataSchema). */
+export type DataConfig = z.infer<typeof dataSchema>;
 
 export interface RunData {
   train: Dataset;
@@ -77,10 +45,12 @@ export function dataShape(c: DataConfig): { shape: [number, number, number]; k: 
     case 'arrays':
       return null;
     case 'mnist':
-    case 'cifar10': {
+    case 'cifar10':
+    case 'photos': {
       const [channels, size] = c.kind === 'mnist' ? [1, 28] : [3, 32];
       const side = Math.floor(size / (c.downsample ?? 1));
-      return side < 1 ? null : { shape: [channels, side, side], k: c.targets === 'pm1' ? 1 : (c.classes?.length ?? 10) };
+      const classes = c.classes?.length ?? (c.kind === 'photos' ? PHOTO_CLASSES.length : 10);
+      return side < 1 ? null : { shape: [channels, side, side], k: c.targets === 'pm1' ? 1 : classes };
     }
   }
 }
@@ -114,8 +84,10 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
     }
     case 'arrays':
       return splitData(arraysDataset(readNpy(await readFile(c.x), `data.x ${c.x}`), readNpy(await readFile(c.y), `data.y ${c.y}`), c), c, seed);
-    case 'cifar10': {
-      const batches = await Promise.all(c.files.map(async (f) => readCifar10(await readFile(f), f)));
+    case 'cifar10':
+    case 'photos': {
+      const files = c.kind === 'photos' ? [BUNDLED_PHOTOS] : typeof c.files === 'string' ? [c.files] : c.files;
+      const batches = await Promise.all(files.map(async (f) => readCifar10(await readFile(f), f)));
       const labels = new Uint8Array(batches.reduce((s, b) => s + b.count, 0));
       const pixels = new Uint8Array(labels.length * 3072);
       let at = 0;
@@ -124,11 +96,12 @@ export async function buildData(c: DataConfig, seed: number, readFile: ReadFile)
         pixels.set(b.pixels, at * 3072);
         at += b.count;
       }
+      const classes = c.classes ?? (c.kind === 'photos' ? PHOTO_CLASSES : undefined);
       const all = classificationDataset(pixels, labels, {
-        name: 'CIFAR-10',
+        name: c.kind === 'photos' ? 'photos (CIFAR-like, bundled)' : 'CIFAR-10',
         d: 3072,
         shape: [3, 32, 32],
-        ...(c.classes ? { classes: c.classes } : {}),
+        ...(classes ? { classes } : {}),
         ...(c.targets ? { targets: c.targets } : {}),
       });
       return splitData(c.downsample && c.downsample > 1 ? downsampleImages(all, c.downsample) : all, c, seed);

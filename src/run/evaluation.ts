@@ -6,7 +6,7 @@ import type { Matrix } from '../gpu/matrix.ts';
 import type { LossHeads } from '../nn/loss.ts';
 import type { Network } from '../nn/network.ts';
 import type { EvalRecord } from '../track/record.ts';
-import type { RowCopies } from './row-copies.ts';
+import type { RowCopies } from '../gpu/row-copies.ts';
 import type { LossName } from './train-config.ts';
 
 const EVAL_CHUNK = 2048;

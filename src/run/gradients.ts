@@ -6,7 +6,7 @@ import { reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { LossHeads } from '../nn/loss.ts';
 import type { Network, Tape } from '../nn/network.ts';
-import type { RowCopies } from './row-copies.ts';
+import type { RowCopies } from '../gpu/row-copies.ts';
 import type { LossName } from './train-config.ts';
 
 export class BatchGradients {
@@ -29,18 +29,20 @@ export class BatchGradients {
     // added to the first's in order, and the micro-batches' losses are summed into the step's slots.
     const m = this.passRows;
     const parts = Math.ceil(X.rows / m);
-    const sums = step.scratch(2 * parts * 4);
+    // Losses at the start, the numbers correct from the next 256-byte boundary (a binding's alignment).
+    const correctAt = Math.ceil((parts * 4) / 256) * 256;
+    const sums = step.scratch(correctAt + parts * 4);
     const scratchGrads = step.scratch(this.net.layout.size * 4);
     await step.host.prepare([addInPlace]);
     let tape: Tape | null = null;
     for (let c = 0; c < parts; c++) {
       const from = c * m;
       const rows = Math.min(m, X.rows - from);
-      tape = await this.pass(step, this.rows.of(step, X, from, rows, 'micro X'), this.rows.of(step, Y, from, rows, 'micro Y'), sums, c, parts + c, X.rows, c === 0 ? undefined : scratchGrads);
+      tape = await this.pass(step, this.rows.of(step, X, from, rows, 'micro X'), this.rows.of(step, Y, from, rows, 'micro Y'), sums, c, correctAt / 4 + c, X.rows, c === 0 ? undefined : scratchGrads);
       if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(scratchGrads), this.net.paramVector(this.net.grads)], { count: this.net.layout.size });
     }
     await reduce(step, 'sum', new Matrix(sums, parts, 1), null, out, lossSlot);
-    if (this.loss === 'cross-entropy') await reduce(step, 'sum', new Matrix(sums, parts, 1, parts * 4), null, out, correctSlot);
+    if (this.loss === 'cross-entropy') await reduce(step, 'sum', new Matrix(sums, parts, 1, correctAt), null, out, correctSlot);
     return tape!;
   }
 

@@ -12,6 +12,7 @@ export const SCALES: readonly Scale[] = ['quick', 'paper'];
 /** A headline number of a run's summary (src/run/summary.ts computes them). */
 export type Headline =
   | 'matchRate'
+  | 'ownBatchMatchRate'
   | 'criticalSteps'
   | 'spikes'
   | 'lambdaBefore'
@@ -60,30 +61,43 @@ export function ownPreset(name: string, config: TrainConfig, file: NonNullable<P
 export const presetOf = (p: string | Preset): Preset => (typeof p === 'string' ? findPreset(p) : p);
 
 const CIFAR2_NOTE =
-  'The paper uses 128 CIFAR-2 points (classes 7 and 9); this preset uses the bundled MNIST digits 7 and 9 instead. For CIFAR-2 pass ' +
-  '--set data.kind=cifar10 --set data.files=data_batch_1.bin --set data.classes=7,9 (the CIFAR-10 binary batches, not bundled).';
+  'The paper uses 128 CIFAR-2 points (classes 7 and 9); this preset uses the bundled MNIST digits 7 and 9 instead. For the bundled CIFAR-like photos (32×32×3 crops of public-domain and CC0 photos, classes 7 and 9) pass --set data.kind=photos; ' +
+  'for CIFAR-2 itself --set data.kind=cifar10 --set data.files=data_batch_1.bin --set data.classes=7,9 (the CIFAR-10 binary batches, not bundled).';
+
+const MATCH_NOTE =
+  'Both match rates are reported (tracking.match): the total-loss rate, of the steps whose training-set loss rose (the paper\'s text), and the own-batch rate, of the steps whose batch\'s own loss rose across the step. Below η_crit(batch) a step multiplies its batch\'s residual by I − 2ηK_B/b, to first order, whose eigenvalues lie in (−1, 1]: the batch\'s own loss can then rise only at a critical step, the other points\' at any.';
+
+const PAPER_FORM_NOTE =
+  'Variants: "biased" is the paper\'s net as App. F writes it, hidden biases with every parameter N(0, 1) (β = 1 under NTK parameterization; the output layer has none); "paper-rate" is the paper\'s absolute rate; "biased-paper-rate" both.';
+
+/** The paper's form (App. F: hidden biases) and its absolute rate, as variants of a preset. */
+function paperFormVariants(biased: Record<string, unknown>, rate: number): Record<string, Record<string, unknown>> {
+  const paperRate = { lrUnit: 'absolute', schedule: { lr: rate } };
+  return { biased, 'paper-rate': paperRate, 'biased-paper-rate': { ...biased, ...paperRate } };
+}
+
+/** The paper's CNN biases: every convolution's, none on the linear output. */
+const CNN_BIASES = { model: { bias: 1, outputBias: 0 } };
 
 const mnist2 = (train: number, test = 500) => ({ kind: 'mnist' as const, train, test, classes: [7, 9], targets: 'pm1' as const });
 const rank = (task: 'rank-2' | 'rank-3' | 'rank-4' | 'full-rank', train: number, val: number, test: number) => ({ kind: 'synthetic' as const, task, d: 100, train, val, test, noise: 0.1 });
 /**
- * The paper's fully connected nets have no biases. EXPERIMENTS.md's hint: an output bias puts the all-ones
- * matrix in K; hidden biases (β = 1) add a near-constant block too, which more than doubled λ_max/n on
- * rank-2 (0.41 against 0.17 at width 256) and, measured here, kept GD on rank-2 from learning the features
- * (AGOP alignment 0.07 against 0.94 without them, n = 2000, the paper's rates).
+ * The presets' fully connected nets have no biases unless a variant adds them. The paper's have hidden biases
+ * (App. F: ReLU(W f/sqrt(m) + b), every parameter N(0, 1)); its form is the variant "biased". Why not by
+ * default: an example-independent parameter adds a near-constant block to K (an output bias the all-ones
+ * matrix), which raises λ_max/n and, on rank-2, kept GD from learning the features (docs/measured.md).
  */
 const fcn = (hidden: number[], extra: Record<string, unknown> = {}) => ({ hidden, hiddenBias: 0, outputBias: 0, ...extra });
 const quick = (s: Scale) => s === 'quick';
 
 /**
  * The paper's 5-layer CNN (App. F): four 3×3 convolutions with padding 1 and ReLUs, then flatten and a linear
- * output, no biases (as its FCNs). Quick scale: 16 channels on the digits averaged to 14×14, weights N(0, 1.6²);
+ * output, without biases unless a variant adds them (the paper's has them on its convolutions). Quick scale: 16 channels on the digits averaged to 14×14, weights N(0, 1.6²);
  * paper: 512 channels, N(0, 1).
  *
- * Why σ = 1.6 at 16 channels (measured on lavapipe, gd-catapult-cnn at 60 steps): with N(0, 1) the output at
- * initialization is about 0.1 against labels ±1, so the first steps move the narrow net's weights by O(1) of
- * themselves: λ_max went 1.9 → 0.84 → 4.4 → 44 in three steps, 1.78 × η_crit(init) diverged (loss 6e18 at step
- * 5), 1.2× and 1.1× spiked once and left every ReLU dead or the loss at 1. A bias-free ReLU net of depth L is
- * homogeneous, so N(0, σ²) scales its output by σ^L and a step's relative change of the weights by σ^−L at the
+ * Why σ = 1.6 at 16 channels: with N(0, 1) so narrow a net's output at initialization is far below the ±1
+ * labels, so the first steps move its weights by O(1) of themselves and it diverges or dies at the paper's
+ * rate (CNN_NOTE; docs/measured.md has the runs). A bias-free ReLU net of depth L is homogeneous, so N(0, σ²) scales its output by σ^L and a step's relative change of the weights by σ^−L at the
  * same multiple of η_crit: σ = 1.6 (σ⁵ ≈ 10) brings the output to O(1), the regime a 512-channel net is in.
  */
 const cnn5 = (s: Scale) => ({ kind: 'cnn' as const, depth: 5, channels: quick(s) ? 16 : 512, ...(quick(s) ? { sigma: 1.6 } : {}) });
@@ -131,7 +145,7 @@ const topEigenspaceRun = (s: Scale, o: { model: TrainConfig['model']; lr: number
     steps: quick(s) ? o.quickSteps : 1000,
     stopAtLoss: 1e-3,
     evalEvery: 5,
-    tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+    tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 }, match: {} },
   });
 
 /** GD on 128 points at `lr` × η_crit(init), with the set's NTK, its top-s spectrum and the loss split every step. */
@@ -322,14 +336,17 @@ export const PRESETS: Preset[] = [
       steps: quick(s) ? 200 : 2000,
       stopAtLoss: 1e-3,
       evalEvery: 1,
-      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 }, match: {} },
       seed: 0,
     }),
-    headline: ['matchRate', 'criticalSteps', 'spikes', 'finalLoss'],
+    headline: ['matchRate', 'ownBatchMatchRate', 'criticalSteps', 'spikes', 'finalLoss'],
+    variants: paperFormVariants({ model: { hiddenBias: 1 } }, 0.8),
     sweep: { grid: { 'schedule.lr': [0.1, 1] }, seeds: 3 },
     notes: [
       'The paper\'s absolute rates 0.1 and 0.8 are stated here as 0.1 and 1 × η_crit(init) of the whole set; the batch η_crit is smaller, so at 1× most steps are critical.',
       'Match rate: the share of steps whose full-set loss rose at which η > η_crit(batch) (Table 2: 97.3 ± 0.5 % for the 2-layer net).',
+      MATCH_NOTE,
+      PAPER_FORM_NOTE,
       CIFAR2_NOTE,
     ],
   },
@@ -347,11 +364,12 @@ export const PRESETS: Preset[] = [
       batchSize: 32,
       steps: quick(s) ? 150 : 1000,
       evalEvery: 5,
-      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 }, match: {} },
       seed: 0,
     }),
-    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
-    notes: ['Rate 6/3.6 × η_crit(init), the paper\'s FCN-5 ratio.', CIFAR2_NOTE],
+    headline: ['spikes', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    variants: paperFormVariants({ model: { hiddenBias: 1 } }, 6),
+    notes: ['Rate 6/3.6 × η_crit(init), the paper\'s FCN-5 ratio.', PAPER_FORM_NOTE, CIFAR2_NOTE],
   },
   {
     name: 'cyclic-lr',
@@ -500,10 +518,10 @@ export const PRESETS: Preset[] = [
       batchSize: 32,
       steps: 150,
       evalEvery: 5,
-      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 } },
+      tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 20 }, match: {} },
       seed: 0,
     }),
-    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: ['The paper\'s rates (0.01 to 1.0) are for its nets; here 1.5 × η_crit(init).', CIFAR2_NOTE],
   },
   {
@@ -568,10 +586,10 @@ export const PRESETS: Preset[] = [
       batchSize: 32,
       steps: quick(s) ? 300 : 2000,
       evalEvery: 10,
-      tracking: { batch: { iterations: 10 }, set: { examples: 128, iterations: 10 }, spectrum: { top: 1, every: 10, iterations: 128 }, adagrad: {}, preconditioned: {} },
+      tracking: { batch: { iterations: 10 }, set: { examples: 128, iterations: 10 }, spectrum: { top: 1, every: 10, iterations: 128 }, adagrad: {}, preconditioned: {}, match: {} },
       seed: 0,
     }),
-    headline: ['spikes', 'criticalSteps', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'criticalSteps', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: [
       'AdaGrad moves the batch\'s outputs by (I − 2η·J·P·Jᵀ/b) with P = 1/(sqrt(G) + ε), so its critical rate is b/λ_max(J·P·Jᵀ) (tracking.preconditioned, solved exactly per batch): the critical steps and the match rate count against it.',
       'The report\'s bound s_t·n/λ_max(K) (its 2·s_t/λ_max(H) in this lab\'s conventions) is drawn beside it, as what it is, a bound: s_t is the min over weights that have had a gradient, and on MNIST weights of pixels that are almost never lit keep it near 1e-9, so the bound holds at every step.',
@@ -654,11 +672,12 @@ export const PRESETS: Preset[] = [
         steps: quick(s) ? 100 : 2000,
         stopAtLoss: 1e-3,
         evalEvery: 1,
-        tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 } },
+        tracking: { batch: { iterations: 20 }, set: { examples: 128, iterations: 10 }, match: {} },
       }),
-    headline: ['matchRate', 'criticalSteps', 'spikes', 'finalLoss'],
+    headline: ['matchRate', 'ownBatchMatchRate', 'criticalSteps', 'spikes', 'finalLoss'],
+    variants: paperFormVariants(CNN_BIASES, 8),
     sweep: { grid: {}, seeds: 3 },
-    notes: ['The paper\'s CNN rate 8 with its η_crit 4.5, as 8/4.5 × η_crit(init). Table 2: match rate 94.67 ± 3.27 % over 3 runs (catapult sweep sgd-spikes-cnn: 3 seeds).', CNN_NOTE, CIFAR2_NOTE],
+    notes: ['The paper\'s CNN rate 8 with its η_crit 4.5, as 8/4.5 × η_crit(init). Table 2: match rate 94.67 ± 3.27 % over 3 runs (catapult sweep sgd-spikes-cnn: 3 seeds).', PAPER_FORM_NOTE, MATCH_NOTE, CNN_NOTE, CIFAR2_NOTE],
   },
   {
     name: 'sgd-top-eigenspace-cnn',
@@ -666,8 +685,9 @@ export const PRESETS: Preset[] = [
     summary: 'SGD at batch 32 with the 5-layer CNN: each spike lives in L≤1 of the training set\'s NTK and comes with a drop of λ_max.',
     config: (s) =>
       topEigenspaceRun(s, { model: cnn5(s), lr: 8 / 4.5, quickSteps: 100 }),
-    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
-    notes: ['The paper\'s CNN rate 8 over its η_crit 4.5, as 8/4.5 × η_crit(init).', CNN_NOTE, CIFAR2_NOTE],
+    headline: ['spikes', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    variants: paperFormVariants(CNN_BIASES, 8),
+    notes: ['The paper\'s CNN rate 8 over its η_crit 4.5, as 8/4.5 × η_crit(init).', PAPER_FORM_NOTE, CNN_NOTE, CIFAR2_NOTE],
   },
   {
     name: 'sgd-top-eigenspace-wrn',
@@ -675,7 +695,7 @@ export const PRESETS: Preset[] = [
     summary: 'SGD at batch 32 with a Wide ResNet 10-10: each spike lives in L≤1 of the training set\'s NTK and comes with a drop of λ_max.',
     config: (s) =>
       topEigenspaceRun(s, { model: { kind: 'wrn', depth: 10, widen: quick(s) ? 1 : 10, ...(quick(s) ? { sigma: 1.6 } : {}) }, lr: 3 / 1.5, quickSteps: 60 }),
-    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: [
       'The paper\'s WRN rate 3 over its η_crit 1.5 (Fig. 15), as 2 × η_crit(init), with NTK parameterization (App. C).',
       WRN_NOTE,
@@ -693,7 +713,7 @@ export const PRESETS: Preset[] = [
         lrUnit: 'absolute',
         quickSteps: 60,
       }),
-    headline: ['spikes', 'matchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
+    headline: ['spikes', 'matchRate', 'ownBatchMatchRate', 'lambdaBefore', 'lambdaAfter', 'finalLoss'],
     notes: [
       'The paper\'s ViT rate 0.2 as it is (the paper gives no η_crit for its ViT), with NTK parameterization.',
       VIT_NOTE,

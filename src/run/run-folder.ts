@@ -24,6 +24,8 @@ const spike = z.strictObject({
   lambdaDrop: measured.optional(),
 });
 
+const matchRateLine = z.strictObject({ definition: z.string(), increases: count, matched: count, rate: measured, unavailable: z.string().optional() });
+
 export const summarySchema = z.strictObject({
   preset: z.string(),
   paper: z.string(),
@@ -49,6 +51,10 @@ export const summarySchema = z.strictObject({
       tolerance: measured,
       quantities: z.record(z.string(), z.strictObject({ tracked: count, unconverged: count, worstResidual: measured, firstUnconverged: optionalStep })),
     })
+    .optional(),
+  // Both match rates with their definitions, or why one could not be computed; older summaries have none.
+  matchRates: z
+    .strictObject({ matchRate: matchRateLine, ownBatchMatchRate: matchRateLine })
     .optional(),
   matchAnalysis: z
     .strictObject({

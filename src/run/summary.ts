@@ -1,14 +1,16 @@
 // A finished (or ended) run's summary: the catapult events and the preset's headline numbers, computed on
 // the host from the records. Host-neutral: the CLI writes it as summary.json, the lab shows it.
-import { analyzeMatch, detectCatapults, type CatapultInput, type MatchAnalysis, type Spike } from './catapults.ts';
+import { analyzeMatch, detectCatapults, MATCH_RATE_DEFINITIONS, type CatapultInput, type CatapultReport, type MatchAnalysis, type Spike } from './catapults.ts';
 import { convergenceSummary, toleranceOf, type ConvergenceLine } from './convergence.ts';
 import type { Headline } from './presets.ts';
 import type { EvalRecord, RunResult, StepRecord, TrainConfig } from './train.ts';
 
 export interface Headlines {
   status?: string;
-  /** Share of full-set loss increases at critical steps (Table 2). */
+  /** Share of full-set loss increases at critical steps (Table 2, the paper's text). */
   matchRate?: number;
+  /** Share of the steps whose own batch's loss rose across them at critical steps. */
+  ownBatchMatchRate?: number;
   /**
    * Steps with η − η_crit(batch) > 1e-8 (until the best validation loss where there is one); for an adaptive
    * optimizer with tracking.preconditioned, η − b/λ_max(J·P·Jᵀ); for AdaGrad without it, η − s_t·η_crit(batch),
@@ -39,34 +41,76 @@ export interface RunSummary {
   spikes: Spike[];
   /** Per tracked eigenvalue with residuals: steps tracked, steps not converged (src/run/convergence.ts). */
   convergence: { tolerance: number; quantities: Record<string, ConvergenceLine> };
-  /** Where η_crit(batch) was tracked: the match rate without small increases, and η/η_crit at the rises. */
+  /** Where η_crit(batch) was tracked: both match rates with their counts and definitions, or why one is not known. */
+  matchRates?: MatchRates;
+  /** Where η_crit(batch) and the total loss were tracked: the match rate without small increases, and η/η_crit at the rises. */
   matchAnalysis?: MatchAnalysis;
+}
+
+/** One match rate: its definition, and its count or why it could not be computed. */
+export interface MatchRateLine {
+  definition: string;
+  increases: number;
+  matched: number;
+  /** NaN where none rose or it could not be computed. */
+  rate: number;
+  unavailable?: string;
+}
+
+export type MatchRates = Record<keyof typeof MATCH_RATE_DEFINITIONS, MatchRateLine>;
+
+function matchRates(r: CatapultReport): MatchRates {
+  const critical = new Set(r.criticalSteps);
+  const line = (key: keyof typeof MATCH_RATE_DEFINITIONS, increases: number[], rate: number): MatchRateLine => ({
+    definition: MATCH_RATE_DEFINITIONS[key],
+    increases: increases.length,
+    matched: increases.filter((t) => critical.has(t)).length,
+    rate,
+    ...(r.unavailable[key] ? { unavailable: r.unavailable[key] } : {}),
+  });
+  return { matchRate: line('matchRate', r.increases, r.matchRate), ownBatchMatchRate: line('ownBatchMatchRate', r.ownBatchIncreases, r.ownBatchMatchRate) };
+}
+
+/** The series the catapult detector reads, and, where its loss is each step's batch loss, why. */
+export interface CatapultSeries {
+  records: CatapultInput[];
+  batchLossOnly?: string;
 }
 
 /**
  * The series the catapult detector reads: η_crit of each step's batch (for GD without batch tracking, the
- * tracked set's n/λ_max when the set is the whole batch) and the loss whose increases count: the full
- * training loss where it was evaluated every step (sgd-spikes, as the paper measures), else the step's.
+ * tracked set's n/λ_max when the set is the whole batch); the loss whose increases count, the whole training
+ * set's at every step (tracking.match's, else evaluations at every step, else the batch's where the batch is
+ * the whole set), or else the step's batch loss with the reason; and the batch's own loss across its step.
  */
-export function catapultSeries(config: TrainConfig, records: StepRecord[], evals: EvalRecord[], trainSize: number): CatapultInput[] {
+export function catapultSeries(config: TrainConfig, records: StepRecord[], evals: EvalRecord[], trainSize: number): CatapultSeries {
   const fullBatch = config.batchSize === 'full' || config.batchSize === trainSize;
   const setIsBatch = fullBatch && config.tracking?.set?.examples === trainSize;
   const evalAt = new Map(evals.map((e) => [e.step, e.trainLoss]));
-  const everyStep = config.evalEvery === 1;
-  const series: CatapultInput[] = records.map((r) => ({
-    step: r.step,
-    lr: r.lr,
-    loss: everyStep && evalAt.has(r.step) ? evalAt.get(r.step)! : r.loss,
-    // An adaptive optimizer's own critical rate where it is tracked; else η_crit(batch), scaled to the s_t bound for AdaGrad.
-    etaCrit: r.etaCritPreconditioned ?? adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
-    lambda: r.lambda,
-  }));
-  // The loss after the last step's update is only in the final evaluation: without it a rise at the last
-  // step goes uncounted. It joins where it measures what the series does (the full training loss).
+  const measured = records.length > 0 && records.every((r) => r.totalLoss !== undefined);
+  const everyStep = config.evalEvery === 1 && records.every((r) => evalAt.has(r.step));
+  const total = measured ? (r: StepRecord) => r.totalLoss! : everyStep ? (r: StepRecord) => evalAt.get(r.step)! : fullBatch ? (r: StepRecord) => r.loss : null;
   const last = records[records.length - 1];
+  // The loss after the last step's update is only in the final evaluation.
   const after = last ? evalAt.get(last.step + 1) : undefined;
-  if (after !== undefined && (everyStep || fullBatch)) series.push({ step: last.step + 1, lr: NaN, loss: after });
-  return series;
+  const series: CatapultInput[] = records.map((r, i) => {
+    const batchLossAfter = r.batchLossAfter ?? (fullBatch ? (records[i + 1]?.loss ?? after) : undefined);
+    return {
+      step: r.step,
+      lr: r.lr,
+      loss: total ? total(r) : r.loss,
+      // An adaptive optimizer's own critical rate where it is tracked; else η_crit(batch), scaled to the s_t bound for AdaGrad.
+      etaCrit: r.etaCritPreconditioned ?? adagradScale(r, r.etaCrit ?? (setIsBatch && r.lambda !== undefined ? trainSize / r.lambda : undefined)),
+      lambda: r.lambda,
+      ...(batchLossAfter !== undefined ? { batchLoss: r.loss, batchLossAfter } : {}),
+    };
+  });
+  // Without the loss after the last update a rise at the last step goes uncounted; it joins the whole set's series.
+  if (after !== undefined && total) series.push({ step: last.step + 1, lr: NaN, loss: after });
+  if (total) return { records: series };
+  const every = config.tracking?.match?.every;
+  const why = every !== undefined && every > 1 ? `tracking.match measured it every ${every} steps` : `the run evaluated it every ${config.evalEvery ?? 0} steps`;
+  return { records: series, batchLossOnly: `the training set's loss was not measured at every step (${why}): track tracking.match every step, or set evalEvery 1` };
 }
 
 /**
@@ -90,7 +134,7 @@ export const headlineText = (v: unknown): string => (typeof v !== 'number' ? Str
 
 export function summarize(config: TrainConfig, result: RunResult, trainSize: number, wanted: Headline[] = []): RunSummary {
   const series = catapultSeries(config, result.records, result.evals, trainSize);
-  const report = detectCatapults(series);
+  const report = detectCatapults(series.records, { batchLossOnly: series.batchLossOnly });
   const last = <T>(xs: T[], f: (x: T) => number | undefined) => {
     for (let i = xs.length - 1; i >= 0; i--) {
       const v = f(xs[i]);
@@ -103,9 +147,11 @@ export function summarize(config: TrainConfig, result: RunResult, trainSize: num
   // Catapults until the best validation loss, where validation was measured.
   const vals = result.evals.filter((e) => e.valLoss !== undefined);
   const best = vals.length ? vals.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a)).step : Infinity;
+  const tracked = series.records.some((r) => r.etaCrit !== undefined);
   const h: Headlines = {
     status: result.status,
     matchRate: report.matchRate,
+    ownBatchMatchRate: report.ownBatchMatchRate,
     criticalSteps: report.criticalSteps.filter((t) => t < best).length,
     spikes: report.spikes.length,
     lambdaBefore: first(result.records, (r) => r.lambda),
@@ -131,6 +177,7 @@ export function summarize(config: TrainConfig, result: RunResult, trainSize: num
   }
   return { status: result.status, ...(result.message ? { message: result.message } : {}), steps: result.steps, headline, criticalSteps: report.criticalSteps, spikes: report.spikes,
     convergence: convergenceSummary(result.records, toleranceOf(config)),
-    ...(series.some((r) => r.etaCrit !== undefined) ? { matchAnalysis: analyzeMatch(series) } : {}),
+    ...(tracked ? { matchRates: matchRates(report) } : {}),
+    ...(tracked && !series.batchLossOnly ? { matchAnalysis: analyzeMatch(series.records) } : {}),
   };
 }

@@ -21,7 +21,7 @@ import { Evaluator, type GpuSet } from './evaluation.ts';
 import { initialCriticalRate, type InitialRate } from './initial-rate.ts';
 import { loadModel, networkOf, type ModelSource } from './model-source.ts';
 import { referenceAgop } from './reference-agop.ts';
-import { RowCopies } from './row-copies.ts';
+import { RowCopies } from '../gpu/row-copies.ts';
 import type { RunCallbacks, RunResult } from './run-result.ts';
 import { runLoop } from './run-loop.ts';
 import { Batches } from './batches.ts';
@@ -92,6 +92,9 @@ export class Trainer {
       ? new Tracker(gpu, this.net, config.tracking, {
           data: train,
           trainInputs: this.sets.train.X,
+          trainTargets: this.sets.train.Y,
+          loss: config.loss,
+          passRows: this.passRows,
           optimizer: this.optimizer,
           egop: data.egop,
           metricRows: this.readbackEvery,
@@ -239,6 +242,7 @@ export class Trainer {
       await this.liveRate.record(step, t, this.metrics, base + this.tracker!.slot(of, 'lambda'), base + SLOT.lr, n, t % (tracked.every ?? 1) === 0);
     }
     await this.optimizer.record(step, this.liveRate ? 1 : this.lr(t));
+    await this.tracker?.recordAfter(step, t, X, Y, this.metrics, row);
     this.gpu.submit(step);
     this.step++;
   }

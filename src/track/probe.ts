@@ -4,7 +4,7 @@
 // order of the registry (src/track/registry.ts); a new quantity is a new file here and one line there.
 //
 // Probes record into the training step's own encoder, before the update, so every quantity belongs to the
-// parameters the step's loss was measured at; what they write goes to the step's metrics row, which the
+// parameters the step's loss was measured at (a probe that measures the step's effect also records after it); what they write goes to the step's metrics row, which the
 // runner reads back every readbackEvery steps. Probes share no state with each other: what two of them need
 // (the step's forward pass, the tracked set's NTK) the context hands each of them, formed once per step.
 import type { z } from 'zod';
@@ -27,8 +27,13 @@ export interface ProbeSetup {
   tracking: Readonly<Record<string, unknown>>;
   /** The tracked set (tracking.set), or null where none is tracked. */
   set: TrackedSet | null;
-  /** The training set's inputs on the GPU. */
+  /** The training set's inputs and targets on the GPU. */
   trainInputs: Matrix;
+  trainTargets: Matrix;
+  /** Examples per forward pass (config.microBatch, else what one pass of the network takes). */
+  passRows: number;
+  /** The run's loss. */
+  loss: 'mse' | 'cross-entropy';
   /** Rows of the metrics buffer (steps between readbacks), for what is staged until a readback. */
   metricRows: number;
   optimizer: Optimizer;
@@ -58,6 +63,17 @@ export interface StepContext {
   set: TrackedSetAtStep | null;
 }
 
+/** What a probe sees of a training step after its update, in the step's encoder: the parameters are w^{t+1}. */
+export interface AfterContext {
+  step: Step;
+  t: number;
+  metrics: GPUBuffer;
+  slot(name: string): number;
+  /** The step's batch. */
+  X: Matrix;
+  Y: Matrix;
+}
+
 /** What a probe reads back of one step: its slots' values, and the record so far (earlier probes' fields). */
 export interface ReadContext {
   t: number;
@@ -77,6 +93,8 @@ export interface Probe<R> {
    */
   before?(t: number): Promise<void>;
   record(ctx: StepContext): Promise<void>;
+  /** Work at the parameters after the step's update (the batch's own loss after its step), where a probe has it. */
+  after?(ctx: AfterContext): Promise<void>;
   /** After the runner's readback, before read(): reads back and solves what was staged on the host. */
   collect?(): Promise<void>;
   /** Step t's fields. Called for every step; a probe that was not due returns nothing. */

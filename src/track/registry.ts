@@ -9,6 +9,7 @@ import { agopProbe } from './probes/agop.ts';
 import { adagradProbe } from './probes/adagrad.ts';
 import { batchProbe } from './probes/batch.ts';
 import { hessianProbe } from './probes/hessian.ts';
+import { matchProbe } from './probes/match.ts';
 import { preconditionedProbe } from './probes/preconditioned.ts';
 import { setProbe } from './probes/set.ts';
 import { spectrumProbe } from './probes/spectrum.ts';
@@ -24,6 +25,7 @@ export const PROBES = [
   adagradProbe,
   spectrumProbe,
   traceProbe,
+  matchProbe,
 ] as const;
 
 type AnyProbe = (typeof PROBES)[number];

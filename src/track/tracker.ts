@@ -13,8 +13,11 @@ import { TrackedSet, type TrackedSetConfig } from './tracked-set.ts';
 export interface TrackerOptions {
   /** The training set's examples (the tracked set is their first tracking.set.examples). */
   data: { x: Float32Array; y: Float32Array; d: number; k: number; n: number };
-  /** The training set's inputs on the GPU. */
+  /** The training set's inputs and targets on the GPU. */
   trainInputs: Matrix;
+  trainTargets: Matrix;
+  loss: 'mse' | 'cross-entropy';
+  passRows: number;
   optimizer: Optimizer;
   egop?: Float64Array;
   /** Rows of the metrics buffer (steps between readbacks). */
@@ -59,7 +62,7 @@ export class Tracker {
         const stepIsSet = options.fullBatch && setConfig.examples === options.data.n;
         this.set = new TrackedSet(gpu, net, options.data, setConfig, products, stepIsSet);
       }
-      const setup: ProbeSetup = { gpu, net, tracking: config, set: this.set, trainInputs: options.trainInputs, metricRows: options.metricRows, optimizer: options.optimizer, egop: options.egop, liveBatchRate: options.liveBatchRate, notOnePass: options.notOnePass };
+      const setup: ProbeSetup = { gpu, net, tracking: config, set: this.set, trainInputs: options.trainInputs, trainTargets: options.trainTargets, loss: options.loss, passRows: options.passRows, metricRows: options.metricRows, optimizer: options.optimizer, egop: options.egop, liveBatchRate: options.liveBatchRate, notOnePass: options.notOnePass };
       for (const { spec, config: c } of enabled) {
         const slots = new Map(spec.slots.map((name) => [name, next++]));
         this.probes.push({ key: spec.key, probe: spec.create(setup, c) as Probe<Record<string, unknown>>, slots });
@@ -90,15 +93,21 @@ export class Tracker {
    */
   async record(step: Step, t: number, tape: Tape, Y: Matrix, metrics: GPUBuffer, row: number, batchIndex: GPUBuffer | null): Promise<void> {
     const set = this.set?.at(step, t, tape) ?? null;
-    for (const { probe, slots, key } of this.probes) {
-      if (!probe.due(t)) continue;
-      const slot = (name: string) => {
-        const offset = slots.get(name);
-        if (offset === undefined) throw new Error(`tracking.${key} wrote to slot "${name}", which it does not declare`);
-        return row * this.rowWidth + offset;
-      };
-      await probe.record({ step, t, row, metrics, slot, tape, Y, batchIndex, set });
-    }
+    for (const p of this.probes) if (p.probe.due(t)) await p.probe.record({ step, t, row, metrics, slot: this.slotsOf(p, row), tape, Y, batchIndex, set });
+  }
+
+  /** Records the due probes' work at the parameters after step t's update (batch X, Y) into row `row`. */
+  async recordAfter(step: Step, t: number, X: Matrix, Y: Matrix, metrics: GPUBuffer, row: number): Promise<void> {
+    for (const p of this.probes) if (p.probe.after && p.probe.due(t)) await p.probe.after({ step, t, metrics, slot: this.slotsOf(p, row), X, Y });
+  }
+
+  /** A probe's slot names as offsets into the metrics buffer, for row `row`. */
+  private slotsOf({ slots, key }: Enabled, row: number): (name: string) => number {
+    return (name) => {
+      const offset = slots.get(name);
+      if (offset === undefined) throw new Error(`tracking.${key} wrote to slot "${name}", which it does not declare`);
+      return row * this.rowWidth + offset;
+    };
   }
 
   /** Reads back what probes staged since the last readback: call before read() for those steps. */

@@ -1,8 +1,8 @@
 // Row ranges of a matrix as matrices of their own: a view at an arbitrary row would break the 256-byte
 // binding alignment, so a range is copied into a buffer kept per source, size and use.
-import type { Gpu } from '../gpu/gpu.ts';
-import type { Matrix } from '../gpu/matrix.ts';
-import type { Step } from '../gpu/step.ts';
+import type { Gpu } from './gpu.ts';
+import type { Matrix } from './matrix.ts';
+import type { Step } from './step.ts';
 
 export class RowCopies {
   private readonly copies = new Map<string, Matrix>();
