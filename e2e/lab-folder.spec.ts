@@ -55,4 +55,9 @@ test('catapult lab DIR lists a run the command line is writing, and its steps gr
   await expect(stepsCell).toHaveText('150', { timeout: 30_000 });
   await expect(row).toContainText('(folder)');
   await expect(page.locator('#headline')).toContainText('spikes');
+  // Both match rates, each with its counts and its definition (GD: the batch is the set, so both are known).
+  const rates = page.locator('#match-rates .match-rate');
+  await expect(rates).toHaveCount(2);
+  await expect(rates.nth(0)).toContainText(/^total-loss match rate (\d[\d.]* %|—) \(\d+ of \d+ rises at critical steps\)total loss: .*training-set loss rose/);
+  await expect(rates.nth(1)).toContainText(/^own-batch match rate (\d[\d.]* %|—) \(\d+ of \d+ rises at critical steps\)own batch: .*batch's loss rose across the step/);
 });
