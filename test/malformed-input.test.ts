@@ -92,6 +92,17 @@ function setCases(): Case[] {
   for (const v of ['fast', '{}', '0']) cases.push({ what: `--set tracking.preconditioned.solver=${v}`, args: ['show', 'adagrad-catapults', '--set', `tracking.preconditioned.solver=${v}`], names: 'tracking.preconditioned.solver' });
   cases.push({ what: 'tracking.preconditioned.every=0', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.every=0'], names: 'tracking.preconditioned.every' });
   cases.push({ what: 'tracking.preconditioned.nosuch', args: ['show', 'adagrad-catapults', '--set', 'tracking.preconditioned.nosuch=1'], names: 'nosuch' });
+  for (const key of ['match', 'trace']) {
+    for (const v of ['0', '-1', '1.5', 'abc', '{}']) cases.push({ what: `tracking.${key}.every=${v}`, args: ['show', 'sgd-spikes', '--set', `tracking.${key}.every=${v}`], names: `tracking.${key}.every` });
+    cases.push({ what: `tracking.${key}.nosuch`, args: ['show', 'sgd-spikes', '--set', `tracking.${key}.nosuch=1`], names: 'nosuch' });
+    cases.push({ what: `tracking.${key} not an object`, args: ['show', 'sgd-spikes', '--set', `tracking.${key}=1`], names: `tracking.${key}` });
+  }
+  cases.push({ what: 'tracking.trace without a tracked set', args: ['show', 'sgd-spikes', '--set', 'tracking={"batch":{},"trace":{}}'], names: 'tracking.trace' });
+  cases.push({ what: 'photos with an MNIST file key', args: ['show', 'sgd-spikes', '--set', 'data.kind=photos', '--set', 'data.images=x.gz'], names: 'images' });
+  cases.push({ what: 'photos with CIFAR files', args: ['show', 'sgd-spikes', '--set', 'data.kind=photos', '--set', 'data.files=a.bin'], names: 'files' });
+  for (const v of ['-1', 'NaN', 'abc']) cases.push({ what: `a CNN's model.outputBias=${v}`, args: ['show', 'sgd-spikes-cnn', '--set', `model.outputBias=${v}`], names: 'model.outputBias' });
+  cases.push({ what: 'a CIFAR-10 file list that is empty', args: ['show', 'sgd-spikes', '--set', 'data.kind=cifar10', '--set', 'data.files=[]'], names: 'data.files' });
+  cases.push({ what: 'a CIFAR-10 file that is a number', args: ['show', 'sgd-spikes', '--set', 'data.kind=cifar10', '--set', 'data.files=7'], names: 'data.files' });
   for (const name of ['sgd', 'gd']) cases.push({ what: `tracking.preconditioned with ${name}`, args: ['show', 'adagrad-catapults', '--set', `optimizer={"name":"${name}"}`], names: 'tracking.preconditioned' });
   // A rate that follows the live η_crit.
   const live = (schedule: string, ...more: string[]) => ['show', 'gd-catapult', '--set', `schedule=${schedule}`, '--set', 'lrUnit=absolute', ...more.flatMap((m) => ['--set', m])];
