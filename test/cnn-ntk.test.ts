@@ -92,8 +92,7 @@ describe('the three NTK methods on a dense net', () => {
     for (let j = 0; j < m; j++) {
       const s = gpu.step('column');
       s.copy(E.buffer, e.buffer, m * 4, j * m * 4, 0);
-      await op.prepare(s);
-      await op.apply(s, e, col);
+      await (await op.linearize(s)).apply(s, e, col);
       gpu.submit(s);
       got.push(...(await gpu.read(col)));
     }

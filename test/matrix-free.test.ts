@@ -44,8 +44,7 @@ describe('matrix-free NTK product', () => {
       const K = gpu.matrix('K', m, m);
       const KvStructured = gpu.matrix('K v structured', m, 1);
       const step = gpu.step('K v');
-      await op.prepare(step);
-      await op.apply(step, V, out);
+      await (await op.linearize(step)).apply(step, V, out);
       const gram = new NtkGram(gpu, net);
       await gram.structured(step, X, K);
       const { matrixOperator } = await import('../src/ntk/operator.ts');
@@ -103,11 +102,11 @@ describe('Hessian-vector products of the batch loss (R-operator)', () => {
       const P = net.layout.size;
       // u on the trainable coordinates only (H's null rows), as power iteration's iterates are.
       const u = rng.uniformArray(P, -1, 1).map((v, i) => (H[i * P + i] !== 0 || H.subarray(i * P, (i + 1) * P).some((h) => h !== 0) ? v : 0));
-      const op = new BatchHessian(gpu, net).at(X, Y);
+      const hessian = new BatchHessian(gpu, net);
       const U_ = gpu.matrix('u', P, 1, u);
       const Hu = gpu.matrix('Hu', P, 1);
       const step = gpu.step('Hu');
-      await op.prepare(step);
+      const op = await hessian.linearize(step, X, Y);
       await op.apply(step, U_, Hu);
       gpu.submit(step);
       expect(relErr(await gpu.read(Hu), matVec(H, u, P))).toBeLessThan(1e-4);
@@ -117,8 +116,43 @@ describe('Hessian-vector products of the batch loss (R-operator)', () => {
       const top = Math.max(eig[0], -eig[P - 1]);
       expect(Math.abs(r.lambda - top) / top).toBeLessThan(1e-4);
       power.destroy();
-      op.destroy();
+      hessian.destroy();
       net.destroy();
     });
   }
+
+  it('is a value of its point: an operator whose passes a later one overwrote refuses to run, naming why', async () => {
+    const gpu = await testGpu();
+    const c = config({ inputDim: 5, hidden: [7], outputs: 1 });
+    const { net } = fcnNet(gpu, c);
+    const rng = new Rng(3);
+    const X = gpu.matrix('X', 4, c.inputDim, rng.uniformArray(4 * c.inputDim, -1, 1));
+    const Y = gpu.matrix('Y', 4, 1, rng.uniformArray(4, -1, 1));
+    const P = net.layout.size;
+    const u = gpu.matrix('u', P, 1, rng.uniformArray(P, -1, 1));
+    const Hu = gpu.matrix('Hu', P, 1);
+    const hessian = new BatchHessian(gpu, net);
+    const step = gpu.step('two points');
+    const first = await hessian.linearize(step, X, Y);
+    const second = await hessian.linearize(step, X, Y);
+    await second.apply(step, u, Hu);
+    await expect(first.apply(step, u, Hu)).rejects.toThrow(/stale tape/);
+    // At the network's level: a backward or tangent pass that a later one of its workspace overwrote.
+    const tape = await net.forward(step, X, { workspace: 'check' });
+    const seed = gpu.matrix('seed', 4, 1, rng.uniformArray(4, -1, 1));
+    const Fdot = gpu.matrix('Fdot', 4, 1);
+    const oldBackward = await net.backward(step, tape, seed, { paramGrads: false });
+    const backward = await net.backward(step, tape, seed, { paramGrads: false });
+    const oldAlong = await net.jvp(step, tape, u.buffer, Fdot);
+    const along = await net.jvp(step, tape, u.buffer, Fdot);
+    await expect(net.hessianVectorBackward(step, oldBackward, along, Fdot, Hu.buffer)).rejects.toThrow(/stale backward pass/);
+    await expect(net.hessianVectorBackward(step, backward, oldAlong, Fdot, Hu.buffer)).rejects.toThrow(/stale tangent pass/);
+    const other = await net.forward(step, X, { workspace: 'other' });
+    await expect(net.hessianVectorBackward(step, backward, await net.jvp(step, other, u.buffer, Fdot), Fdot, Hu.buffer)).rejects.toThrow(/different tapes/);
+    await net.hessianVectorBackward(step, backward, along, Fdot, Hu.buffer);
+    gpu.submit(step);
+    await gpu.done();
+    hessian.destroy();
+    net.destroy();
+  });
 });

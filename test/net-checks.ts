@@ -119,10 +119,10 @@ export async function checkHessianVector(c: NetCase): Promise<void> {
   const step = gpu.step('hvp');
   const tape = await net.forward(step, X);
   const { seed } = await losses.mse(step, tape.output, Y, loss.buffer, 0);
-  await net.backward(step, tape, seed, { paramGrads: false });
-  await net.jvp(step, tape, Ub.buffer, Fdot);
+  const backward = await net.backward(step, tape, seed, { paramGrads: false });
+  const along = await net.jvp(step, tape, Ub.buffer, Fdot);
   await linearCombination(step, 2 / c.b, Fdot, 0, Fdot, seedDot);
-  await net.hessianVectorBackward(step, tape, seed, Ub.buffer, seedDot, Hu);
+  await net.hessianVectorBackward(step, backward, along, seedDot, Hu);
   gpu.submit(step);
   const P = net.layout.size;
   const H = mseHessianRef(ref, await net.readParams(), x, y, c.b);
@@ -159,8 +159,7 @@ export async function checkNtkMethods(c: NetCase & { chunk: number }): Promise<v
   const V = gpu.matrix('v', m, 1, v);
   const Kv = gpu.matrix('Kv', m, 1);
   const step = gpu.step('K·v');
-  await op.prepare(step);
-  await op.apply(step, V, Kv);
+  await (await op.linearize(step)).apply(step, V, Kv);
   gpu.submit(step);
   const Kv64 = Array.from({ length: m }, (_, i) => want.subarray(i * m, (i + 1) * m).reduce((s, kij, j) => s + kij * v[j], 0));
   expect(relErr(await gpu.read(Kv), Kv64), `${c.name}: matrix-free K·v`).toBeLessThan(tol);

@@ -157,7 +157,7 @@ describe('training loop', () => {
     expect(bad({ optimizer: { name: 'sgd', betas: [0.9, 0.99] } })).toThrow(/optimizer \(sgd\): unknown key "betas"; .* takes name, weightDecay, momentum, dampening, nesterov/);
     expect(bad({ schedule: { kind: 'constant', rate: 1 } })).toThrow(/schedule \(constant\): unknown key "rate"; .* takes kind, lr/);
     expect(bad({ schedule: { kind: 'decay', schedule: { kind: 'constant', lr: 1, max: 2 }, at: [], factor: 0.5 } })).toThrow(/schedule.schedule \(constant\): unknown key "max"/);
-    expect(bad({ tracking: { sett: { examples: 8 } } })).toThrow(/tracking: unknown key "sett" \(did you mean "set"\?\); tracking takes batch, preconditioned, hessian, set, agop, adagrad, spectrum, trace, tolerance/);
+    expect(bad({ tracking: { sett: { examples: 8 } } })).toThrow(/tracking: unknown key "sett" \(did you mean "set"\?\); tracking takes batch, preconditioned, hessian, set, agop, adagrad, spectrum, trace, match, tolerance/);
     // A name far from every key suggests none.
     expect(bad({ colour: 1 })).toThrow(/config: unknown key "colour"; config takes/);
     expect(bad({ tracking: { set: { example: 8 } } })).toThrow(/tracking.set: unknown key "example"/);

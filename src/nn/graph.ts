@@ -20,7 +20,7 @@ import { activationBackward, dispatch, linearCombination } from '../kernels/ops.
 import type { Step } from '../gpu/step.ts';
 import { addInPlace } from '../../shaders/lincomb.ts';
 import { isParamLayer, type FreeLayer, type Layer, type LayerBuffers, type LayerScratch, type LayerTensors, type ParamLayer } from './layer.ts';
-import { sameShape, shapeSize, shapeText, type BackwardOptions, type ForwardOptions, type Network, type Shape, type SiteInfo, type Tape } from './network.ts';
+import { sameShape, shapeSize, shapeText, type BackwardOptions, type BackwardPass, type ForwardOptions, type Network, type Shape, type SiteInfo, type Tape, type TangentPass } from './network.ts';
 import { modelGraph, sequentialInputs, type ModelConfig } from './models.ts';
 import { initParams, paramLayout, type ParamLayout, type ParamTensor } from './params.ts';
 
@@ -87,9 +87,8 @@ interface Workspace {
   /** The matrices of the last forward pass: each layer's (first) input and output (flatten's alias its input). */
   inputs: Matrix[];
   outputs: Matrix[];
-  /** The seed and generation of the last backward pass, whose δ the R-operator reads. */
-  backwardSeed: Matrix | null;
-  backwardGeneration: number;
+  /** Backward passes recorded into this workspace: a BackwardPass of an earlier count is stale. */
+  backwards: number;
 }
 
 /** The buffers of one reverse traversal: a node's own dy buffer, and one per consumer of a node with several. */
@@ -106,10 +105,10 @@ interface TangentWorkspace {
   rDelta: (Matrix | null)[];
   reverse: ReverseBuffers;
   scratch: (LayerScratch | null)[];
-  /** The tangent of each layer's input in the last jvp (null: zero), and which tangent buffer and generation. */
+  /** The tangent of each layer's input in the last jvp (null: zero). */
   inTangent: (Matrix | null)[];
-  tangentOf: GPUBuffer | null;
-  tangentGeneration: number;
+  /** Tangent passes recorded into this workspace: a TangentPass of an earlier count is stale. */
+  tangents: number;
 }
 
 /** What one node of a reverse traversal sends each of its inputs: a matrix (null: nothing). */
@@ -285,7 +284,7 @@ export class Graph implements Network {
     return out;
   }
 
-  async backward(step: Step, tape: Tape, seed: Matrix, options: BackwardOptions = {}): Promise<void> {
+  async backward(step: Step, tape: Tape, seed: Matrix, options: BackwardOptions = {}): Promise<BackwardPass> {
     const ws = this.fresh(tape);
     const paramGrads = options.paramGrads ?? true;
     const into = options.into ?? this.grads;
@@ -312,8 +311,7 @@ export class Graph implements Network {
       await layer.backward(step, ws.inputs[i], delta, g, dx, this.view(i, this.params), ws.ones);
       return [dx];
     });
-    ws.backwardSeed = seed;
-    ws.backwardGeneration = tape.generation;
+    return { tape, seed, count: ++ws.backwards };
   }
 
   private reshape(m: Matrix, shape: Shape): Matrix {
@@ -327,7 +325,7 @@ export class Graph implements Network {
     return ws.delta[i]!;
   }
 
-  async jvp(step: Step, tape: Tape, tangent: GPUBuffer, out: Matrix): Promise<void> {
+  async jvp(step: Step, tape: Tape, tangent: GPUBuffer, out: Matrix): Promise<TangentPass> {
     const ws = this.fresh(tape);
     const b = tape.b;
     if (out.rows !== b || out.cols !== this.outputs) throw new RangeError(`jvp: out must be ${b}×${this.outputs}, got ${out.rows}×${out.cols}`);
@@ -378,16 +376,18 @@ export class Graph implements Network {
     const result = tangents[lastIndex];
     if (!result) await linearCombination(step, 0, ws.outputs[lastIndex], 0, ws.outputs[lastIndex], out);
     else if (result !== out) step.copy(result.buffer, out.buffer, out.length * 4, result.offset, out.offset);
-    tw.tangentOf = tangent;
-    tw.tangentGeneration = tape.generation;
+    return { tape, tangent, count: ++tw.tangents };
   }
 
-  async hessianVectorBackward(step: Step, tape: Tape, seed: Matrix, tangent: GPUBuffer, seedDot: Matrix, into: GPUBuffer): Promise<void> {
+  async hessianVectorBackward(step: Step, backward: BackwardPass, along: TangentPass, seedDot: Matrix, into: GPUBuffer): Promise<void> {
     if (this.hessianUnsupported) throw new RangeError(`Hessian-vector products: ${this.hessianUnsupported}`);
+    const tape = backward.tape;
+    if (along.tape.workspace !== tape.workspace || along.tape.generation !== tape.generation) throw new Error('Hessian-vector product: the backward and tangent passes are of different tapes');
     const ws = this.fresh(tape);
     const tw = this.tangentWorkspace(tape.workspace, tape.b);
-    if (ws.backwardSeed !== seed || ws.backwardGeneration !== tape.generation) throw new Error('Hessian-vector product: record backward(tape, seed) with the loss seed first, on this tape');
-    if (tw.tangentOf !== tangent || tw.tangentGeneration !== tape.generation) throw new Error('Hessian-vector product: record jvp(tape, u) with the same tangent first, on this tape');
+    if (ws.backwards !== backward.count) throw new Error('stale backward pass: a later backward pass into its workspace overwrote the sensitivities the Hessian-vector product reads');
+    if (tw.tangents !== along.count) throw new Error('stale tangent pass: a later jvp into its workspace overwrote the tangents the Hessian-vector product reads');
+    const tangent = along.tangent;
     await this.reverse(step, tape.b, tw.reverse, seedDot, null, async (i, rDy, target) => {
       const layer = this.layers[i];
       if (layer.kind === 'add') return [rDy, rDy];
@@ -443,8 +443,7 @@ export class Graph implements Network {
       ones: this.gpu.matrix(`ones (batch ${b})`, 1, b, new Float32Array(b).fill(1), shrink),
       inputs: [],
       outputs: [],
-      backwardSeed: null,
-      backwardGeneration: -1,
+      backwards: 0,
     };
     this.workspaces.set(key, ws);
     return ws;
@@ -463,8 +462,7 @@ export class Graph implements Network {
       reverse: { label: 'R{dy}', own: this.layers.map(() => null), edge: new Map() },
       scratch: this.layers.map(() => null),
       inTangent: [],
-      tangentOf: null,
-      tangentGeneration: -1,
+      tangents: 0,
     };
     this.tangentWorkspaces.set(key, tw);
     return tw;

@@ -29,6 +29,25 @@ export interface Tape {
 }
 
 /**
+ * A backward pass of a tape with its output seed: the sensitivities it leaves in the tape's workspace, which
+ * the Hessian's R-operator reads. A later backward pass into that workspace makes it stale.
+ */
+export interface BackwardPass {
+  readonly tape: Tape;
+  readonly seed: Matrix;
+  /** Which backward pass of its workspace it was. */
+  readonly count: number;
+}
+
+/** A forward-mode pass of a tape along a parameter tangent u: each layer's input tangent, which the R-operator reads. */
+export interface TangentPass {
+  readonly tape: Tape;
+  readonly tangent: GPUBuffer;
+  /** Which tangent pass of its workspace it was. */
+  readonly count: number;
+}
+
+/**
  * A parametrized layer as the NTK sees it during a backward pass: its input and its sensitivity δ (the
  * gradient of the seeded output with respect to its pre-activation), from which its block of J is formed.
  */
@@ -94,15 +113,15 @@ export interface Network {
   /** Whether the tape's activations are still there: no later forward pass into its workspace overwrote them. */
   isCurrent(tape: Tape): boolean;
   /** ∂(Σ S ⊙ f)/∂θ (and ∂/∂X) for the tape's batch and an output seed S (b×k). */
-  backward(step: Step, tape: Tape, seed: Matrix, options?: BackwardOptions): Promise<void>;
+  backward(step: Step, tape: Tape, seed: Matrix, options?: BackwardOptions): Promise<BackwardPass>;
   /** J u = Σ_θ (∂f/∂θ) u_θ for the tape's batch and a parameter-shaped tangent u, into out (b×k). */
-  jvp(step: Step, tape: Tape, tangent: GPUBuffer, out: Matrix): Promise<void>;
+  jvp(step: Step, tape: Tape, tangent: GPUBuffer, out: Matrix): Promise<TangentPass>;
   /**
-   * The Hessian-vector product of a loss whose output seed was `seed` and whose seed tangent is `seedDot`
-   * (for MSE: (2/b)·J u), by the R-operator of the backward pass: needs backward(tape, seed) and
-   * jvp(tape, u) recorded first, in this step. Throws, naming the layer, where a layer has no R-operator.
+   * The Hessian-vector product H u of a loss, from the backward pass of its output seed and the tangent pass
+   * along u of the same tape, with the seed's tangent `seedDot` (for MSE: (2/b)·J u), by the R-operator of
+   * the backward pass. Throws, naming the layer, where a layer has no R-operator.
    */
-  hessianVectorBackward(step: Step, tape: Tape, seed: Matrix, tangent: GPUBuffer, seedDot: Matrix, into: GPUBuffer): Promise<void>;
+  hessianVectorBackward(step: Step, backward: BackwardPass, along: TangentPass, seedDot: Matrix, into: GPUBuffer): Promise<void>;
   /** A parameter-shaped buffer as a size×1 matrix. */
   paramVector(buffer?: GPUBuffer): Matrix;
   readParams(): Promise<Float32Array>;

@@ -2,7 +2,7 @@
 //   Jᵀ v: one backward pass with the output seed v (Σ_i v_i ∇θ f(x_i)), chunk by chunk, summed;
 //   J u:  one forward-mode pass (Network.jvp) with that parameter-space tangent, chunk by chunk.
 // Cost per product: two forward, one backward and one forward-mode pass over the set; when the set fits in
-// one chunk, prepare() runs its one forward pass for all the step's products. O(n · parameters), against O(n² · Σ widths) to form K. This is
+// one chunk, linearize() runs its one forward pass for all the products at that point. O(n · parameters), against O(n² · Σ widths) to form K. This is
 // how λ_max of a whole training set (all 10,000 bundled MNIST digits) is tracked.
 // Vectors are in the NTK's output-major order (entry a·n + i is output a of example i), like NtkGram.
 // With a preconditioner P (a flat parameter-sized buffer, the optimizer's diagonal), the operator is
@@ -15,12 +15,12 @@ import { Matrix } from '../gpu/matrix.ts';
 import { linearCombination, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Network, Tape } from '../nn/network.ts';
-import type { SymmetricOperator } from './operator.ts';
+import type { Linearizable, SymmetricOperator } from './operator.ts';
 
 /** Chunks must start at 256-byte boundaries of every example-major buffer: a multiple of 64 rows. */
 const CHUNK_ALIGN = 64;
 
-export class MatrixFreeNtk implements SymmetricOperator {
+export class MatrixFreeNtk implements Linearizable {
   readonly n: number;
   readonly k: number;
   readonly dim: number;
@@ -29,8 +29,6 @@ export class MatrixFreeNtk implements SymmetricOperator {
   private readonly outputs: Matrix;
   private readonly jtv: GPUBuffer;
   private readonly jtvChunk: GPUBuffer;
-  /** With one chunk: the forward pass prepare() recorded, which every product of the step reuses. */
-  private tape: Tape | null = null;
   private readonly preconditioner: GPUBuffer | null;
 
   /** X: the set's n×d inputs, uploaded once; chunk: examples per pass (a multiple of 64). */
@@ -66,36 +64,39 @@ export class MatrixFreeNtk implements SymmetricOperator {
     return out;
   }
 
-  /** With one chunk, the forward pass every product of the step reuses (backward and jvp keep activations). */
-  async prepare(step: Step): Promise<void> {
-    this.tape = this.chunk === this.n ? await this.net.forward(step, this.X, { workspace: 'matrix-free' }) : null;
+  /**
+   * The NTK at the current parameters: with one chunk its forward pass, recorded into `step`, which every
+   * product reuses (backward and jvp keep activations); with several, each product runs the chunks' own.
+   */
+  async linearize(step: Step): Promise<SymmetricOperator> {
+    const tape = this.chunk === this.n ? await this.net.forward(step, this.X, { workspace: 'matrix-free' }) : null;
+    return { dim: this.dim, apply: (s: Step, v: Matrix, out: Matrix) => this.product(s, tape, v, out) };
   }
 
-  /** The chunk's forward pass: the prepared one for a single chunk, else a new one. */
-  private async pass(step: Step, Xc: Matrix): Promise<Tape> {
-    if (this.chunks.length > 1) return this.net.forward(step, Xc, { workspace: 'matrix-free' });
-    if (!this.tape) throw new Error('matrix-free NTK: call prepare(step) before apply in each step');
-    return this.tape;
+  /** The chunk's forward pass: the linearized one for a single chunk, else a new one. */
+  private async pass(step: Step, tape: Tape | null, Xc: Matrix): Promise<Tape> {
+    return tape ?? this.net.forward(step, Xc, { workspace: 'matrix-free' });
   }
 
   private rows(M: Matrix, from: number, rows: number): Matrix {
     return from === 0 && rows === M.rows ? M : new Matrix(M.buffer, rows, M.cols, M.offset + from * M.cols * 4);
   }
 
-  async apply(step: Step, v: Matrix, out: Matrix): Promise<void> {
+  /** K v into out, from the single chunk's forward pass `tape` or (null) the chunks' own. */
+  private async product(step: Step, tape: Tape | null, v: Matrix, out: Matrix): Promise<void> {
     if (v.length !== this.dim || out.length !== this.dim) throw new RangeError(`matrix-free NTK acts on ${this.dim}-vectors, got ${v.length} and ${out.length}`);
     await step.host.prepare([transpose, addInPlace, multiplyInPlace]);
     step.dispatch(transpose, [v, this.seed], { rows: this.k, cols: this.n });
     const chunks = this.chunks;
     for (const [c, { from, rows }] of chunks.entries()) {
-      const tape = await this.pass(step, this.rows(this.X, from, rows));
-      await this.net.backward(step, tape, this.rows(this.seed, from, rows), { into: c === 0 ? this.jtv : this.jtvChunk });
+      const pass = await this.pass(step, tape, this.rows(this.X, from, rows));
+      await this.net.backward(step, pass, this.rows(this.seed, from, rows), { into: c === 0 ? this.jtv : this.jtvChunk });
       if (c > 0) step.dispatch(addInPlace, [this.net.paramVector(this.jtvChunk), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     }
     if (this.preconditioner) step.dispatch(multiplyInPlace, [this.net.paramVector(this.preconditioner), this.net.paramVector(this.jtv)], { count: this.net.layout.size });
     for (const { from, rows } of chunks) {
-      const tape = await this.pass(step, this.rows(this.X, from, rows));
-      await this.net.jvp(step, tape, this.jtv, this.rows(this.outputs, from, rows));
+      const pass = await this.pass(step, tape, this.rows(this.X, from, rows));
+      await this.net.jvp(step, pass, this.jtv, this.rows(this.outputs, from, rows));
     }
     step.dispatch(transpose, [this.outputs, out], { rows: this.n, cols: this.k });
   }

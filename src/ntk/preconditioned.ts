@@ -90,10 +90,10 @@ export class PreconditionedBatch {
     }
     const { K, basis, e: unit, column, eigen } = e.exact;
     const dim = K.rows;
-    await e.op.prepare(step);
+    const op = await e.op.linearize(step);
     for (let j = 0; j < dim; j++) {
       step.copy(basis.buffer, unit.buffer, dim * 4, j * dim * 4, 0);
-      await e.op.apply(step, unit, column);
+      await op.apply(step, unit, column);
       step.copy(column.buffer, K.buffer, dim * 4, 0, j * dim * 4);
     }
     eigen.stage(step, K, row, t);

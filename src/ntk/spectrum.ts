@@ -12,7 +12,7 @@ import { Matrix } from '../gpu/matrix.ts';
 import { linearCombination, matmul, reduce } from '../kernels/ops.ts';
 import type { Step } from '../gpu/step.ts';
 import { tridiagonalEigen } from './eigen.ts';
-import { asOperator, type SymmetricOperator } from './operator.ts';
+import { operatorAt, type OperatorSource, type SymmetricOperator } from './operator.ts';
 
 export interface PowerResult {
   lambda: number;
@@ -30,11 +30,11 @@ export interface PowerOptions {
 
 const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** K as an operator, checked to act on dim-vectors. */
-function operatorOf(K: Matrix | SymmetricOperator, dim: number, what: string): SymmetricOperator {
-  const op = asOperator(K);
-  if (op.dim !== dim) throw new RangeError(`${what} works on ${dim}×${dim} operators, got one of dimension ${op.dim}`);
-  return op;
+/** K as an operator at the current parameters (its shared work recorded into `step`), checked to act on dim-vectors. */
+async function operatorOf(step: Step, K: OperatorSource, dim: number, what: string): Promise<SymmetricOperator> {
+  const size = K instanceof Matrix ? K.rows : K.dim;
+  if (size !== dim || (K instanceof Matrix && K.cols !== dim)) throw new RangeError(`${what} works on ${dim}×${dim} operators, got one of dimension ${size}`);
+  return operatorAt(step, K);
 }
 
 async function divide(step: Step, x: Matrix, scalars: GPUBuffer, index: number, y: Matrix): Promise<void> {
@@ -63,8 +63,9 @@ export class PowerIteration {
     this.scalars = gpu.createBuffer({ label: 'power scalars', size: 256 * 4, usage: usage() });
   }
 
-  async run(K: Matrix | SymmetricOperator, options: PowerOptions = {}): Promise<PowerResult> {
-    const op = operatorOf(K, this.dim, 'power iteration');
+  async run(K: OperatorSource, options: PowerOptions = {}): Promise<PowerResult> {
+    // The operator at the current parameters, linearized in the first step and used in every later one.
+    let op: SymmetricOperator | null = null;
     const maxIterations = options.maxIterations ?? 500;
     const tolerance = options.tolerance ?? 1e-6;
     const checkEvery = Math.min(options.checkEvery ?? 10, 255);
@@ -74,7 +75,7 @@ export class PowerIteration {
     while (iterations < maxIterations) {
       const batch = Math.min(checkEvery, maxIterations - iterations);
       const step = this.gpu.step('power iteration');
-      await op.prepare(step);
+      op ??= await operatorOf(step, K, this.dim, 'power iteration');
       for (let i = 0; i < batch; i++) {
         await op.apply(step, this.v, this.w);
         await reduce(step, 'norm', this.w, null, this.scalars, i);
@@ -88,7 +89,7 @@ export class PowerIteration {
       if (!Number.isFinite(lambda) || lambda === 0) break;
       if (Math.abs(lambda - previous) <= tolerance * lambda) break;
     }
-    return { lambda, iterations, residual: await this.residual(op, lambda) };
+    return { lambda, iterations, residual: op ? await this.residual(op, lambda) : NaN };
   }
 
   /**
@@ -98,9 +99,8 @@ export class PowerIteration {
    * costs one subtraction and one norm, and it certifies λ̂: K has an eigenvalue within residual·λ̂ of it.
    * K must be dim×dim.
    */
-  async record(step: Step, K: Matrix | SymmetricOperator, iterations: number, out: GPUBuffer, slot: number, residualSlot: number): Promise<void> {
-    const op = operatorOf(K, this.dim, 'power iteration');
-    await op.prepare(step);
+  async record(step: Step, K: OperatorSource, iterations: number, out: GPUBuffer, slot: number, residualSlot: number): Promise<void> {
+    const op = await operatorOf(step, K, this.dim, 'power iteration');
     for (let i = 0; i < iterations; i++) {
       await op.apply(step, this.v, this.w);
       const last = i === iterations - 1;
@@ -121,7 +121,6 @@ export class PowerIteration {
   private async residual(op: SymmetricOperator, lambda: number): Promise<number> {
     if (!(lambda > 0)) return NaN;
     const step = this.gpu.step('power residual');
-    await op.prepare(step);
     await op.apply(step, this.v, this.w);
     await linearCombination(step, 1, this.w, -lambda, this.v, this.w2());
     await reduce(step, 'norm', this.w2(), null, this.scalars, 255);
@@ -242,8 +241,7 @@ export class Lanczos {
     return new Matrix(this.V, rows, this.dim);
   }
 
-  async run(K: Matrix | SymmetricOperator, options: LanczosOptions): Promise<LanczosResult> {
-    const op = operatorOf(K, this.dim, 'Lanczos');
+  async run(K: OperatorSource, options: LanczosOptions): Promise<LanczosResult> {
     const s = options.count;
     if (!Number.isInteger(s) || s < 1 || s > 10 || s > this.dim) throw new RangeError(`Lanczos count must be an integer in 1..${Math.min(10, this.dim)}, got ${s}`);
     const m = Math.min(this.maxSteps, options.iterations ?? Math.max(2 * s + 20, 40));
@@ -252,7 +250,7 @@ export class Lanczos {
     const n0 = Math.hypot(...v0);
     this.gpu.write(this.cur.buffer, v0.map((x) => x / n0));
     const step = this.gpu.step('Lanczos');
-    await op.prepare(step);
+    const op = await operatorOf(step, K, this.dim, 'Lanczos');
     step.copy(this.cur.buffer, this.V, this.dim * 4, 0, 0);
     for (let j = 0; j < m; j++) {
       const Vj = this.basis(j + 1);

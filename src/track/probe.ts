@@ -12,7 +12,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Matrix } from '../gpu/matrix.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Network, Tape } from '../nn/network.ts';
-import type { SymmetricOperator } from '../ntk/operator.ts';
+import type { OperatorSource } from '../ntk/operator.ts';
 import type { PowerIteration } from '../ntk/spectrum.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { ChartDef, ChartRunView } from './chart.ts';
@@ -141,7 +141,7 @@ const COLD_START_ITERATIONS = 100;
 export const DEFAULT_ITERATIONS = 20;
 
 /** Power iterations into the slots `value` and `residual` of the step's row; more of them from a cold start. */
-export async function recordPower(ctx: StepContext, power: PowerIteration, K: Matrix | SymmetricOperator, configured: number | undefined, value = 'lambda', residual = 'residual'): Promise<void> {
+export async function recordPower(ctx: StepContext, power: PowerIteration, K: OperatorSource, configured: number | undefined, value = 'lambda', residual = 'residual'): Promise<void> {
   const iterations = power.warm ? (configured ?? DEFAULT_ITERATIONS) : Math.max(configured ?? DEFAULT_ITERATIONS, COLD_START_ITERATIONS);
   await power.record(ctx.step, K, iterations, ctx.metrics, ctx.slot(value), ctx.slot(residual));
   power.warm = true;

@@ -13,12 +13,12 @@ import type { Network, Tape } from '../nn/network.ts';
 import { NtkGram } from '../ntk/gram.ts';
 import { MatrixFreeNtk } from '../ntk/matrix-free.ts';
 import { chooseNtkMethod, formedRowsLimit, type NtkMethodChoice } from '../ntk/method.ts';
-import { matrixOperator, type SymmetricOperator } from '../ntk/operator.ts';
+import { matrixOperator, type Linearizable, type SymmetricOperator } from '../ntk/operator.ts';
 
 /** The tracked set at one step: each is recorded on first use and shared by every probe after it. */
 export interface TrackedSetAtStep {
   /** K (formed sets), the output-major residual f − y and ‖f − y‖² (TrackedSet.lossSum). */
-  evaluate(): Promise<{ K: Matrix | null; operator: SymmetricOperator; residual: Matrix }>;
+  evaluate(): Promise<{ K: Matrix | null; operator: SymmetricOperator | Linearizable; residual: Matrix }>;
   /** The set's forward pass (null: a matrix-free set, evaluated in chunks). */
   forward(): Promise<Tape | null>;
 }
@@ -35,7 +35,7 @@ export class TrackedSet {
   readonly n: number;
   /** The set's NTK ("formed"), or null ("matrix-free", whose products are `operator`). */
   readonly K: Matrix | null;
-  readonly operator: SymmetricOperator;
+  readonly operator: SymmetricOperator | Linearizable;
   /** f − y of the set, output-major (nk×1), at the parameters it was last evaluated at. */
   readonly residual: Matrix;
   /** ‖f − y‖² of the set at those parameters (one f32). */

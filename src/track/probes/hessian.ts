@@ -24,13 +24,13 @@ export const hessianProbe = defineProbe({
     if (notOnePass) throw new RangeError(`tracking.hessian ${notOnePass}`);
     if (!net.sites.some((l) => !l.frozen)) throw new RangeError('tracking.hessian: every layer is frozen');
     if (net.hessianUnsupported) throw new RangeError(`tracking.hessian: ${net.hessianUnsupported}; track the NTK's η_crit instead, or use a net without it`);
-    const op = new BatchHessian(gpu, net);
+    const hessian = new BatchHessian(gpu, net);
     const power = new PowerIteration(gpu, net.layout.size, 3);
     const due = dueEvery(config.every);
     return {
       due,
       async record(ctx: StepContext) {
-        await recordPower(ctx, power, op.at(ctx.tape.X, ctx.Y), config.iterations);
+        await recordPower(ctx, power, await hessian.linearize(ctx.step, ctx.tape.X, ctx.Y), config.iterations);
       },
       read(ctx: ReadContext) {
         if (!due(ctx.t)) return {};
@@ -39,7 +39,7 @@ export const hessianProbe = defineProbe({
       },
       warmStarts: () => ({ hessian: power }),
       destroy() {
-        op.destroy();
+        hessian.destroy();
         power.destroy();
       },
     };
